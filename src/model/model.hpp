@@ -1,0 +1,63 @@
+// A loaded model: weights bound to a family's forward pass, plus its tokenizer.
+//
+// Contract of forward(): `tokens` are appended to `kv` at positions
+// kv.n_past() .. kv.n_past()+n-1 (batched prefill when n > 1). Logits (n_vocab
+// floats per row) are written for the last token only, or for every token when
+// all_logits is true. Throws r1::Error if the tokens would not fit in the cache or
+// an id is out of range; the cache is unchanged in that case.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/config.hpp"
+
+namespace r1 {
+
+class Tokenizer;
+class ThreadPool;
+namespace gguf {
+class File;
+}
+
+// Per-sequence attention cache (F16 K and V per layer).
+class KvCache {
+ public:
+  virtual ~KvCache() = default;
+  virtual int64_t n_ctx() const = 0;
+  virtual int64_t n_past() const = 0;
+  // Forget everything from position `pos` on (pos <= n_past). Used to rewind
+  // (reuse a shared prompt prefix, drop a sampled-but-rejected token).
+  virtual void truncate(int64_t pos) = 0;
+  virtual size_t bytes() const = 0;
+};
+
+struct ModelOptions {
+  int n_threads = 0;   // 0 = physical cores
+};
+
+class Model {
+ public:
+  // Opens a GGUF file and binds its weights. Throws r1::Error naming the file and
+  // the problem (unknown architecture, missing tensor, wrong shape or type, ...).
+  static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& opts = {});
+  virtual ~Model() = default;
+
+  virtual const ModelConfig& config() const = 0;
+  virtual const Tokenizer& tokenizer() const = 0;
+  virtual const gguf::File& file() const = 0;
+  virtual ThreadPool& pool() = 0;
+
+  // n_ctx <= 0 means the training context length. Throws if n_ctx is too large to allocate.
+  virtual std::unique_ptr<KvCache> new_cache(int64_t n_ctx) const = 0;
+  virtual void forward(std::span<const int32_t> tokens, KvCache& kv, std::vector<float>& logits,
+                       bool all_logits = false) = 0;
+
+  // Bytes of weights, and of one token's K+V across layers at F16.
+  virtual size_t weight_bytes() const = 0;
+  size_t kv_bytes_per_token() const;
+};
+
+}  // namespace r1
