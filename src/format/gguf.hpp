@@ -22,6 +22,10 @@
 
 namespace r1::gguf {
 
+// Limits shared by the reader and the writer (so whatever is written can be read).
+inline constexpr int kMaxArrayDepth = 16;                      // arrays nested in one value
+inline constexpr uint64_t kMaxMetadataElements = 1ull << 24;  // array elements in one file
+
 enum class ValueType : uint32_t {
   UINT8 = 0,
   INT8 = 1,
