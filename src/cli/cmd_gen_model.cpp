@@ -1,0 +1,86 @@
+// r1 gen-model: write a random-weight GGUF of a dense family, toy or real shape.
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "base/error.hpp"
+#include "cli/command.hpp"
+#include "model/generator.hpp"
+
+namespace r1::cli {
+namespace {
+
+struct GenOptions {
+  std::string out, arch = "qwen2", preset = "tiny", dtype = "f32", tokenizer, template_file;
+  uint64_t seed = 1;
+  int64_t vocab = -1, embd = -1, layers = -1, heads = -1, heads_kv = -1, head_dim = -1, ff = -1, ctx = -1;
+  float logit_std = 4.0f;
+  bool tied = false;
+  int threads = 0;
+};
+
+int run_gen_model(const GenOptions& o) {
+  Arch arch;
+  if (o.arch == "llama") arch = Arch::llama;
+  else if (o.arch == "qwen2") arch = Arch::qwen2;
+  else if (o.arch == "qwen3") arch = Arch::qwen3;
+  else fail("unknown --arch '{}' (llama, qwen2, qwen3)", o.arch);
+  GenModelSpec s = gen_model_preset(o.preset, arch);
+  if (o.preset != "tiny" && s.arch != arch && o.arch != "qwen2")
+    fail("preset '{}' is a {} model; --arch {} does not apply", o.preset, arch_name(s.arch), o.arch);
+  if (!parse_weight_mix(o.dtype, &s.mix)) fail("unknown --dtype '{}' (f32, f16, bf16, q8_0, q4_0, q4_k_m)", o.dtype);
+  auto set = [](int64_t v, int64_t& dst) {
+    if (v >= 0) dst = v;
+  };
+  set(o.vocab, s.n_vocab);
+  set(o.embd, s.n_embd);
+  set(o.layers, s.n_layer);
+  set(o.heads, s.n_head);
+  set(o.heads_kv, s.n_head_kv);
+  set(o.head_dim, s.head_dim);
+  set(o.ff, s.n_ff);
+  set(o.ctx, s.n_ctx);
+  s.seed = o.seed;
+  s.tied_output = o.tied;
+  s.logit_std = o.logit_std;
+  s.tokenizer_json = o.tokenizer;
+  if (!o.template_file.empty()) {
+    std::ifstream in(o.template_file, std::ios::binary);
+    if (!in) fail("cannot read --chat-template '{}'", o.template_file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    s.chat_template = ss.str();
+  }
+  write_random_model(s, o.out, o.threads);
+  return 0;
+}
+
+const bool registered = register_command({
+    .name = "gen-model",
+    .help = "write a random-weight GGUF model (toy or real shapes) for tests and benchmarks",
+    .setup = [](CLI::App& sub) -> Action {
+      auto o = std::make_shared<GenOptions>();
+      sub.add_option("-o,--out", o->out, "output .gguf path (written atomically)")->required();
+      sub.add_option("--arch", o->arch, "llama | qwen2 | qwen3")->capture_default_str();
+      sub.add_option("--preset", o->preset, "tiny | r1-distill-qwen-1.5b | r1-distill-qwen-7b | r1-distill-llama-8b")
+          ->capture_default_str();
+      sub.add_option("--dtype", o->dtype, "f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m")->capture_default_str();
+      sub.add_option("--seed", o->seed, "random seed")->capture_default_str();
+      sub.add_option("--tokenizer", o->tokenizer, "tokenizer.json to embed (default: built-in byte-level vocab)");
+      sub.add_option("--chat-template", o->template_file, "Jinja chat template file to embed");
+      sub.add_option("--vocab", o->vocab, "embedding rows (pads the vocabulary with unused tokens)");
+      sub.add_option("--embd", o->embd, "hidden size");
+      sub.add_option("--layers", o->layers, "number of layers");
+      sub.add_option("--heads", o->heads, "attention heads");
+      sub.add_option("--heads-kv", o->heads_kv, "key/value heads");
+      sub.add_option("--head-dim", o->head_dim, "head size");
+      sub.add_option("--ff", o->ff, "feed-forward size");
+      sub.add_option("--ctx", o->ctx, "training context length");
+      sub.add_option("--logit-std", o->logit_std, "target standard deviation of the logits")->capture_default_str();
+      sub.add_flag("--tied", o->tied, "no output.weight: reuse the embedding");
+      sub.add_option("-t,--threads", o->threads, "threads (0 = physical cores)");
+      return [o] { return run_gen_model(*o); };
+    }});
+
+}  // namespace
+}  // namespace r1::cli

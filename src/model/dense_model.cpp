@@ -1,0 +1,126 @@
+#include "model/dense_model.hpp"
+
+#include <cmath>
+
+#include "base/error.hpp"
+#include "kernels/types.hpp"
+#include "model/attention.hpp"
+#include "model/kv_cache.hpp"
+#include "model/ops.hpp"
+
+namespace r1 {
+
+DenseModel::DenseModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const ModelOptions& opts)
+    : file_(std::move(file)), cfg_(std::move(cfg)), pool_(opts.n_threads) {
+  w_ = bind_dense_weights(*file_, cfg_);
+  tokenizer_ = Tokenizer::from_gguf(file_->metadata());
+  if (tokenizer_->n_vocab() > cfg_.n_vocab)
+    fail("{}: the tokenizer has {} tokens but token_embd.weight has only {} rows", file_->name(),
+         tokenizer_->n_vocab(), cfg_.n_vocab);
+}
+
+std::unique_ptr<KvCache> DenseModel::new_cache(int64_t n_ctx) const {
+  if (n_ctx <= 0) n_ctx = cfg_.n_ctx_train;
+  return std::make_unique<DenseKvCache>(cfg_.n_layer, n_ctx, cfg_.n_head_kv * cfg_.head_dim);
+}
+
+void DenseModel::ensure_scratch(int64_t n) {
+  if (n <= s_.capacity) return;
+  const auto E = static_cast<size_t>(cfg_.n_embd), n_ = static_cast<size_t>(n);
+  const auto qd = static_cast<size_t>(cfg_.n_head * cfg_.head_dim);
+  const auto kvd = static_cast<size_t>(cfg_.n_head_kv * cfg_.head_dim);
+  const auto ff = static_cast<size_t>(cfg_.n_ff);
+  s_.x.resize(n_ * E);
+  s_.xn.resize(n_ * E);
+  s_.tmp.resize(n_ * E);
+  s_.q.resize(n_ * qd);
+  s_.att.resize(n_ * qd);
+  s_.k.resize(n_ * kvd);
+  s_.v.resize(n_ * kvd);
+  s_.gate.resize(n_ * ff);
+  s_.up.resize(n_ * ff);
+  s_.capacity = n;
+}
+
+void DenseModel::forward(std::span<const int32_t> tokens, KvCache& kv_base, std::vector<float>& logits,
+                         bool all_logits) {
+  auto& kv = static_cast<DenseKvCache&>(kv_base);
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) fail("forward: no tokens");
+  if (kv.n_past() + n > kv.n_ctx())
+    fail("context is full: {} tokens in the cache + {} new > context size {}", kv.n_past(), n, kv.n_ctx());
+  for (int32_t id : tokens)
+    if (id < 0 || id >= cfg_.n_vocab) fail("token id {} is out of range [0, {})", id, cfg_.n_vocab);
+
+  ensure_scratch(n);
+  const int64_t E = cfg_.n_embd;
+  for (int64_t t = 0; t < n; ++t) dequantize_row(w_.tok_embd, tokens[static_cast<size_t>(t)], &s_.x[t * E]);
+
+  const int64_t pos0 = kv.n_past();
+  for (int64_t il = 0; il < cfg_.n_layer; ++il) layer_forward(il, n, pos0, kv);
+  kv.advance(n);
+
+  // Final norm and output projection for the rows that need logits.
+  const int64_t first = all_logits ? 0 : n - 1, n_out = n - first;
+  for (int64_t t = first; t < n; ++t)
+    ops::rms_norm(&s_.x[t * E], w_.output_norm.data(), E, cfg_.rms_eps, &s_.xn[(t - first) * E]);
+  logits.resize(static_cast<size_t>(n_out * cfg_.n_vocab));
+  matmul(w_.output, s_.xn.data(), E, n_out, logits.data(), cfg_.n_vocab, pool_);
+}
+
+void DenseModel::layer_forward(int64_t il, int64_t n, int64_t pos0, DenseKvCache& kv) {
+  const LayerWeights& L = w_.layers[static_cast<size_t>(il)];
+  const int64_t E = cfg_.n_embd, HD = cfg_.head_dim;
+  const int64_t qd = cfg_.n_head * HD, kvd = cfg_.n_head_kv * HD, ff = cfg_.n_ff;
+
+  // --- attention block ---
+  for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.attn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
+  matmul(L.wq, s_.xn.data(), E, n, s_.q.data(), qd, pool_);
+  matmul(L.wk, s_.xn.data(), E, n, s_.k.data(), kvd, pool_);
+  matmul(L.wv, s_.xn.data(), E, n, s_.v.data(), kvd, pool_);
+  if (!L.bq.empty()) {
+    for (int64_t t = 0; t < n; ++t) {
+      ops::add_inplace(&s_.q[t * qd], L.bq.data(), qd);
+      ops::add_inplace(&s_.k[t * kvd], L.bk.data(), kvd);
+      ops::add_inplace(&s_.v[t * kvd], L.bv.data(), kvd);
+    }
+  }
+  const ops::RopeParams rp{cfg_.rope_dim, cfg_.rope_theta, cfg_.rope_freq_scale, cfg_.rope_style,
+                           w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.data()};
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t pos = pos0 + t;
+    for (int64_t h = 0; h < cfg_.n_head; ++h) {
+      float* qh = &s_.q[t * qd + h * HD];
+      if (!L.q_norm.empty()) ops::rms_norm(qh, L.q_norm.data(), HD, cfg_.rms_eps, qh);
+      ops::rope(qh, pos, rp);
+    }
+    for (int64_t h = 0; h < cfg_.n_head_kv; ++h) {
+      float* kh = &s_.k[t * kvd + h * HD];
+      if (!L.k_norm.empty()) ops::rms_norm(kh, L.k_norm.data(), HD, cfg_.rms_eps, kh);
+      ops::rope(kh, pos, rp);
+    }
+    uint16_t* kc = kv.k_row(il, pos);
+    uint16_t* vc = kv.v_row(il, pos);
+    for (int64_t i = 0; i < kvd; ++i) {
+      kc[i] = fp32_to_fp16(s_.k[t * kvd + i]);
+      vc[i] = fp32_to_fp16(s_.v[t * kvd + i]);
+    }
+  }
+  const AttentionShape shape{cfg_.n_head, cfg_.n_head_kv, HD, 1.0f / std::sqrt(static_cast<float>(HD))};
+  attention_f16(shape, s_.q.data(), n, pos0, kv.k_row(il, 0), kv.v_row(il, 0), s_.att.data(), pool_);
+  matmul(L.wo, s_.att.data(), qd, n, s_.tmp.data(), E, pool_);
+  for (int64_t t = 0; t < n; ++t) {
+    if (!L.bo.empty()) ops::add_inplace(&s_.tmp[t * E], L.bo.data(), E);
+    ops::add_inplace(&s_.x[t * E], &s_.tmp[t * E], E);
+  }
+
+  // --- feed-forward block (SwiGLU) ---
+  for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.ffn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
+  matmul(L.w_gate, s_.xn.data(), E, n, s_.gate.data(), ff, pool_);
+  matmul(L.w_up, s_.xn.data(), E, n, s_.up.data(), ff, pool_);
+  for (int64_t t = 0; t < n; ++t) ops::swiglu(&s_.gate[t * ff], &s_.up[t * ff], ff, &s_.gate[t * ff]);
+  matmul(L.w_down, s_.gate.data(), ff, n, s_.tmp.data(), E, pool_);
+  for (int64_t t = 0; t < n; ++t) ops::add_inplace(&s_.x[t * E], &s_.tmp[t * E], E);
+}
+
+}  // namespace r1

@@ -1,0 +1,25 @@
+#include "model/model.hpp"
+
+#include "base/error.hpp"
+#include "format/gguf.hpp"
+#include "model/dense_model.hpp"
+
+namespace r1 {
+
+std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts) {
+  auto file = gguf::File::open(path);
+  ModelConfig cfg;
+  try {
+    cfg = ModelConfig::from_gguf(file->metadata());
+  } catch (const Error& e) {
+    fail("{}: {}", path, e.what());
+  }
+  return std::make_unique<DenseModel>(std::move(file), std::move(cfg), opts);
+}
+
+size_t Model::kv_bytes_per_token() const {
+  const ModelConfig& c = config();
+  return static_cast<size_t>(c.n_layer * c.n_head_kv * c.head_dim) * 2 * sizeof(uint16_t);
+}
+
+}  // namespace r1

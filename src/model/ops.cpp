@@ -1,0 +1,52 @@
+#include "model/ops.hpp"
+
+#include <cmath>
+
+namespace r1::ops {
+
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
+  double sum = 0;  // llama.cpp accumulates the sum of squares in double (ggml_float)
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  const float scale = 1.0f / std::sqrt(static_cast<float>(sum / n) + eps);
+  if (w) {
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale;
+  }
+}
+
+void rope(float* x, int64_t pos, const RopeParams& p) {
+  const int64_t half = p.rope_dim / 2;
+  const float theta_scale = std::pow(p.theta_base, -2.0f / static_cast<float>(p.rope_dim));
+  float theta_extrap = static_cast<float>(pos);
+  for (int64_t i = 0; i < half; ++i) {
+    const float ff = p.freq_factors ? p.freq_factors[i] : 1.0f;
+    const float theta = p.freq_scale * (theta_extrap / ff);
+    const float c = std::cos(theta), s = std::sin(theta);
+    int64_t a, b;
+    if (p.style == RopeStyle::normal) {
+      a = 2 * i;
+      b = 2 * i + 1;
+    } else {
+      a = i;
+      b = i + half;
+    }
+    const float x0 = x[a], x1 = x[b];
+    x[a] = x0 * c - x1 * s;
+    x[b] = x0 * s + x1 * c;
+    theta_extrap *= theta_scale;
+  }
+}
+
+void swiglu(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void add_inplace(float* y, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+}  // namespace r1::ops
