@@ -23,8 +23,9 @@ void attention_f16(const AttentionShape& s, const float* q, int64_t n_tokens, in
     for (int64_t item = begin; item < end; ++item) {
       const int64_t t = item / s.n_head, h = item % s.n_head, kvh = h / group;
       const int64_t n_keys = pos0 + t + 1;
-      // The query is rounded to half precision, as llama.cpp does before its F16 dot.
-      for (int64_t d = 0; d < HD; ++d) qh[d] = fp16_to_fp32(fp32_to_fp16(q[t * q_dim + h * HD + d]));
+      // F32 math throughout; only K and V are rounded to half (by the cache). This is
+      // what llama.cpp's tiled flash-attention path computes.
+      for (int64_t d = 0; d < HD; ++d) qh[d] = q[t * q_dim + h * HD + d];
       float mx = -INFINITY;
       for (int64_t j = 0; j < n_keys; ++j) {
         const uint16_t* k = k_cache + j * kv_dim + kvh * HD;
