@@ -39,7 +39,8 @@ class Sampler {
   uint64_t seed_;
   std::mt19937_64 rng_;
   std::vector<int32_t> history_;
-  std::vector<std::pair<float, int32_t>> scratch_;
+  std::vector<std::pair<float, int32_t>> scratch_;  // (logit, id) candidates
+  std::vector<double> weights_;                      // draw weights of the survivors
 };
 
 }  // namespace r1
