@@ -6,7 +6,13 @@
 // normal R1 case, where only </think> appears), an explicit <think> at the start of
 // the output, an empty "<think>\n\n</think>", and output with no tags at all
 // (all content when not starting in reasoning). Leading newlines right after
-// </think> are not part of the content (R1 puts "\n\n" there).
+// </think> are not part of the content (R1 puts "\n\n" there); likewise newlines
+// at the very start and end of the reasoning are dropped, so "<think>\n\n</think>"
+// yields empty reasoning. Whitespace before an opening <think> at the start of the
+// output is dropped with the tag. Only the first </think> closes the reasoning;
+// later tags are content. keep_tags: lossless mode, nothing is dropped (tags and
+// newlines are emitted, the tags as reasoning), so reasoning + content, concatenated
+// in arrival order, equals the input.
 #pragma once
 #include <string>
 #include <string_view>
@@ -25,6 +31,7 @@ class ReasoningParser {
     bool start_in_reasoning = true;
     std::string open_tag = "<think>";
     std::string close_tag = "</think>";
+    bool keep_tags = false;
   };
   ReasoningParser() : ReasoningParser(Options{}) {}
   explicit ReasoningParser(Options opts);
@@ -39,8 +46,10 @@ class ReasoningParser {
   Options opts_;
   State state_;
   bool closed_ = false;
-  bool strip_leading_newlines_ = false;
-  std::string held_;
+  bool strip_leading_newlines_ = false;  // of the current stream (reasoning or content)
+  std::string held_;                     // undecided tail: partial tag, trailing newlines
+
+  ReasoningDelta step(std::string buf, bool at_end);
 };
 
 }  // namespace r1
