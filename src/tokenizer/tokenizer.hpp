@@ -8,7 +8,14 @@
 //   first); the rest is split by the pre-tokenizer chosen by tokenizer.ggml.pre and
 //   merged by BPE rank. BOS is prepended only if add_bos is requested AND the model
 //   says so (tokenizer.ggml.add_bos_token), and never twice (no BOS is added when
-//   the text already starts with the BOS token).
+//   the text already starts with the BOS token). When add_bos is requested and the
+//   model sets tokenizer.ggml.add_eos_token, EOS is appended as well.
+// - Added tokens: control tokens are matched only when parse_special is true;
+//   user-defined tokens (e.g. <think>) are always matched (llama.cpp's rule).
+// - from_hf_json() also applies what tokenizer.json has and GGUF does not: the
+//   NFC normalizer (Qwen) on the text between added tokens, lstrip/rstrip/
+//   single_word flags and model.ignore_merges. A GGUF (from_gguf) carries no
+//   normalizer, so it tokenizes like llama.cpp does: without NFC.
 // - Invalid UTF-8 in the input is replaced by U+FFFD per maximal invalid
 //   subsequence before tokenization (documented behaviour, same everywhere).
 // - token_bytes() returns the raw bytes a token stands for (byte-level decoding
@@ -86,6 +93,21 @@ class Tokenizer {
     std::string pending_;
   };
 };
+
+// The vocabulary of a Hugging Face tokenizer.json (+ tokenizer_config.json beside
+// it), as it would be stored in GGUF: added tokens become control (special) or
+// user-defined tokens, id gaps become "[PAD<id>]" unused tokens, and pre is the
+// GGUF name recognised from the pre_tokenizer regexes ("qwen2", "deepseek-v3",
+// "llama-bpe", "gpt-2"). Throws r1::Error when the file is unreadable or its
+// model / pre_tokenizer / normalizer is not supported.
+VocabData load_hf_vocab(const std::string& tokenizer_json_path);
+
+// A small built-in byte-level vocabulary for small random models: 256 byte
+// tokens, a few hundred merges learned on English text, and the R1 specials
+// <｜begin▁of▁sentence｜> (bos, control), <｜end▁of▁sentence｜> (eos, pad,
+// control), <｜User｜>, <｜Assistant｜>, <think>, </think> (user-defined);
+// pre = "deepseek-r1-qwen", add_bos = true.
+VocabData builtin_byte_vocab();
 
 // Replaces invalid UTF-8 with U+FFFD (one per maximal invalid subsequence).
 std::string sanitize_utf8(std::string_view s);
