@@ -1,0 +1,161 @@
+// matmul (threaded, best ISA) against matmul_reference (scalar, one thread) for every
+// weight type, 1..17 tokens, odd row counts, padded strides, 1 and 2 threads; plus the
+// error paths and dequantize_row.
+//
+// Tolerance per output: 2e-5 * sum_c |W[r,c] * A[t,c]| over the dequantized operands
+// (the two differ only in float summation order inside vec_dot).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/thread_pool.hpp"
+#include "kernels/matmul.hpp"
+#include "kernels_util.hpp"
+
+namespace r1 {
+namespace {
+
+struct Matrix {
+  std::vector<uint8_t> bytes;
+  WeightView view;
+};
+
+// rows x cols weights of `type`, each row padded by `pad` bytes so row_stride != row size.
+Matrix make_weights(DType type, int64_t rows, int64_t cols, uint32_t seed, size_t pad = 0) {
+  const TypeTraits* t = find_reference_traits(type);
+  const size_t rb = row_bytes(type, cols);
+  Matrix m;
+  m.bytes.assign((rb + pad) * rows, 0xCD);
+  const auto x = test::gaussian(static_cast<size_t>(rows * cols), seed);
+  for (int64_t r = 0; r < rows; ++r) t->from_float(x.data() + r * cols, m.bytes.data() + r * (rb + pad), cols);
+  m.view = WeightView{.type = type, .rows = rows, .cols = cols, .row_stride = rb + pad, .data = m.bytes.data(),
+                      .name = "blk.0.test"};
+  return m;
+}
+
+int64_t cols_for(DType type) {
+  const int64_t bs = dtype_block_size(type);
+  return bs == 1 ? 70 : bs == 32 ? 96 : 512;
+}
+
+TEST(KernelsMatmul, MatchesReferenceAllTypesTokensThreads) {
+  ThreadPool pool1(1), pool2(2);
+  uint32_t seed = 1;
+  for (DType type : test::weight_types()) {
+    const int64_t cols = cols_for(type);
+    const int64_t ldx = cols + 3;
+    for (int64_t rows : {1, 7, 17, 33}) {
+      const Matrix W = make_weights(type, rows, cols, ++seed, rows % 2 ? 2 : 0);
+      const TypeTraits* wt = find_reference_traits(type);
+      const TypeTraits* at = find_reference_traits(wt->vec_dot_type);
+      std::vector<float> wd(static_cast<size_t>(rows * cols));
+      for (int64_t r = 0; r < rows; ++r) dequantize_row(W.view, r, wd.data() + r * cols);
+      for (int64_t n_tokens = 1; n_tokens <= 17; ++n_tokens) {
+        if (rows != 17 && n_tokens > 3 && n_tokens != 8 && n_tokens != 17) continue;  // keep it fast
+        const int64_t ldy = rows + 5;
+        const auto X = test::gaussian(static_cast<size_t>(n_tokens * ldx), ++seed);
+        std::vector<float> want(static_cast<size_t>(n_tokens * ldy), -7.f);
+        matmul_reference(W.view, X.data(), ldx, n_tokens, want.data(), ldy);
+        for (ThreadPool* pool : {&pool1, &pool2}) {
+          std::vector<float> got(static_cast<size_t>(n_tokens * ldy), -7.f);
+          matmul(W.view, X.data(), ldx, n_tokens, got.data(), ldy, *pool);
+          for (int64_t t = 0; t < n_tokens; ++t) {
+            const auto aq = test::quantize(*at, X.data() + t * ldx, cols);
+            const auto ad = test::dequantize(*at, aq.data(), cols);
+            for (int64_t r = 0; r < ldy; ++r) {
+              const size_t i = static_cast<size_t>(t * ldy + r);
+              if (r >= rows) {
+                ASSERT_EQ(got[i], -7.f) << "wrote past the rows";
+                continue;
+              }
+              const double tol = 2e-5 * test::abs_dot_double(wd.data() + r * cols, ad.data(), cols) + 1e-30;
+              ASSERT_NEAR(got[i], want[i], tol) << dtype_name(type) << " rows=" << rows << " tokens=" << n_tokens
+                                                << " t=" << t << " r=" << r << " threads=" << pool->size();
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// matmul_reference itself against a plain dequantize-and-multiply in double, with the
+// activations quantized the same way (checks the token/row indexing and strides).
+TEST(KernelsMatmul, ReferenceMatchesDequantizedProduct) {
+  for (DType type : {DType::Q4_0, DType::Q6_K, DType::F16}) {
+    const int64_t rows = 5, cols = cols_for(type), n_tokens = 3, ldx = cols + 1, ldy = rows + 2;
+    const Matrix W = make_weights(type, rows, cols, 77);
+    const TypeTraits* at = find_reference_traits(find_reference_traits(type)->vec_dot_type);
+    const auto X = test::gaussian(static_cast<size_t>(n_tokens * ldx), 78);
+    std::vector<float> Y(static_cast<size_t>(n_tokens * ldy));
+    matmul_reference(W.view, X.data(), ldx, n_tokens, Y.data(), ldy);
+    std::vector<float> wrow(cols);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      const auto ad = test::dequantize(*at, test::quantize(*at, X.data() + t * ldx, cols).data(), cols);
+      for (int64_t r = 0; r < rows; ++r) {
+        dequantize_row(W.view, r, wrow.data());
+        const double want = test::dot_double(wrow.data(), ad.data(), cols);
+        EXPECT_NEAR(Y[t * ldy + r], want, 1e-5 * test::abs_dot_double(wrow.data(), ad.data(), cols))
+            << dtype_name(type);
+      }
+    }
+  }
+}
+
+TEST(KernelsMatmul, ManyRowsSplitOverThreads) {
+  ThreadPool pool2(2);
+  const Matrix W = make_weights(DType::Q4_K, 301, 256, 5);
+  const auto X = test::gaussian(256 * 2, 6);
+  std::vector<float> a(2 * 301), b(2 * 301);
+  matmul(W.view, X.data(), 256, 2, a.data(), 301, pool2);
+  matmul_reference(W.view, X.data(), 256, 2, b.data(), 301);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-3f * (1 + std::fabs(b[i]))) << i;
+}
+
+TEST(KernelsMatmul, BadInputsThrowWithTensorName) {
+  ThreadPool pool(1);
+  std::vector<uint8_t> data(1024);
+  std::vector<float> x(512), y(16);
+  WeightView w{.type = DType::I32, .rows = 2, .cols = 4, .row_stride = 16, .data = data.data(), .name = "tok_embd"};
+  try {
+    matmul(w, x.data(), 4, 1, y.data(), 2, pool);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tok_embd"), std::string::npos) << e.what();
+  }
+  w.type = DType::Q8_K;  // activation-only format
+  EXPECT_THROW(matmul(w, x.data(), 4, 1, y.data(), 2, pool), Error);
+  w.type = DType::Q4_0;
+  w.cols = 48;  // not a multiple of 32
+  EXPECT_THROW(matmul(w, x.data(), 48, 1, y.data(), 2, pool), Error);
+  EXPECT_THROW(matmul_reference(w, x.data(), 48, 1, y.data(), 2), Error);
+  float row[64];
+  EXPECT_THROW(dequantize_row(w, 0, row), Error);
+  w.cols = 32;
+  EXPECT_THROW(dequantize_row(w, 2, row), Error);
+  EXPECT_THROW(dequantize_row(w, -1, row), Error);
+  w.type = DType::I8;
+  EXPECT_THROW(dequantize_row(w, 0, row), Error);
+}
+
+TEST(KernelsMatmul, EmptyShapesAreNoOps) {
+  ThreadPool pool(2);
+  const Matrix W = make_weights(DType::Q8_0, 3, 32, 9);
+  std::vector<float> x(32), y(3, 5.f);
+  matmul(W.view, x.data(), 32, 0, y.data(), 3, pool);
+  for (float v : y) EXPECT_EQ(v, 5.f);
+}
+
+TEST(KernelsMatmul, DequantizeRowUsesStride) {
+  const Matrix W = make_weights(DType::Q5_K, 3, 512, 11, 6);
+  const TypeTraits* t = find_reference_traits(DType::Q5_K);
+  std::vector<float> got(512);
+  dequantize_row(W.view, 2, got.data());
+  const auto want = test::dequantize(*t, W.bytes.data() + 2 * W.view.row_stride, 512);
+  EXPECT_EQ(got, want);
+}
+
+}  // namespace
+}  // namespace r1
