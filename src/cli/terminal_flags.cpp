@@ -1,0 +1,50 @@
+#include "cli/terminal_flags.hpp"
+
+#include <cmath>
+
+#include "base/error.hpp"
+
+namespace r1::cli {
+
+void add_gen_flags(CLI::App& sub, GenFlags& f) {
+  sub.add_option("-m,--model", f.model, "model file (GGUF)")->required();
+  sub.add_option("-t,--threads", f.threads, "threads (0 = physical cores)");
+  sub.add_option("-c,--ctx", f.ctx, "context length in tokens (0 = the model's, at most 8192)");
+  sub.add_option("-n,--n-predict", f.n_predict, "max tokens to generate (-1 = until the context is full)")
+      ->capture_default_str();
+  sub.add_option("--temp", f.sampling.temperature, "temperature (0 = greedy)")->capture_default_str();
+  sub.add_option("--top-p", f.sampling.top_p, "nucleus sampling (1 = off)")->capture_default_str();
+  sub.add_option("--top-k", f.sampling.top_k, "top-k sampling (0 = off)")->capture_default_str();
+  sub.add_option("--min-p", f.sampling.min_p, "min-p sampling (0 = off)")->capture_default_str();
+  sub.add_option("--repeat-penalty", f.sampling.repeat_penalty, "repetition penalty (1 = off)")
+      ->capture_default_str();
+  sub.add_option("--seed", f.sampling.seed, "random seed (4294967295 = random)");
+  sub.add_flag("--no-think", f.no_think, "skip the reasoning block (answer at once)");
+  sub.add_option("--think-budget", f.think_budget,
+                 "end the reasoning after N tokens and continue with the answer (-1 = no limit)");
+  sub.add_option("--system", f.system, "system prompt");
+}
+
+void check_gen_flags(const GenFlags& f) {
+  const SamplingParams& s = f.sampling;
+  if (f.threads < 0) fail("-t/--threads must be >= 0, got {}", f.threads);
+  if (f.ctx < 0) fail("-c/--ctx must be >= 0, got {}", f.ctx);
+  if (f.n_predict < -1) fail("-n/--n-predict must be >= -1, got {}", f.n_predict);
+  if (!std::isfinite(s.temperature) || s.temperature < 0) fail("--temp must be >= 0, got {}", s.temperature);
+  if (!(s.top_p > 0 && s.top_p <= 1)) fail("--top-p must be in (0, 1], got {}", s.top_p);
+  if (s.top_k < 0) fail("--top-k must be >= 0, got {}", s.top_k);
+  if (!(s.min_p >= 0 && s.min_p <= 1)) fail("--min-p must be in [0, 1], got {}", s.min_p);
+  if (!(s.repeat_penalty > 0) || !std::isfinite(s.repeat_penalty))
+    fail("--repeat-penalty must be > 0, got {}", s.repeat_penalty);
+  if (f.think_budget < -1) fail("--think-budget must be >= -1, got {}", f.think_budget);
+  if (f.no_think && f.think_budget >= 0) fail("--no-think and --think-budget cannot be used together");
+}
+
+void apply_gen_flags(const GenFlags& f, GenerateRequest& req) {
+  req.sampling = f.sampling;
+  req.max_tokens = f.n_predict;
+  req.no_think = f.no_think;
+  req.think_budget = f.think_budget;
+}
+
+}  // namespace r1::cli

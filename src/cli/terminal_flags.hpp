@@ -1,0 +1,30 @@
+// Flags shared by the terminal generation commands (run, chat): model, context,
+// threads, sampling and reasoning options. Values are checked by
+// check_gen_flags(), which throws r1::Error naming the flag, so every bad value is
+// reported as "r1: ..." like any other error.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+#include "engine/generate.hpp"
+
+namespace r1::cli {
+
+struct GenFlags {
+  std::string model;          // -m
+  int threads = 0;            // -t (0: physical cores)
+  int64_t ctx = 0;            // -c (0: the model's, at most 8192)
+  int32_t n_predict = -1;     // -n (-1: until the context is full)
+  SamplingParams sampling;
+  bool no_think = false;
+  int32_t think_budget = -1;
+  std::string system;         // --system
+};
+
+void add_gen_flags(CLI::App& sub, GenFlags& f);
+void check_gen_flags(const GenFlags& f);
+// The request fields that come from the flags (sampling, limits, reasoning).
+void apply_gen_flags(const GenFlags& f, GenerateRequest& req);
+
+}  // namespace r1::cli

@@ -1,0 +1,97 @@
+#include "engine/chat_format.hpp"
+
+#include "base/error.hpp"
+#include "tokenizer/chat_template.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace r1 {
+
+namespace {
+
+constexpr std::string_view kUser = "<｜User｜>";
+constexpr std::string_view kAssistant = "<｜Assistant｜>";
+constexpr std::string_view kEndOfSentence = "<｜end▁of▁sentence｜>";
+
+std::string content_of(const nlohmann::json& m) {
+  const auto& c = m["content"];
+  return c.is_null() ? std::string() : c.get<std::string>();
+}
+
+std::string special_text(const Tokenizer& tok, int32_t id) {
+  return id >= 0 && id < tok.n_vocab() ? tok.token_bytes(id) : std::string();
+}
+
+}  // namespace
+
+void validate_messages(const nlohmann::json& messages) {
+  if (!messages.is_array()) fail("chat messages must be a JSON array");
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    if (!m.is_object()) fail("chat message {} is not an object", i);
+    auto role = m.find("role");
+    if (role == m.end() || !role->is_string()) fail("chat message {} has no string \"role\"", i);
+    auto content = m.find("content");
+    bool ok = content != m.end() && (content->is_string() || (content->is_null() && *role == "assistant"));
+    if (!ok) fail("chat message {} has no string \"content\"", i);
+  }
+}
+
+std::string format_chat_builtin_r1(const nlohmann::json& messages, std::string_view bos_text,
+                                   bool add_generation_prompt) {
+  validate_messages(messages);
+  std::string system;
+  for (const auto& m : messages) {
+    if (m["role"] != "system") continue;
+    if (!system.empty()) system += "\n\n";
+    system += content_of(m);
+  }
+  std::string out(bos_text);
+  out += system;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    const std::string role = m["role"].get<std::string>();
+    if (role == "system") continue;
+    std::string content = content_of(m);
+    if (role == "user") {
+      out += kUser;
+      out += content;
+    } else if (role == "assistant") {
+      size_t close = content.rfind("</think>");
+      if (close != std::string::npos) content.erase(0, close + std::string_view("</think>").size());
+      out += kAssistant;
+      out += content;
+      out += kEndOfSentence;
+    } else {
+      fail("chat message {}: the built-in R1 chat format has no role \"{}\"", i, role);
+    }
+  }
+  if (add_generation_prompt) {
+    out += kAssistant;
+    out += "<think>\n";
+  }
+  return out;
+}
+
+std::string format_chat(const Tokenizer& tok, const nlohmann::json& messages, bool add_generation_prompt) {
+  validate_messages(messages);
+  const std::string& tmpl = tok.vocab().chat_template;
+  const std::string bos = special_text(tok, tok.bos());
+  if (tmpl.empty()) return format_chat_builtin_r1(messages, bos, add_generation_prompt);
+  nlohmann::json vars = {{"bos_token", bos}, {"eos_token", special_text(tok, tok.eos())}};
+  return render_chat(tmpl, messages, add_generation_prompt, vars);
+}
+
+std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view text) {
+  const std::string bos = special_text(tok, tok.bos());
+  const bool has_bos_text = !bos.empty() && text.substr(0, bos.size()) == bos;
+  return tok.encode(text, /*add_bos=*/!has_bos_text, /*parse_special=*/true);
+}
+
+bool ends_in_reasoning(std::string_view text) {
+  size_t open = text.rfind("<think>");
+  if (open == std::string_view::npos) return false;
+  size_t close = text.rfind("</think>");
+  return close == std::string_view::npos || close < open;
+}
+
+}  // namespace r1

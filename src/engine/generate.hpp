@@ -1,0 +1,119 @@
+// The one generation loop, shared by the CLI, the server and the C/C++ API:
+//
+//   prompt (chat messages | text | token ids)
+//     -> [no-think: append "</think>\n\n"] -> prefill in chunks through the model
+//     -> repeat: sample (or take a forced token) -> StreamDecoder -> ReasoningParser
+//        -> stop-string matcher (answer text only) -> on_event(token + deltas)
+//     -> on_event(done + summary)
+//
+// Contracts:
+// - Everything about the prompt is checked before any model work: an empty
+//   prompt, an out-of-range id, or a prompt that does not fit ("prompt has N
+//   tokens but the context is C") throws r1::Error.
+// - Token accounting: every generated token (forced ones included, the final
+//   end-of-generation token excluded) is counted once, as reasoning when the
+//   reasoning parser was inside a reasoning block before or after it, else as
+//   content. The end-of-generation token is neither emitted nor fed back.
+// - Stop strings are matched in the answer (content) text only, never in the
+//   reasoning; the matched string and anything after it are not emitted. Text
+//   that could still be the start of a stop string is held back until decided.
+// - Think budget: once `think_budget` tokens were counted as reasoning and the
+//   model is still reasoning, the tokens of "\n</think>\n\n" are forced one by one
+//   (GenerateEvent::forced) and generation continues with the answer; with
+//   stop_at_budget it ends there instead (finish reason "budget").
+// - no_think: "</think>\n\n" is appended to a prompt that ends inside <think>
+//   (the R1 convention for an empty reasoning block), "<think>\n\n</think>\n\n"
+//   to one that does not.
+// - max_tokens caps generated tokens (forced ones included); -1 = until the
+//   context is full (finish "length" either way).
+// - The cancel flag is read before every model call; when set, generation ends
+//   with finish "cancelled" (the flag is not reset here).
+// - The session's cache keeps the prompt and the generated tokens that were fed
+//   back (all but the last one); the next call reuses the common prefix.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/sampler.hpp"
+
+namespace r1 {
+
+class Session;
+
+enum class FinishReason { stop, length, cancelled, budget };
+const char* finish_reason_name(FinishReason r);  // "stop" | "length" | "cancelled" | "budget"
+
+struct GenerateRequest {
+  // The prompt, first non-empty of: chat messages (rendered with the model's chat
+  // template, add_generation_prompt = true), raw text (special tokens parsed, BOS
+  // per the model), token ids (used as given).
+  nlohmann::json messages;             // [{"role": ..., "content": ...}, ...] or null
+  std::string prompt_text;
+  std::vector<int32_t> prompt_tokens;
+
+  SamplingParams sampling;
+  int32_t max_tokens = -1;             // -1: until the context is full
+  std::vector<std::string> stop;       // stop strings (answer text only); empty strings ignored
+  bool no_think = false;               // close the reasoning block in the prompt
+  int32_t think_budget = -1;           // max reasoning tokens before the close is forced; -1: none
+  bool stop_at_budget = false;         // at the budget, end (finish "budget") instead of forcing
+  std::atomic<bool>* cancel = nullptr; // polled before every model call
+  int32_t prefill_chunk = 512;         // prompt tokens per Model::forward call
+};
+
+struct GenerateSummary {
+  int32_t prompt_tokens = 0;     // all prompt tokens (no-think injection included)
+  int32_t cached_tokens = 0;     // of which reused from the session's cache (not prefilled)
+  int32_t reasoning_tokens = 0;
+  int32_t content_tokens = 0;
+  int32_t generated_tokens = 0;  // reasoning_tokens + content_tokens
+  double prefill_ms = 0;         // prompt processing (prompt_tokens - cached_tokens tokens)
+  double decode_ms = 0;          // sampling + forward of the generated tokens
+  FinishReason finish = FinishReason::stop;
+  bool budget_forced = false;    // the think budget forced the end of reasoning
+  std::string stop_string;       // the stop string that matched (finish "stop"), if any
+
+  int32_t prefilled_tokens() const { return prompt_tokens - cached_tokens; }
+  double prefill_tps() const { return prefill_ms > 0 ? prefilled_tokens() * 1000.0 / prefill_ms : 0.0; }
+  double decode_tps() const { return decode_ms > 0 ? generated_tokens * 1000.0 / decode_ms : 0.0; }
+};
+
+struct GenerateEvent {
+  enum class Kind { token, done };
+  Kind kind = Kind::token;
+  int32_t token = -1;            // kind == token: the generated id
+  bool forced = false;           // kind == token: forced by the think budget, not sampled
+  std::string reasoning;         // newly known reasoning text (may be empty)
+  std::string content;           // newly known answer text (may be empty)
+  const GenerateSummary* summary = nullptr;  // kind == done
+};
+
+using GenerateCallback = std::function<void(const GenerateEvent&)>;
+
+struct GenerateResult {
+  std::vector<int32_t> prompt_tokens;
+  std::vector<int32_t> tokens;   // generated ids (forced included, end-of-generation excluded)
+  std::string text;              // decoded text of `tokens`, tags and a matched stop string included
+  std::string reasoning;         // concatenated reasoning deltas
+  std::string content;           // concatenated answer deltas
+  GenerateSummary summary;
+};
+
+// Runs one generation on `session` (see the contracts above). on_event may be
+// empty. Exceptions from on_event propagate (the session stays consistent).
+GenerateResult generate(Session& session, const GenerateRequest& req, const GenerateCallback& on_event);
+
+// The prompt ids generate() would use for `req` (chat template, tokenization and
+// no-think injection applied), and whether generation starts inside reasoning.
+struct PreparedPrompt {
+  std::vector<int32_t> tokens;
+  bool starts_in_reasoning = false;
+};
+PreparedPrompt prepare_prompt(const Session& session, const GenerateRequest& req);
+
+}  // namespace r1

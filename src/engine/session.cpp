@@ -1,0 +1,39 @@
+#include "engine/session.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace r1 {
+
+int64_t default_context_length(const ModelConfig& config) {
+  if (config.n_ctx_train <= 0) return 4096;
+  return std::min<int64_t>(config.n_ctx_train, 8192);
+}
+
+Session::Session(Model& model, int64_t n_ctx) : model_(&model), kv_(model.new_cache(n_ctx)) {
+  assert(kv_ && kv_->n_past() == 0);
+}
+
+void Session::clear() {
+  kv_->truncate(0);
+  tokens_.clear();
+}
+
+int64_t Session::reuse_prefix(std::span<const int32_t> prompt) {
+  size_t keep = 0;
+  const size_t limit = std::min(tokens_.size(), prompt.empty() ? size_t{0} : prompt.size() - 1);
+  while (keep < limit && tokens_[keep] == prompt[keep]) ++keep;
+  if (keep < tokens_.size()) {
+    kv_->truncate(static_cast<int64_t>(keep));
+    tokens_.resize(keep);
+  }
+  return static_cast<int64_t>(keep);
+}
+
+void Session::forward(std::span<const int32_t> toks, std::vector<float>& logits, bool all_logits) {
+  assert(static_cast<int64_t>(tokens_.size()) == kv_->n_past());
+  model_->forward(toks, *kv_, logits, all_logits);
+  tokens_.insert(tokens_.end(), toks.begin(), toks.end());
+}
+
+}  // namespace r1

@@ -1,0 +1,55 @@
+// A Session is one sequence being generated: a model, its KV cache and the token
+// ids whose keys/values the cache holds, in order. It lets the generation loop
+// reuse the longest common prefix of the previous and the next prompt (a chat
+// turn re-sends the whole history; only the new part is prefilled).
+//
+// Contracts:
+// - tokens() is always exactly what the cache holds (tokens().size() == n_past).
+// - forward() appends to the cache and to tokens() together, or changes neither
+//   (Model::forward leaves the cache unchanged when it throws).
+// - Not thread-safe: one generation at a time per Session. The Model may be
+//   shared by several Sessions used one after the other (its thread pool is not
+//   reentrant).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/model.hpp"
+
+namespace r1 {
+
+// The context length front ends use when the user gives none: the model's
+// training context, at most 8192 tokens (4096 when the model does not say).
+int64_t default_context_length(const ModelConfig& config);
+
+class Session {
+ public:
+  // n_ctx <= 0: the model's training context length.
+  Session(Model& model, int64_t n_ctx);
+
+  Model& model() { return *model_; }
+  const Model& model() const { return *model_; }
+  KvCache& cache() { return *kv_; }
+  int64_t n_ctx() const { return kv_->n_ctx(); }
+  int64_t n_past() const { return kv_->n_past(); }
+  const std::vector<int32_t>& tokens() const { return tokens_; }
+
+  // Drops everything (a new conversation).
+  void clear();
+  // Keeps the longest common prefix of tokens() and `prompt`, but at most
+  // prompt.size() - 1 tokens so that at least one prompt token is run again
+  // (its logits are needed to sample). Returns the number of tokens kept.
+  int64_t reuse_prefix(std::span<const int32_t> prompt);
+  // Runs `toks` through the model at the end of the cache. `logits` receives
+  // n_vocab floats (the last token's) or toks.size() * n_vocab when all_logits.
+  void forward(std::span<const int32_t> toks, std::vector<float>& logits, bool all_logits = false);
+
+ private:
+  Model* model_;
+  std::unique_ptr<KvCache> kv_;
+  std::vector<int32_t> tokens_;  // (n_past) ids held by kv_
+};
+
+}  // namespace r1
