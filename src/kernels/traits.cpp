@@ -50,7 +50,18 @@ TypeTraits& entry(Table& t, DType type) { return t[static_cast<size_t>(type)]; }
 // AVX2 table: the scalar one with the specialised kernels swapped in.
 Table make_avx2_table() {
   Table t = make_scalar_table();
-  (void)entry;
+  entry(t, DType::F32).vec_dot = vec_dot_f32_avx2;
+  entry(t, DType::F16).to_float = to_float_f16_avx2;
+  entry(t, DType::F16).from_float = from_float_f16_avx2;
+  entry(t, DType::F16).vec_dot = vec_dot_f16_avx2;
+  entry(t, DType::BF16).vec_dot = vec_dot_bf16_avx2;
+  entry(t, DType::Q4_0).vec_dot = vec_dot_q4_0_q8_0_avx2;
+  entry(t, DType::Q8_0).from_float = from_float_q8_0_avx2;
+  entry(t, DType::Q8_0).vec_dot = vec_dot_q8_0_q8_0_avx2;
+  entry(t, DType::Q8_1).from_float = from_float_q8_1_avx2;
+  entry(t, DType::Q4_K).vec_dot = vec_dot_q4_k_q8_k_avx2;
+  entry(t, DType::Q6_K).vec_dot = vec_dot_q6_k_q8_k_avx2;
+  entry(t, DType::Q8_K).from_float = from_float_q8_k_avx2;
   return t;
 }
 

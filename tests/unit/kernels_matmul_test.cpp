@@ -59,6 +59,8 @@ TEST(KernelsMatmul, MatchesReferenceAllTypesTokensThreads) {
         std::vector<float> want(static_cast<size_t>(n_tokens * ldy), -7.f);
         matmul_reference(W.view, X.data(), ldx, n_tokens, want.data(), ldy);
         for (ThreadPool* pool : {&pool1, &pool2}) {
+          // Two threads on a loaded 2-core machine cost milliseconds per call: fewer cases.
+          if (pool == &pool2 && !((rows == 7 || rows == 17) && (n_tokens <= 2 || n_tokens == 17))) continue;
           std::vector<float> got(static_cast<size_t>(n_tokens * ldy), -7.f);
           matmul(W.view, X.data(), ldx, n_tokens, got.data(), ldy, *pool);
           for (int64_t t = 0; t < n_tokens; ++t) {

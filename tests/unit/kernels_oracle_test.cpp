@@ -148,6 +148,32 @@ TEST(KernelsOracle, WeightQuantizersMatchGgmlReference) {
   }
 }
 
+// Our Q8_0 / Q8_1 quantizers follow llama.cpp's x86 run-time activation quantizer (see
+// kernels_ref.hpp), which differs from quantize_row_q8_0_ref (llama-quantize) in the
+// multiplier (127/amax vs 1/d) and tie rounding (even vs away from zero). Documented
+// here: same scales, and levels never more than one apart.
+TEST(KernelsOracle, Q8_0WeightsAreWithinOneLevelOfGgmlReference) {
+  REQUIRE_GGML();
+  const int64_t n = 256 * 64;
+  const auto x = test_data(n, 150);
+  std::vector<uint8_t> want(row_bytes(DType::Q8_0, n));
+  ggml().base_fn("quantize_row_q8_0_ref")(x.data(), want.data(), n);
+  const auto got = test::quantize(*find_reference_traits(DType::Q8_0), x.data(), n);
+  int differing = 0;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const uint8_t* w = want.data() + b * 34;
+    const uint8_t* g = got.data() + b * 34;
+    ASSERT_EQ(0, std::memcmp(w, g, 2)) << "scale of block " << b;
+    for (int j = 0; j < 32; ++j) {
+      const int d = static_cast<int8_t>(w[2 + j]) - static_cast<int8_t>(g[2 + j]);
+      ASSERT_LE(std::abs(d), 1) << "block " << b;
+      differing += d != 0;
+    }
+  }
+  std::printf("[ stats    ] q8_0: %d of %lld levels differ from quantize_row_q8_0_ref\n", differing,
+              static_cast<long long>(n));
+}
+
 TEST(KernelsOracle, ActivationQuantizersMatchGgmlCpuBackend) {
   REQUIRE_GGML();
   uint32_t seed = 200;
