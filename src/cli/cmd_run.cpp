@@ -19,6 +19,7 @@
 #include "cli/terminal_flags.hpp"
 #include "engine/generate.hpp"
 #include "engine/session.hpp"
+#include "engine/trace.hpp"
 #include "model/model.hpp"
 
 namespace r1::cli {
@@ -94,9 +95,33 @@ int run_run(const RunOptions& o) {
   std::atomic<bool> cancel{false};
   req.cancel = &cancel;
   SigintCatcher sigint(&cancel);  // Ctrl-C ends the generation; the partial result is still printed
+  std::unique_ptr<TraceWriter> trace;
+  if (!o.trace.empty()) trace = std::make_unique<TraceWriter>(o.trace);  // fails before any work
+  auto record = [&](const GenerateResult& r) {
+    if (!trace) return;
+    TraceRecord t;
+    t.model = o.gen.model;
+    t.prompt = o.raw ? nlohmann::ordered_json(prompt) : nlohmann::ordered_json(req.messages);
+    t.prompt_text = r.prompt_text;
+    t.reasoning = r.reasoning;
+    t.content = r.content;
+    const GenerateSummary& s = r.summary;
+    t.finish_reason = finish_reason_name(s.finish);
+    t.prompt_tokens = s.prompt_tokens;
+    t.cached_tokens = s.cached_tokens;
+    t.reasoning_tokens = s.reasoning_tokens;
+    t.content_tokens = s.content_tokens;
+    t.generated_tokens = s.generated_tokens;
+    t.prefill_ms = s.prefill_ms;
+    t.decode_ms = s.decode_ms;
+    t.sampling = req.sampling;
+    t.seed = s.seed;
+    trace->append(t);
+  };
 
   if (o.json) {
     GenerateResult r = generate(session, req, {});
+    record(r);
     std::string out = result_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fputc('\n', stdout);
@@ -108,6 +133,7 @@ int run_run(const RunOptions& o) {
   GenerateResult r = generate(session, req, [&](const GenerateEvent& ev) { printer.on_event(ev); });
   printer.finish();
   std::fprintf(stderr, "%s\n", summary_line(r.summary).c_str());
+  record(r);
   return 0;
 }
 

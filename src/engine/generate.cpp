@@ -83,6 +83,19 @@ class StopMatcher {
   std::string matched_string_;
 };
 
+// Where the output stands relative to the reasoning block. The parser alone
+// cannot say before its first decision (it starts undecided), so the prompt's
+// state fills the gap: after a prompt that opened <think>, the output is in the
+// reasoning block until the parser saw it close.
+enum class Phase { undecided, reasoning, content };
+
+Phase phase_of(const ReasoningParser& p, bool starts_in_reasoning, bool content_seen) {
+  if (p.in_reasoning()) return Phase::reasoning;
+  if (p.reasoning_closed()) return Phase::content;
+  if (starts_in_reasoning) return Phase::reasoning;
+  return content_seen ? Phase::content : Phase::undecided;
+}
+
 bool cancelled(const GenerateRequest& req) {
   return req.cancel && req.cancel->load(std::memory_order_relaxed);
 }
@@ -92,7 +105,7 @@ bool cancelled(const GenerateRequest& req) {
 PreparedPrompt prepare_prompt(const Session& session, const GenerateRequest& req) {
   const Tokenizer& tok = session.model().tokenizer();
   PreparedPrompt p;
-  std::string text;
+  std::string& text = p.text;
   if (!req.messages.is_null() && !(req.messages.is_array() && req.messages.empty())) {
     text = format_chat(tok, req.messages, /*add_generation_prompt=*/true);
     p.tokens = tokenize_prompt(tok, text);
@@ -111,6 +124,7 @@ PreparedPrompt prepare_prompt(const Session& session, const GenerateRequest& req
     const char* inject = p.starts_in_reasoning ? "</think>\n\n" : "<think>\n\n</think>\n\n";
     auto extra = tok.encode(inject, /*add_bos=*/false, /*parse_special=*/true);
     p.tokens.insert(p.tokens.end(), extra.begin(), extra.end());
+    text += inject;
     p.starts_in_reasoning = false;
   }
   return p;
@@ -125,6 +139,7 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
   GenerateSummary& sum = res.summary;
   PreparedPrompt prompt = prepare_prompt(session, req);
   res.prompt_tokens = std::move(prompt.tokens);
+  res.prompt_text = std::move(prompt.text);
   const auto& ptoks = res.prompt_tokens;
   const int64_t n_ctx = session.n_ctx();
   if (ptoks.empty()) fail("the prompt is empty (no tokens)");
@@ -153,6 +168,7 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
 
   // Prefill (only what the cache does not already hold).
   Sampler sampler(req.sampling, n_vocab);
+  sum.seed = sampler.seed();
   for (int32_t id : ptoks) sampler.accept(id);
   sum.cached_tokens = static_cast<int32_t>(session.reuse_prefix(ptoks));
   std::vector<float> logits;
@@ -173,7 +189,11 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
   // Decode.
   const double t_decode = now_seconds();
   Tokenizer::StreamDecoder decoder(tok);
-  ReasoningParser parser(ReasoningParser::Options{.start_in_reasoning = prompt.starts_in_reasoning});
+  const bool starts_in_reasoning = prompt.starts_in_reasoning;
+  ReasoningParser parser(ReasoningParser::Options{.start_in_reasoning = starts_in_reasoning});
+  bool content_seen = false;
+  Phase phase = phase_of(parser, starts_in_reasoning, content_seen);
+  int32_t undecided_tokens = 0;  // counted once the phase is known
   StopMatcher stopper(req.stop);
   std::vector<int32_t> forced;  // queued forced tokens, in reverse order
   bool budget_done = false;
@@ -188,7 +208,7 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
       sum.finish = FinishReason::length;
       break;
     }
-    if (!budget_done && req.think_budget >= 0 && parser.in_reasoning() &&
+    if (!budget_done && req.think_budget >= 0 && phase == Phase::reasoning &&
         sum.reasoning_tokens >= req.think_budget) {
       budget_done = true;
       sum.budget_forced = true;
@@ -216,14 +236,21 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
     res.tokens.push_back(ev.token);
     ++sum.generated_tokens;
 
-    const bool was_reasoning = parser.in_reasoning();
+    const Phase before = phase;
     std::string piece = decoder.push(ev.token);
     res.text += piece;
     ReasoningDelta d = parser.push(piece);
-    if (was_reasoning || parser.in_reasoning())
-      ++sum.reasoning_tokens;
-    else
-      ++sum.content_tokens;
+    content_seen = content_seen || !d.content.empty();
+    phase = phase_of(parser, starts_in_reasoning, content_seen);
+    if (before == Phase::reasoning || phase == Phase::reasoning) {
+      sum.reasoning_tokens += 1 + undecided_tokens;
+      undecided_tokens = 0;
+    } else if (phase == Phase::content) {
+      sum.content_tokens += 1 + undecided_tokens;
+      undecided_tokens = 0;
+    } else {
+      ++undecided_tokens;
+    }
     ev.reasoning = std::move(d.reasoning);
     ev.content = stopper.push(d.content);
     emit(ev);
@@ -246,6 +273,7 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
   }
 
   // Release whatever the decoder, the parser and the stop matcher still hold.
+  sum.content_tokens += undecided_tokens;  // never decided: no reasoning block
   std::string rest = decoder.flush();
   res.text += rest;
   ReasoningDelta d1 = parser.push(rest);

@@ -11,9 +11,11 @@
 //   prompt, an out-of-range id, or a prompt that does not fit ("prompt has N
 //   tokens but the context is C") throws r1::Error.
 // - Token accounting: every generated token (forced ones included, the final
-//   end-of-generation token excluded) is counted once, as reasoning when the
-//   reasoning parser was inside a reasoning block before or after it, else as
-//   content. The end-of-generation token is neither emitted nor fed back.
+//   end-of-generation token excluded) is counted once: as reasoning when the
+//   output was inside the reasoning block before or after it (so the closing tag
+//   counts as reasoning), else as content. Tokens that leave it undecided (a
+//   possible "<think>" at the start when the prompt did not open one) are counted
+//   once it is decided. The end-of-generation token is neither emitted nor fed back.
 // - Stop strings are matched in the answer (content) text only, never in the
 //   reasoning; the matched string and anything after it are not emitted. Text
 //   that could still be the start of a stop string is held back until decided.
@@ -29,7 +31,8 @@
 // - The cancel flag is read before every model call; when set, generation ends
 //   with finish "cancelled" (the flag is not reset here).
 // - The session's cache keeps the prompt and the generated tokens that were fed
-//   back (all but the last one); the next call reuses the common prefix.
+//   back: all of them when an end-of-generation token ended the answer, all but
+//   the last otherwise. The next call reuses the common prefix.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -77,6 +80,7 @@ struct GenerateSummary {
   FinishReason finish = FinishReason::stop;
   bool budget_forced = false;    // the think budget forced the end of reasoning
   std::string stop_string;       // the stop string that matched (finish "stop"), if any
+  uint64_t seed = 0;             // the sampler's effective seed
 
   int32_t prefilled_tokens() const { return prompt_tokens - cached_tokens; }
   double prefill_tps() const { return prefill_ms > 0 ? prefilled_tokens() * 1000.0 / prefill_ms : 0.0; }
@@ -96,6 +100,7 @@ struct GenerateEvent {
 using GenerateCallback = std::function<void(const GenerateEvent&)>;
 
 struct GenerateResult {
+  std::string prompt_text;       // the rendered prompt (no-think injection included)
   std::vector<int32_t> prompt_tokens;
   std::vector<int32_t> tokens;   // generated ids (forced included, end-of-generation excluded)
   std::string text;              // decoded text of `tokens`, tags and a matched stop string included
@@ -111,6 +116,7 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
 // The prompt ids generate() would use for `req` (chat template, tokenization and
 // no-think injection applied), and whether generation starts inside reasoning.
 struct PreparedPrompt {
+  std::string text;              // rendered text (decoded from the ids when ids were given)
   std::vector<int32_t> tokens;
   bool starts_in_reasoning = false;
 };
