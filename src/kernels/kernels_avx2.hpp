@@ -19,8 +19,14 @@ float vec_dot_f32_avx2(int64_t n, const void* x, const void* y);
 float vec_dot_f16_avx2(int64_t n, const void* x, const void* y);
 float vec_dot_bf16_avx2(int64_t n, const void* x, const void* y);
 float vec_dot_q4_0_q8_0_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_q4_1_q8_1_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_q5_0_q8_0_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_q5_1_q8_1_avx2(int64_t n, const void* x, const void* y);
 float vec_dot_q8_0_q8_0_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_q2_k_q8_k_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_q3_k_q8_k_avx2(int64_t n, const void* x, const void* y);
 float vec_dot_q4_k_q8_k_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_q5_k_q8_k_avx2(int64_t n, const void* x, const void* y);
 float vec_dot_q6_k_q8_k_avx2(int64_t n, const void* x, const void* y);
 
 }  // namespace r1::kernels

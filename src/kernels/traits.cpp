@@ -56,10 +56,16 @@ Table make_avx2_table() {
   entry(t, DType::F16).vec_dot = vec_dot_f16_avx2;
   entry(t, DType::BF16).vec_dot = vec_dot_bf16_avx2;
   entry(t, DType::Q4_0).vec_dot = vec_dot_q4_0_q8_0_avx2;
+  entry(t, DType::Q4_1).vec_dot = vec_dot_q4_1_q8_1_avx2;
+  entry(t, DType::Q5_0).vec_dot = vec_dot_q5_0_q8_0_avx2;
+  entry(t, DType::Q5_1).vec_dot = vec_dot_q5_1_q8_1_avx2;
   entry(t, DType::Q8_0).from_float = from_float_q8_0_avx2;
   entry(t, DType::Q8_0).vec_dot = vec_dot_q8_0_q8_0_avx2;
   entry(t, DType::Q8_1).from_float = from_float_q8_1_avx2;
+  entry(t, DType::Q2_K).vec_dot = vec_dot_q2_k_q8_k_avx2;
+  entry(t, DType::Q3_K).vec_dot = vec_dot_q3_k_q8_k_avx2;
   entry(t, DType::Q4_K).vec_dot = vec_dot_q4_k_q8_k_avx2;
+  entry(t, DType::Q5_K).vec_dot = vec_dot_q5_k_q8_k_avx2;
   entry(t, DType::Q6_K).vec_dot = vec_dot_q6_k_q8_k_avx2;
   entry(t, DType::Q8_K).from_float = from_float_q8_k_avx2;
   return t;

@@ -79,91 +79,75 @@ float vec_dot_q4_0_q8_0_avx2(int64_t n, const void* vx, const void* vy) {
   const auto* x = static_cast<const BlockQ4_0*>(vx);
   const auto* y = static_cast<const BlockQ8_0*>(vy);
   const __m256i eight = _mm256_set1_epi8(8);
+  auto block = [&](int64_t i, __m256 acc) {
+    const __m256 d = _mm256_set1_ps(half_to_float_f16c(x[i].d) * half_to_float_f16c(y[i].d));
+    const __m256i qx = _mm256_sub_epi8(unpack_nibbles_32(x[i].qs), eight);
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+    return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8_to_i32(qx, qy)), acc);
+  };
+  // Two independent accumulators hide the FMA latency.
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  const int64_t nb = n / kQK;
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    acc0 = block(i, acc0);
+    acc1 = block(i + 1, acc1);
+  }
+  if (i < nb) acc0 = block(i, acc0);
+  return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+// sum_j (d_x q_j + m_x) d_y p_j = d_x d_y (q . p) + m_x s_y  (s_y = d_y sum p, stored)
+float vec_dot_q4_1_q8_1_avx2(int64_t n, const void* vx, const void* vy) {
+  assert(n % kQK == 0);
+  const auto* x = static_cast<const BlockQ4_1*>(vx);
+  const auto* y = static_cast<const BlockQ8_1*>(vy);
+  __m256 acc = _mm256_setzero_ps();
+  float min_sum = 0;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const __m256 d = _mm256_set1_ps(half_to_float_f16c(x[i].d) * half_to_float_f16c(y[i].d));
+    const __m256i qx = unpack_nibbles_32(x[i].qs);  // 0..15: unsigned operand of maddubs
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+    const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy), _mm256_set1_epi16(1));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), acc);
+    min_sum += half_to_float_f16c(x[i].m) * half_to_float_f16c(y[i].s);
+  }
+  return hsum_ps(acc) + min_sum;
+}
+
+float vec_dot_q5_0_q8_0_avx2(int64_t n, const void* vx, const void* vy) {
+  assert(n % kQK == 0);
+  const auto* x = static_cast<const BlockQ5_0*>(vx);
+  const auto* y = static_cast<const BlockQ8_0*>(vy);
+  const __m256i bit4 = _mm256_set1_epi8(0x10), sixteen = _mm256_set1_epi8(16);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK; ++i) {
     const __m256 d = _mm256_set1_ps(half_to_float_f16c(x[i].d) * half_to_float_f16c(y[i].d));
-    const __m256i qx = _mm256_sub_epi8(unpack_nibbles_32(x[i].qs), eight);
+    const __m256i high = _mm256_and_si256(expand_bits_32(x[i].qh), bit4);
+    const __m256i qx = _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles_32(x[i].qs), high), sixteen);
     const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
     acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8_to_i32(qx, qy)), acc);
   }
   return hsum_ps(acc);
 }
 
-// ---------------------------------------------------------------- k-quants . Q8_K
-
-float vec_dot_q4_k_q8_k_avx2(int64_t n, const void* vx, const void* vy) {
-  assert(n % kQK_K == 0);
-  const auto* x = static_cast<const BlockQ4_K*>(vx);
-  const auto* y = static_cast<const BlockQ8_K*>(vy);
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
+float vec_dot_q5_1_q8_1_avx2(int64_t n, const void* vx, const void* vy) {
+  assert(n % kQK == 0);
+  const auto* x = static_cast<const BlockQ5_1*>(vx);
+  const auto* y = static_cast<const BlockQ8_1*>(vy);
+  const __m256i bit4 = _mm256_set1_epi8(0x10);
   __m256 acc = _mm256_setzero_ps();
-  __m256 acc_min = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    uint8_t sc[8];
-    alignas(32) int16_t mins2[16];  // min of sub-block j at lanes 2j, 2j+1 (matches bsums pairs)
-    for (int j = 0; j < 8; ++j) {
-      uint8_t m;
-      unpack_scale_min_k4(j, x[i].scales, &sc[j], &m);
-      mins2[2 * j] = mins2[2 * j + 1] = m;
-    }
-    // sum_j m_j * (bsums[2j] + bsums[2j+1])
-    const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].bsums));
-    const __m256i msum = _mm256_madd_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(mins2)), bsums);
-    acc_min = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * half_to_float_f16c(x[i].dmin)), _mm256_cvtepi32_ps(msum),
-                              acc_min);
-
-    __m256i sumi = _mm256_setzero_si256();
-    for (int p = 0; p < 4; ++p) {
-      const __m256i q4 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs + 32 * p));
-      const __m256i lo = _mm256_and_si256(q4, low4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), low4);
-      const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * p));
-      const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * p + 32));
-      const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sc[2 * p]));
-      const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * p + 1]));
-      sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * half_to_float_f16c(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+  float min_sum = 0;
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const __m256 d = _mm256_set1_ps(half_to_float_f16c(x[i].d) * half_to_float_f16c(y[i].d));
+    const __m256i high = _mm256_and_si256(expand_bits_32(x[i].qh), bit4);
+    const __m256i qx = _mm256_or_si256(unpack_nibbles_32(x[i].qs), high);  // 0..31
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+    const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(qx, qy), _mm256_set1_epi16(1));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot), acc);
+    min_sum += half_to_float_f16c(x[i].m) * half_to_float_f16c(y[i].s);
   }
-  return hsum_ps(acc) - hsum_ps(acc_min);
-}
-
-float vec_dot_q6_k_q8_k_avx2(int64_t n, const void* vx, const void* vy) {
-  assert(n % kQK_K == 0);
-  const auto* x = static_cast<const BlockQ6_K*>(vx);
-  const auto* y = static_cast<const BlockQ8_K*>(vy);
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  const __m256i low2 = _mm256_set1_epi8(0x03);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    const int8_t* sc = x[i].scales;
-    // Levels are stored as q + 32 (0..63): dot = sum_g sc_g (sum q'p - 32 bsum_g).
-    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
-    const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].bsums));
-    __m256i sumi = _mm256_mullo_epi32(_mm256_madd_epi16(sc16, bsums), _mm256_set1_epi32(-32));
-    for (int h = 0; h < 2; ++h) {
-      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].ql + 64 * h));
-      const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].ql + 64 * h + 32));
-      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qh + 32 * h));
-      const __m256i q[4] = {
-          _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_slli_epi16(_mm256_and_si256(qh, low2), 4)),
-          _mm256_or_si256(_mm256_and_si256(ql1, low4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), low2), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), low2), 4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
-                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), low2), 4)),
-      };
-      for (int s = 0; s < 4; ++s) {
-        const int g = 8 * h + 2 * s;  // groups g (elements 0..15) and g + 1 (16..31)
-        const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
-        const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 128 * h + 32 * s));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[s], yv), scale));
-      }
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * half_to_float_f16c(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
-  }
-  return hsum_ps(acc);
+  return hsum_ps(acc) + min_sum;
 }
 
 }  // namespace r1::kernels
