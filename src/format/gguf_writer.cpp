@@ -9,6 +9,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -154,7 +155,11 @@ mode_t new_file_mode() {
   std::ifstream in("/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(0666 & ~std::stoul(line.substr(6), nullptr, 8));
+    if (line.rfind("Umask:", 0) == 0) {
+      char* end = nullptr;
+      const unsigned long mask = std::strtoul(line.c_str() + 6, &end, 8);
+      if (end != line.c_str() + 6) return static_cast<mode_t>(0666 & ~mask);
+    }
   }
   return 0644;
 }

@@ -285,6 +285,12 @@ TEST(GgufWriter, RelativePathInCurrentDirectory) {
   std::filesystem::current_path(cwd);
   EXPECT_EQ(File::open((dir.path / "rel.gguf").string())->metadata().get_string("k"), "v");
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"rel.gguf"});
+  // A new file gets 0666 minus the umask (not mkstemp's 0600).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path / "rel.gguf").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0666u & ~mask);
 }
 
 }  // namespace
