@@ -11,6 +11,8 @@ class ThreadPool;
 
 // A read-only 2-D view of weights stored row-major in GGML order: `cols` (ne[0])
 // elements per row, `rows` (ne[1]) rows, each row `row_stride` bytes apart.
+// Every row must start at the type's natural alignment: 4 bytes for F32, 2 for every
+// other type (GGUF tensor data, 32-byte aligned with whole-block rows, satisfies this).
 struct WeightView {
   DType type = DType::F32;
   int64_t rows = 0;
