@@ -10,7 +10,7 @@
 // Environment: R1_BIN (the built r1 program; the test is skipped without it), R1_TMP (scratch
 // directory, default: the OS temp dir). llama.cpp settings used (see lib/llama.mjs and README):
 // teacher forcing in ONE ubatch with flash attention on (ggml's all-F32 tiled kernel), greedy
-// decoding with flash attention off, F16 KV cache, 2 threads.
+// decoding with flash attention off, F16 KV cache, 1 thread.
 import {test, after} from "node:test";
 import assert from "node:assert/strict";
 import {execFile} from "node:child_process";
@@ -120,7 +120,8 @@ for (const arch of ARCHS) {
         const m = compareDistributions(refRows, ourRows, {k: 10});
         Object.assign(row, {positions: m.nPositions, maxAbsTop10: m.maxAbsTopK.toExponential(2),
                             worstPos: m.worstPos, meanKL: m.meanKL.toExponential(2),
-                            maxKL: m.maxKL.toExponential(2), top1: (100 * m.top1Agree).toFixed(1) + "%"});
+                            maxKL: m.maxKL.toExponential(2), top1: (100 * m.top1Agree).toFixed(1) + "%",
+                            top1Decisive: `${(100 * m.top1Decisive).toFixed(1)}% of ${m.nDecisive}`});
         if (dtype === "f32" || dtype === "f16") {
           assert.ok(m.maxAbsTopK <= LIMITS.exact.maxAbsTopK,
                     `max |d log p| over top-10 = ${m.maxAbsTopK} at position ${m.worstPos} (limit ${LIMITS.exact.maxAbsTopK})`);

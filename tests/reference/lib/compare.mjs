@@ -67,30 +67,39 @@ export function klDivergence(refLogp, ourLogp) {
  *   meanKL       mean over positions of KL(ref || ours) over the full vocabulary
  *   maxKL        largest per-position KL
  *   top1Agree    fraction of positions whose argmax agrees
+ *   top1Decisive the same over positions where the reference's top-1 beats its top-2 by at least
+ *                `margin` in log-prob (near-ties flip under any rounding change; this separates
+ *                real disagreements from them); nDecisive = how many such positions
  *   nPositions
  */
-export function compareDistributions(refRows, ourRows, {k = 10} = {}) {
+export function compareDistributions(refRows, ourRows, {k = 10, margin = 0.05} = {}) {
   if (refRows.length !== ourRows.length) {
     throw new Error(`position count differs: reference ${refRows.length}, ours ${ourRows.length}`);
   }
-  let maxAbsTopK = 0, worstPos = -1, klSum = 0, maxKL = 0, agree = 0;
+  let maxAbsTopK = 0, worstPos = -1, klSum = 0, maxKL = 0, agree = 0, nDecisive = 0, agreeDecisive = 0;
   for (let i = 0; i < refRows.length; i++) {
     const ref = refRows[i], ours = ourRows[i];
     if (ref.length !== ours.length) {
       throw new Error(`position ${i}: vocab size differs (reference ${ref.length}, ours ${ours.length})`);
     }
-    for (const t of topK(ref, k)) {
+    const top = topK(ref, Math.max(k, 2));
+    for (const t of top.slice(0, k)) {
       const d = Math.abs(ref[t] - ours[t]);
       if (!(d <= maxAbsTopK)) { maxAbsTopK = d; worstPos = i; }   // NaN counts as worst
     }
     const kl = klDivergence(ref, ours);
     klSum += kl;
     if (!(kl <= maxKL)) maxKL = kl;
-    if (argmax(ref) === argmax(ours)) agree++;
+    const same = argmax(ref) === argmax(ours);
+    if (same) agree++;
+    if (ref[top[0]] - ref[top[1]] >= margin) {
+      nDecisive++;
+      if (same) agreeDecisive++;
+    }
   }
   const n = refRows.length;
   return {maxAbsTopK, worstPos, meanKL: n ? klSum / n : 0, maxKL, top1Agree: n ? agree / n : 1,
-          nPositions: n};
+          top1Decisive: nDecisive ? agreeDecisive / nDecisive : 1, nDecisive, nPositions: n};
 }
 
 /** First index where two id arrays differ, or -1 if equal (length mismatch counts). */

@@ -20,7 +20,7 @@
 // that a >= 64-token ubatch takes ggml's tiled all-F32 attention (K/V rounded to F16 in the cache).
 // Greedy decoding runs one token per ubatch; there flashAttention defaults to OFF, because the
 // one-token FA kernel accumulates V in F16, while the non-FA path only rounds Q and the softmax
-// probabilities to F16.
+// probabilities to F16. Threads: 1 by default (see DEFAULT_THREADS).
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
 
 let llamaPromise = null;
@@ -84,7 +84,14 @@ export async function detokenize(path, ids) {
   return model.detokenize(ids, true);
 }
 
-function contextOptions(nTokens, {flashAttention, threads = 2, contextSize} = {}) {
+// ggml's thread pool spin-waits at every op barrier; on a loaded 2-core machine a second thread
+// made a 64-token greedy run on a tiny model take 18 s instead of 0.3 s (measured). Results do
+// not depend on the thread count (every kernel splits output rows; the only cross-thread
+// reduction, flash-attention split-KV, needs >= 512 cached tokens in a 1-token flash-attention
+// decode, which the harness never runs). Default 1; R1_ORACLE_THREADS overrides.
+const DEFAULT_THREADS = Number(process.env.R1_ORACLE_THREADS) || 1;
+
+function contextOptions(nTokens, {flashAttention, threads = DEFAULT_THREADS, contextSize} = {}) {
   const size = contextSize ?? Math.max(256, Math.ceil((nTokens + 8) / 256) * 256);
   return {
     contextSize: size,
@@ -97,7 +104,7 @@ function contextOptions(nTokens, {flashAttention, threads = 2, contextSize} = {}
 
 /**
  * Teacher-forced next-token log-probabilities for every position.
- * opts.flashAttention (default true), opts.threads (default 2), opts.contextSize.
+ * opts.flashAttention (default true), opts.threads (default 1), opts.contextSize.
  * Returns {nVocab, logprobs} with logprobs[i][t] = log P(token t | ids[0..i]).
  */
 export async function teacherForced(path, ids, opts = {}) {
@@ -127,7 +134,7 @@ export async function teacherForced(path, ids, opts = {}) {
 /**
  * Greedy (temperature 0) continuation of ids: n new token ids. Stops early only if llama.cpp
  * stops (it does not stop on EOS here: stopOnAbortSignal only; EOS is returned like any token).
- * opts.flashAttention (default false), opts.threads (default 2).
+ * opts.flashAttention (default false), opts.threads (default 1).
  */
 export async function greedy(path, ids, n, opts = {}) {
   const model = await loadModel(path);
