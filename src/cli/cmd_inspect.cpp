@@ -41,7 +41,9 @@ ojson scalar_json(const Value& v) {
     case ValueType::INT32:
     case ValueType::INT64: return v.i;
     case ValueType::BOOL: return v.u != 0;
-    case ValueType::FLOAT32:
+    case ValueType::FLOAT32:  // shortest decimal that reads back as the same float: 1e-06, not 9.99e-07
+      return std::isfinite(v.f) ? ojson(std::stod(fmt::format("{}", static_cast<float>(v.f))))
+                                : ojson(fmt::format("{}", v.f));
     case ValueType::FLOAT64: return std::isfinite(v.f) ? ojson(v.f) : ojson(fmt::format("{}", v.f));
     case ValueType::STRING: return v.s;
     case ValueType::ARRAY: return nullptr;  // handled by value_json

@@ -23,6 +23,7 @@ void add_gen_flags(CLI::App& sub, GenFlags& f) {
   sub.add_option("--think-budget", f.think_budget,
                  "end the reasoning after N tokens and continue with the answer (-1 = no limit)");
   sub.add_option("--system", f.system, "system prompt");
+  sub.add_flag("--ignore-eos", f.ignore_eos, "do not stop at end-of-generation tokens (benchmarks)");
 }
 
 void check_gen_flags(const GenFlags& f) {
@@ -45,6 +46,7 @@ void apply_gen_flags(const GenFlags& f, GenerateRequest& req) {
   req.max_tokens = f.n_predict;
   req.no_think = f.no_think;
   req.think_budget = f.think_budget;
+  req.ignore_eos = f.ignore_eos;
 }
 
 }  // namespace r1::cli

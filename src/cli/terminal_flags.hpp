@@ -19,6 +19,7 @@ struct GenFlags {
   SamplingParams sampling;
   bool no_think = false;
   int32_t think_budget = -1;
+  bool ignore_eos = false;
   std::string system;         // --system
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 
 #include "base/error.hpp"
 #include "base/timing.hpp"
@@ -195,6 +196,10 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
   Phase phase = phase_of(parser, starts_in_reasoning, content_seen);
   int32_t undecided_tokens = 0;  // counted once the phase is known
   StopMatcher stopper(req.stop);
+  std::vector<int32_t> eog_ids;  // end-of-generation ids (only needed with ignore_eos)
+  if (req.ignore_eos)
+    for (int32_t id = 0; id < std::min(n_vocab, tok.n_vocab()); ++id)
+      if (tok.is_eog(id)) eog_ids.push_back(id);
   std::vector<int32_t> forced;  // queued forced tokens, in reverse order
   bool budget_done = false;
   const std::string budget_close = "\n</think>\n\n";
@@ -226,6 +231,8 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
       ev.forced = true;
       forced.pop_back();
     } else {
+      if (req.ignore_eos)
+        for (int32_t id : eog_ids) logits[static_cast<size_t>(id)] = -std::numeric_limits<float>::infinity();
       ev.token = sampler.sample(logits);
       if (tok.is_eog(ev.token)) {
         sum.finish = FinishReason::stop;

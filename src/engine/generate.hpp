@@ -65,6 +65,8 @@ struct GenerateRequest {
   bool no_think = false;               // close the reasoning block in the prompt
   int32_t think_budget = -1;           // max reasoning tokens before the close is forced; -1: none
   bool stop_at_budget = false;         // at the budget, end (finish "budget") instead of forcing
+  bool ignore_eos = false;             // never stop at end-of-generation tokens (benchmarks, tests):
+                                       // their logits are set to -inf before sampling
   std::atomic<bool>* cancel = nullptr; // polled before every model call
   int32_t prefill_chunk = 512;         // prompt tokens per Model::forward call
 };

@@ -446,6 +446,18 @@ TEST_F(GenerateTest, ImmediateEndOfGeneration) {
   EXPECT_EQ(events[0].kind, GenerateEvent::Kind::done);
 }
 
+TEST_F(GenerateTest, IgnoreEosSamplesTheNextBestToken) {
+  Session s(model, 64);
+  req.prompt_tokens = r1_prompt();
+  script(req.prompt_tokens, {});  // eos right away
+  req.ignore_eos = true;
+  req.max_tokens = 3;
+  GenerateResult r = run(s);
+  // eos masked: every other logit is 0, greedy takes the first index.
+  EXPECT_EQ(r.tokens, (Ids{0, 0, 0}));
+  EXPECT_EQ(r.summary.finish, FinishReason::length);
+}
+
 TEST_F(GenerateTest, MultiByteCharactersAreNeverSplitAcrossEvents) {
   Session s(model, 64);
   req.prompt_tokens = r1_prompt();

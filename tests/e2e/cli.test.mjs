@@ -1,0 +1,409 @@
+// End-to-end tests of the `r1` command line: run (streamed and --json), chat,
+// inspect, logits, and the error contract ("r1: message" on stderr, non-zero exit).
+//
+// Environment: R1_BIN (the built r1 program; skipped without it), R1_TMP (scratch
+// directory), R1_SOURCE_DIR (the source tree). The model is a tiny random-weight
+// qwen2 written by `r1 gen-model` with the built-in byte-level vocabulary (ids
+// 0..255 are the byte values; R1 special tokens follow).
+//
+// Expected values are computed here independently of r1: parameter counts and
+// KV sizes from the shapes, the unsupported-architecture file is written by the
+// small GGUF writer below, special-token ids are looked up in the vocabulary the
+// JSON inspect output lists.
+import {test, before} from "node:test";
+import assert from "node:assert/strict";
+import {spawn, spawnSync} from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const R1_BIN = process.env.R1_BIN;
+const TMP = process.env.R1_TMP || path.join(os.tmpdir(), "r1-e2e-cli");
+const skip = R1_BIN ? false : "R1_BIN is not set";
+const MODEL = path.join(TMP, "t.gguf");
+
+function r1(args, {input, env, timeout = 120000} = {}) {
+  const res = spawnSync(R1_BIN, args, {
+    input: input ?? "",
+    encoding: "utf8",
+    env: {...process.env, NO_COLOR: "", ...env},
+    timeout,
+    maxBuffer: 256 << 20,
+  });
+  if (res.error) throw res.error;
+  return {code: res.status, stdout: res.stdout, stderr: res.stderr, signal: res.signal};
+}
+
+function ok(args, opts) {
+  const r = r1(args, opts);
+  assert.equal(r.code, 0, `r1 ${args.join(" ")} failed (${r.code}):\n${r.stderr}`);
+  return r;
+}
+
+// The error contract: non-zero exit, exactly one line "r1: ..." on stderr, nothing on stdout.
+function fails(args, pattern, opts) {
+  const r = r1(args, opts);
+  assert.notEqual(r.code, 0, `r1 ${args.join(" ")} should fail; stdout:\n${r.stdout.slice(0, 300)}`);
+  const lines = r.stderr.split("\n").filter((l) => l.length > 0);
+  assert.equal(lines.length, 1, `one stderr line expected, got:\n${r.stderr}`);
+  assert.match(lines[0], /^r1: \S/);
+  if (pattern) assert.match(lines[0], pattern);
+  assert.equal(r.stdout, "");
+  return lines[0];
+}
+
+function runJson(args, opts) {
+  const r = ok(["run", "-m", MODEL, "--json", ...args], opts);
+  let j;
+  try {
+    j = JSON.parse(r.stdout);  // the whole of stdout is one JSON object
+  } catch (e) {
+    assert.fail(`stdout is not one JSON object (${e.message}):\n${r.stdout.slice(0, 400)}`);
+  }
+  return {j, stderr: r.stderr};
+}
+
+let vocab;  // token strings (byte-level encoded), from `r1 inspect --json`
+let meta;   // inspect --json output
+const idOf = (text) => vocab.indexOf(text);
+
+before(() => {
+  if (skip) return;
+  fs.mkdirSync(TMP, {recursive: true});
+  ok(["gen-model", "--arch", "qwen2", "--preset", "tiny", "--seed", "1", "-o", MODEL]);
+  meta = JSON.parse(ok(["inspect", MODEL, "--json"]).stdout);
+  // The vocabulary itself is abbreviated in inspect; rebuild the special part from
+  // the known layout of the built-in vocabulary: 256 bytes, merges, then specials.
+  const count = meta.metadata["tokenizer.ggml.tokens"].count;
+  vocab = new Array(count).fill(null);
+  const bos = meta.metadata["tokenizer.ggml.bos_token_id"];
+  ["<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"]
+      .forEach((t, i) => { vocab[bos + i] = t; });
+});
+
+// ---------------------------------------------------------------- r1 run --json
+
+test("run --json: one object with the documented fields", {skip}, () => {
+  const {j} = runJson(["-p", "Hello there", "-n", "12", "--temp", "0"]);
+  for (const k of ["prompt_tokens", "tokens", "text", "reasoning", "content", "finish_reason", "timings"])
+    assert.ok(k in j, `missing ${k}`);
+  for (const k of ["prompt_n", "prompt_ms", "prompt_per_second", "predicted_n", "predicted_ms", "predicted_per_second"])
+    assert.equal(typeof j.timings[k], "number", `timings.${k}`);
+  assert.ok(j.tokens.length <= 12);
+  assert.equal(j.timings.predicted_n, j.tokens.length);
+  assert.equal(j.timings.prompt_n, j.prompt_tokens.length);
+  assert.ok(["stop", "length"].includes(j.finish_reason));
+  if (j.tokens.length === 12) assert.equal(j.finish_reason, "length");
+  // The chat prompt is the built-in R1 format: <bos><｜User｜>Hello there<｜Assistant｜><think>\n
+  const p = j.prompt_tokens;
+  assert.equal(p[0], idOf("<｜begin▁of▁sentence｜>"));
+  assert.equal(p[1], idOf("<｜User｜>"));
+  assert.deepEqual(p.slice(-3), [idOf("<｜Assistant｜>"), idOf("<think>"), 10]);
+  assert.equal(p.filter((t) => t === p[0]).length, 1, "exactly one BOS");
+  // The prompt ends inside <think>: what comes out is reasoning until a </think>.
+  if (!j.tokens.includes(idOf("</think>"))) assert.equal(j.content, "");
+});
+
+test("run --json: greedy is deterministic, seeds reproduce, temperature varies", {skip}, () => {
+  const a = runJson(["-p", "Tell me", "-n", "16", "--temp", "0"]).j;
+  const b = runJson(["-p", "Tell me", "-n", "16", "--temp", "0", "-t", "1"]).j;
+  assert.deepEqual(a.tokens, b.tokens);
+  const s1 = runJson(["-p", "Tell me", "-n", "16", "--temp", "1.5", "--seed", "7"]).j;
+  const s2 = runJson(["-p", "Tell me", "-n", "16", "--temp", "1.5", "--seed", "7"]).j;
+  assert.deepEqual(s1.tokens, s2.tokens);
+  const others = [8, 9, 10].map((s) => runJson(["-p", "Tell me", "-n", "16", "--temp", "1.5", "--seed", String(s)]).j);
+  assert.ok(others.some((o) => JSON.stringify(o.tokens) !== JSON.stringify(s1.tokens)), "seeds change the sample");
+});
+
+test("run --raw: the prompt is used as-is, BOS added once", {skip}, () => {
+  const {j} = runJson(["--raw", "-p", "ab", "-n", "1", "--temp", "0"]);
+  assert.equal(j.prompt_tokens[0], idOf("<｜begin▁of▁sentence｜>"));
+  // "a" and "b" are byte tokens 97 and 98 unless merged (no "ab" merge changes the text).
+  assert.equal(j.prompt_tokens.length <= 3, true);
+  const withBos = runJson(["--raw", "-p", "<｜begin▁of▁sentence｜>ab", "-n", "1", "--temp", "0"]).j;
+  assert.deepEqual(withBos.prompt_tokens, j.prompt_tokens, "no second BOS when the text starts with it");
+  const special = runJson(["--raw", "-p", "x<think>", "-n", "1", "--temp", "0"]).j;
+  assert.equal(special.prompt_tokens.at(-1), idOf("<think>"), "special tokens are parsed");
+});
+
+test("run --no-think: the reasoning block is closed in the prompt", {skip}, () => {
+  const {j} = runJson(["-p", "Hi", "-n", "8", "--temp", "0", "--no-think"]);
+  const p = j.prompt_tokens;
+  const closeAt = p.lastIndexOf(idOf("</think>"));
+  assert.ok(closeAt > p.lastIndexOf(idOf("<think>")), "</think> after <think> in the prompt");
+  assert.equal(j.reasoning, "");
+  assert.equal(j.reasoning_tokens, 0);
+});
+
+test("run --think-budget: reasoning is closed after N tokens", {skip}, () => {
+  const {j} = runJson(["-p", "Hi", "-n", "20", "--temp", "0", "--think-budget", "3"]);
+  const close = idOf("</think>");
+  const at = j.tokens.indexOf(close);
+  assert.ok(at >= 0 && at <= 4, `</think> forced within the first 5 tokens, got index ${at} in ${j.tokens}`);
+  if (at === 4) assert.equal(j.tokens[3], 10, "the forced close starts with a newline");
+  assert.ok(j.text.includes("</think>"));
+  assert.ok(!j.reasoning.includes("</think>") && !j.content.includes("</think>"));
+  assert.ok(j.reasoning_tokens <= 5);
+});
+
+test("run: streams reasoning and answer, markers and summary on stderr", {skip}, () => {
+  const r = ok(["run", "-m", MODEL, "-p", "Hi", "-n", "10", "--temp", "0", "--think-budget", "4"]);
+  const json = runJson(["-p", "Hi", "-n", "10", "--temp", "0", "--think-budget", "4"]).j;
+  assert.ok(!r.stdout.includes("\x1b["), "no ANSI escapes when stdout is not a terminal");
+  assert.match(r.stderr, /^Thinking\.\.\.$/m);
+  assert.match(r.stderr, /^\.\.\.done thinking\.$/m);
+  assert.match(r.stderr, /reasoning \d+ tokens, answer \d+ tokens \| prefill [\d.]+ tok\/s \| decode [\d.]+ tok\/s/);
+  // stdout: the reasoning, a blank line, the answer (the same text as --json).
+  const line = (s) => (s.endsWith("\n") ? s : `${s}\n`);
+  let expected = json.reasoning ? line(json.reasoning) : "";
+  if (json.content) expected += (json.reasoning ? "\n" : "") + line(json.content);
+  assert.equal(r.stdout, expected);
+});
+
+test("run: prompt from a file and from stdin", {skip}, () => {
+  const file = path.join(TMP, "prompt.txt");
+  fs.writeFileSync(file, "Hello there");
+  const a = runJson(["-f", file, "-n", "4", "--temp", "0"]).j;
+  const b = runJson(["-p", "Hello there", "-n", "4", "--temp", "0"]).j;
+  const c = runJson(["-n", "4", "--temp", "0"], {input: "Hello there"}).j;
+  assert.deepEqual(a.prompt_tokens, b.prompt_tokens);
+  assert.deepEqual(c.prompt_tokens, b.prompt_tokens);
+  assert.deepEqual(a.tokens, b.tokens);
+});
+
+test("run --trace: one JSONL line matching the result", {skip}, () => {
+  const trace = path.join(TMP, "trace.jsonl");
+  fs.rmSync(trace, {force: true});
+  const {j} = runJson(["-p", "Hi", "-n", "6", "--temp", "0", "--trace", trace]);
+  ok(["run", "-m", MODEL, "-p", "Hi", "-n", "6", "--temp", "0", "--trace", trace]);
+  const lines = fs.readFileSync(trace, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, 2);
+  for (const t of lines) {
+    assert.equal(t.reasoning, j.reasoning);
+    assert.equal(t.content, j.content);
+    assert.equal(t.finish_reason, j.finish_reason);
+    assert.deepEqual(t.prompt, [{role: "user", content: "Hi"}]);
+  }
+});
+
+test("run: Ctrl-C ends the generation and still reports", {skip}, async () => {
+  // A context far longer than the generation can fill in the wait below.
+  const child = spawn(R1_BIN, ["run", "-m", MODEL, "-p", "Hi", "--temp", "1", "--json", "-t", "1", "-c", "65536", "--ignore-eos"],
+                      {stdio: ["ignore", "pipe", "pipe"]});
+  let out = "", err = "";
+  child.stdout.on("data", (d) => { out += d; });
+  child.stderr.on("data", (d) => { err += d; });
+  const closed = new Promise((r) => child.on("close", (c) => r(c)));
+  await new Promise((r) => setTimeout(r, 1000));
+  child.kill("SIGINT");
+  const code = await closed;
+  assert.equal(code, 0, err);
+  const j = JSON.parse(out);
+  assert.equal(j.finish_reason, "cancelled");
+  assert.ok(j.tokens.length > 0 && j.tokens.length < 65536);
+});
+
+// ------------------------------------------------------------------- errors
+
+test("errors: one 'r1:' line and a non-zero exit", {skip}, () => {
+  fails(["run", "-m", path.join(TMP, "missing.gguf"), "-p", "x"], /missing\.gguf/);
+  const trunc = path.join(TMP, "truncated.gguf");
+  fs.writeFileSync(trunc, fs.readFileSync(MODEL).subarray(0, 3000));
+  fails(["run", "-m", trunc, "-p", "x"], /truncated\.gguf/);
+  fails(["inspect", trunc], /truncated\.gguf/);
+  fails(["inspect", path.join(TMP, "missing.gguf")]);
+  const notGguf = path.join(TMP, "not.gguf");
+  fs.writeFileSync(notGguf, "hello, this is not a model file at all".repeat(10));
+  fails(["inspect", notGguf]);
+  fails(["run", "-m", MODEL, "-c", "16", "-p", "this prompt is much longer than sixteen tokens, surely"],
+        /prompt has \d+ tokens but the context is 16/);
+  fails(["run", "-m", MODEL, "-p", "x", "--top-p", "2"], /--top-p/);
+  fails(["run", "-m", MODEL, "-p", "x", "--temp", "-1"], /--temp/);
+  fails(["run", "-m", MODEL, "-p", "x", "-f", "y"], /either/);
+  fails(["run", "-m", MODEL, "-f", path.join(TMP, "no-such-prompt.txt")], /prompt file/);
+  fails(["run", "-m", MODEL, "--raw", "--system", "s", "-p", "x"], /--system/);
+  fails(["run", "-m", MODEL, "--no-think", "--think-budget", "3", "-p", "x"], /together/);
+  fails(["run", "-m", MODEL, "-p", "x", "--trace", path.join(TMP, "no-such-dir", "t.jsonl")]);
+});
+
+// ------------------------------------------------------------------- inspect
+
+test("inspect --json: sizes computed from the tensor table and metadata", {skip}, () => {
+  const j = meta;
+  let params = 0, bytes = 0;
+  for (const t of j.tensors) {
+    params += t.shape.reduce((a, b) => a * b, 1);
+    bytes += t.bytes;
+    if (t.type === "f32") assert.equal(t.bytes, 4 * t.shape.reduce((a, b) => a * b, 1), t.name);
+  }
+  assert.equal(j.n_params, params);
+  assert.equal(j.weight_bytes, bytes);
+  assert.equal(j.architecture, "qwen2");
+  assert.equal(j.runnable, true);
+  const m = j.metadata;
+  const headDim = m["qwen2.embedding_length"] / m["qwen2.attention.head_count"];
+  const kvTok = m["qwen2.block_count"] * m["qwen2.attention.head_count_kv"] * headDim * 2 /*K,V*/ * 2 /*f16*/;
+  assert.equal(j.kv_bytes_per_token, kvTok);
+  assert.equal(j.n_ctx, m["qwen2.context_length"]);
+  assert.equal(j.kv_bytes, kvTok * j.n_ctx);
+  assert.equal(j.memory_bytes, bytes + kvTok * j.n_ctx);
+  // Long arrays are abbreviated: type, count and the first items.
+  const toks = m["tokenizer.ggml.tokens"];
+  assert.equal(toks.type, "array[string]");
+  assert.ok(toks.count > 256 && toks.head.length < toks.count);
+  assert.equal(toks.head[0], "Ā");  // byte 0 in the GPT-2 byte-level alphabet
+  const embd = j.tensors.find((t) => t.name === "token_embd.weight");
+  assert.equal(embd.shape[1], toks.count);
+  const c = JSON.parse(ok(["inspect", MODEL, "--json", "-c", "100"]).stdout);
+  assert.equal(c.kv_bytes, kvTok * 100);
+});
+
+test("inspect: text output", {skip}, () => {
+  const out = ok(["inspect", MODEL, "-c", "1024"]).stdout;
+  assert.match(out, /^architecture: qwen2 \(runnable: yes\)$/m);
+  assert.match(out, /general\.architecture\s+string\s+"qwen2"/);
+  assert.match(out, /tokenizer\.ggml\.tokens\s+array\s+\[string x \d+\] \["Ā", "ā", .*, \.\.\.\]/);
+  assert.match(out, /^\s+token_embd\.weight\s+f32\s+\[256, \d+\]\s+\d+$/m);
+  assert.match(out, new RegExp(`^parameters: .*\\(${meta.n_params}\\)$`, "m"));
+  assert.match(out, new RegExp(`^weights: .*\\(${meta.weight_bytes} bytes\\)$`, "m"));
+  assert.match(out, /^kv cache \(f16\): .* for a context of 1024$/m);
+  assert.match(out, /^memory needed: /m);
+});
+
+// A minimal GGUF v3 writer (metadata of u32 / f32 / string, f32 tensors), to make
+// files r1 cannot run but must still inspect.
+function writeGguf(file, kv, tensors) {
+  const parts = [];
+  const u32 = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+  const u64 = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); return b; };
+  const str = (s) => { const b = Buffer.from(s, "utf8"); return Buffer.concat([u64(b.length), b]); };
+  parts.push(Buffer.from("GGUF"), u32(3), u64(tensors.length), u64(Object.keys(kv).length));
+  for (const [k, v] of Object.entries(kv)) {
+    parts.push(str(k));
+    if (typeof v === "string") parts.push(u32(8), str(v));
+    else if (Number.isInteger(v)) parts.push(u32(4), u32(v));
+    else { const b = Buffer.alloc(4); b.writeFloatLE(v); parts.push(u32(6), b); }
+  }
+  let offset = 0;
+  for (const t of tensors) {
+    parts.push(str(t.name), u32(t.shape.length), ...t.shape.map(u64), u32(0 /*f32*/), u64(offset));
+    offset += Math.ceil((4 * t.shape.reduce((a, b) => a * b, 1)) / 32) * 32;
+  }
+  let head = Buffer.concat(parts);
+  head = Buffer.concat([head, Buffer.alloc((32 - (head.length % 32)) % 32)]);
+  fs.writeFileSync(file, Buffer.concat([head, Buffer.alloc(offset)]));
+}
+
+test("inspect: an architecture r1 cannot run (DeepSeek-V2/V3 MLA metadata)", {skip}, () => {
+  const file = path.join(TMP, "ds2.gguf");
+  writeGguf(file, {
+    "general.architecture": "deepseek2",
+    "deepseek2.context_length": 4096,
+    "deepseek2.block_count": 3,
+    "deepseek2.embedding_length": 64,
+    "deepseek2.attention.head_count": 4,
+    "deepseek2.attention.head_count_kv": 1,
+    "deepseek2.attention.key_length": 576,       // kv_lora_rank 512 + rope 64: the compressed latent
+    "deepseek2.attention.value_length": 512,
+    "deepseek2.attention.key_length_mla": 192,
+    "deepseek2.attention.value_length_mla": 128,
+    "deepseek2.attention.kv_lora_rank": 512,
+    "deepseek2.rope.dimension_count": 64,
+  }, [{name: "token_embd.weight", shape: [64, 10]}, {name: "output_norm.weight", shape: [64]}]);
+  const j = JSON.parse(ok(["inspect", file, "--json", "-c", "10"]).stdout);
+  assert.equal(j.architecture, "deepseek2");
+  assert.equal(j.runnable, false);
+  assert.match(j.not_runnable_reason, /deepseek2/);
+  assert.equal(j.n_params, 64 * 10 + 64);
+  assert.equal(j.weight_bytes, 4 * (64 * 10 + 64));
+  assert.equal(j.kv_bytes_per_token, 3 * 576 * 2);  // K only (V is a view of the latent), f16
+  assert.equal(j.kv_bytes, 3 * 576 * 2 * 10);
+  const text = ok(["inspect", file]).stdout;
+  assert.match(text, /^architecture: deepseek2 \(runnable: no: .*\)$/m);
+  fails(["run", "-m", file, "-p", "x"], /deepseek2/);
+});
+
+// -------------------------------------------------------------------- logits
+
+test("logits: raw float32 [n][n_vocab], consistent with greedy run", {skip}, () => {
+  const nVocab = meta.tensors.find((t) => t.name === "token_embd.weight").shape[1];
+  const {j} = runJson(["--raw", "-p", "Hello world, again", "-n", "3", "--temp", "0"]);
+  const ids = j.prompt_tokens;
+  const idsFile = path.join(TMP, "ids.json");
+  fs.writeFileSync(idsFile, JSON.stringify(ids));
+  const out = path.join(TMP, "logits.bin");
+  const out1 = path.join(TMP, "logits1.bin");
+  ok(["logits", "-m", MODEL, "--ids", idsFile, "--out", out]);
+  ok(["logits", "-m", MODEL, "--ids", idsFile, "--out", out1, "--batch", "3"]);
+  const buf = fs.readFileSync(out);
+  assert.equal(buf.length, ids.length * nVocab * 4);
+  const row = (b, i) => new Float32Array(b.buffer.slice(b.byteOffset + i * nVocab * 4, b.byteOffset + (i + 1) * nVocab * 4));
+  const argmax = (r) => r.reduce((best, v, i) => (v > r[best] ? i : best), 0);
+  // The last row's argmax is the first greedy token of `run`.
+  assert.equal(argmax(row(buf, ids.length - 1)), j.tokens[0]);
+  // Batching does not change the result beyond float noise.
+  const b1 = fs.readFileSync(out1);
+  let maxDiff = 0;
+  for (let i = 0; i < ids.length; ++i) {
+    const a = row(buf, i), b = row(b1, i);
+    for (let t = 0; t < nVocab; ++t) maxDiff = Math.max(maxDiff, Math.abs(a[t] - b[t]));
+  }
+  assert.ok(maxDiff < 1e-3, `batch 3 vs one batch: max |diff| ${maxDiff}`);
+  // Teacher forcing the greedy tokens: each row predicts the next greedy token.
+  const forced = ids.concat(j.tokens.slice(0, 2));
+  fs.writeFileSync(idsFile, JSON.stringify(forced));
+  ok(["logits", "-m", MODEL, "--ids", idsFile, "--out", out]);
+  const fb = fs.readFileSync(out);
+  assert.equal(argmax(row(fb, ids.length)), j.tokens[1]);
+  assert.equal(argmax(row(fb, ids.length + 1)), j.tokens[2]);
+});
+
+test("logits: bad input fails and leaves no output file", {skip}, () => {
+  const idsFile = path.join(TMP, "bad-ids.json");
+  const out = path.join(TMP, "bad-logits.bin");
+  fs.rmSync(out, {force: true});
+  fs.writeFileSync(idsFile, JSON.stringify([1, 2, 99999999]));
+  fails(["logits", "-m", MODEL, "--ids", idsFile, "--out", out], /out of range/);
+  fs.writeFileSync(idsFile, "[1, 2,");
+  fails(["logits", "-m", MODEL, "--ids", idsFile, "--out", out], /JSON/);
+  fs.writeFileSync(idsFile, "[]");
+  fails(["logits", "-m", MODEL, "--ids", idsFile, "--out", out], /no ids/);
+  fails(["logits", "-m", MODEL, "--ids", path.join(TMP, "nope.json"), "--out", out]);
+  assert.equal(fs.existsSync(out), false);
+  assert.deepEqual(fs.readdirSync(TMP).filter((f) => f.startsWith("bad-logits.bin.tmp")), []);
+});
+
+// ---------------------------------------------------------------------- chat
+
+test("chat: turns from stdin, /clear, /exit", {skip}, () => {
+  const flags = ["-m", MODEL, "-n", "6", "--temp", "0", "--think-budget", "2"];
+  const r = ok(["chat", ...flags, "-v"], {input: "Hello\nHow are you?\n/clear\nHello\n/exit\nnever read\n"});
+  const summaries = r.stderr.match(/reasoning \d+ tokens, answer \d+ tokens/g) ?? [];
+  assert.equal(summaries.length, 3, r.stderr);
+  // A first turn (and the first turn after /clear) prints what `r1 run` prints
+  // for the same question: same prompt format, same greedy tokens.
+  const single = ok(["run", ...flags, "-p", "Hello"]).stdout;
+  const [before, after] = r.stdout.split("(conversation cleared)\n");
+  assert.ok(before.startsWith(single) && before.length > single.length, r.stdout);
+  assert.equal(after, single);
+  // End of input also ends the program cleanly.
+  ok(["chat", "-m", MODEL, "-n", "2", "--temp", "0"], {input: "Hi\n"});
+});
+
+test("chat: a turn that does not fit is reported, the program goes on", {skip}, () => {
+  const long = "word ".repeat(40);
+  const r = r1(["chat", "-m", MODEL, "-c", "32", "-n", "2", "--temp", "0", "-v"], {input: `${long}\nHi\n`});
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^r1: prompt has \d+ tokens but the context is 32$/m);
+  assert.equal((r.stderr.match(/reasoning \d+ tokens/g) ?? []).length, 1);
+});
+
+test("run: ANSI dim reasoning on a terminal, none with NO_COLOR", {skip: skip || (spawnSync("script", ["--version"]).error ? "no script(1)" : false)}, () => {
+  const cmd = `${R1_BIN} run -m ${MODEL} -p Hi -n 5 --temp 0 2>/dev/null`;
+  const tty = spawnSync("script", ["-qec", cmd, "/dev/null"], {encoding: "utf8", env: {...process.env, NO_COLOR: ""}});
+  assert.equal(tty.status, 0);
+  assert.ok(tty.stdout.includes("\x1b[2m"), JSON.stringify(tty.stdout));
+  const plain = spawnSync("script", ["-qec", cmd, "/dev/null"], {encoding: "utf8", env: {...process.env, NO_COLOR: "1"}});
+  assert.equal(plain.status, 0);
+  assert.ok(!plain.stdout.includes("\x1b["), JSON.stringify(plain.stdout));
+});
