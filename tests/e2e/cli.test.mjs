@@ -407,3 +407,44 @@ test("run: ANSI dim reasoning on a terminal, none with NO_COLOR", {skip: skip ||
   assert.equal(plain.status, 0);
   assert.ok(!plain.stdout.includes("\x1b["), JSON.stringify(plain.stdout));
 });
+
+// Drives `r1 chat` on a pseudo-terminal (Python's pty module) and types Ctrl-C:
+// during an answer it stops the answer; at the prompt, the first prints a hint
+// and the second leaves with exit status 0.
+const PTY_CHAT = `
+import os, pty, select, sys, time
+bin, model = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(bin, [bin, "chat", "-m", model, "-t", "1", "-c", "65536", "--ignore-eos", "--temp", "0", "-v"])
+out = b""
+def pump(seconds, until=None):
+    global out
+    end = time.time() + seconds
+    while time.time() < end and not (until and until in out):
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            try: out += os.read(fd, 65536)
+            except OSError: return
+pump(10, b"> ")
+os.write(fd, b"Hello\\n"); pump(1.0)
+os.write(fd, b"\\x03"); pump(10, b"cancelled")
+os.write(fd, b"\\x03"); pump(10, b"press Ctrl-C again")
+os.write(fd, b"\\x03")
+end, status = time.time() + 10, None
+while time.time() < end:
+    pump(0.1)
+    wp, st = os.waitpid(pid, os.WNOHANG)
+    if wp == pid: status = st; break
+sys.stdout.write(out.decode("utf8", "replace"))
+sys.stdout.write("\\nEXIT %s\\n" % (os.waitstatus_to_exitcode(status) if status is not None else "none"))
+`;
+
+test("chat: Ctrl-C stops the answer, twice at the prompt leaves", {skip: skip || (spawnSync("python3", ["--version"]).error ? "no python3" : false)}, () => {
+  const r = spawnSync("python3", ["-c", PTY_CHAT, R1_BIN, MODEL], {encoding: "utf8", timeout: 60000});
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\(stopped\)/);
+  assert.match(r.stdout, /reasoning \d+ tokens, answer \d+ tokens .*\| cancelled/);
+  assert.match(r.stdout, /press Ctrl-C again/);
+  assert.match(r.stdout, /\nEXIT 0\n$/);
+});
