@@ -92,6 +92,12 @@ async function top2Gap(model, prefix) {
   return sorted[0] - sorted[1];
 }
 
+function assertSameIds(ours, ref, what) {
+  const d = firstDifference(ours, ref);
+  assert.equal(d, -1, `${what}: token ids differ at ${d} (lengths ${ours.length} / ${ref.length}): ` +
+                      `r1 ${JSON.stringify(ours.slice(d, d + 8))} llama.cpp ${JSON.stringify(ref.slice(d, d + 8))}`);
+}
+
 const skip = R1_BIN ? false : "R1_BIN is not set (path to the built r1 program)";
 
 for (const arch of ARCHS) {
@@ -106,12 +112,15 @@ for (const arch of ARCHS) {
         const row = {arch, dtype};
         results.push(row);
 
-        // 1. tokenizer agreement on the corpus (no BOS, no special-token parsing)
-        const ours = parseJson(await run(["tokenize", "-m", model, "--json"], {input: CORPUS}), "r1 tokenize");
+        // 1. tokenizer agreement on the corpus: plain text (no BOS, control tokens not parsed),
+        //    and r1's default mode (control tokens parsed, BOS when the model asks for it)
+        const plain = parseJson(await run(["tokenize", "-m", model, "--json", "--no-special", "--no-bos"],
+                                          {input: CORPUS}), "r1 tokenize");
         const ref = await L.tokenize(model, CORPUS);
-        const d = firstDifference(ours, ref);
-        assert.equal(d, -1, `token ids differ at ${d}: r1 ${JSON.stringify(ours.slice(d, d + 8))} ` +
-                            `llama.cpp ${JSON.stringify(ref.slice(d, d + 8))}`);
+        assertSameIds(plain, ref, "plain text");
+        const dflt = parseJson(await run(["tokenize", "-m", model, "--json"], {input: CORPUS}), "r1 tokenize");
+        assertSameIds(dflt, await L.tokenize(model, CORPUS, {special: true, bos: await L.addsBos(model)}),
+                      "default (special tokens, BOS per model)");
 
         // 2. teacher-forced next-token distributions
         const ids = forcedSequence(ref);
@@ -135,11 +144,10 @@ for (const arch of ARCHS) {
         if (dtype === "f32" || dtype === "f16") {
           const prompt = CORPUS.slice(0, 80);
           const out = parseJson(await run(["run", "-m", model, "--raw", "-p", prompt, "-n", String(GREEDY_TOKENS),
-                                           "--temp", "0", "--json"]), "r1 run");
+                                           "--temp", "0", "--ignore-eos", "--json"]), "r1 run");
           assert.ok(Array.isArray(out.prompt_tokens) && Array.isArray(out.tokens), "r1 run --json: missing prompt_tokens/tokens");
-          const refPrompt = await L.tokenize(model, prompt);
-          const ourPrompt = out.prompt_tokens[0] === refPrompt[0] ? out.prompt_tokens : out.prompt_tokens.slice(1);
-          assert.deepEqual(ourPrompt, refPrompt, "r1 run prompt tokens (after an optional BOS) differ from llama.cpp");
+          const refPrompt = await L.tokenize(model, prompt, {special: true, bos: await L.addsBos(model)});
+          assertSameIds(out.prompt_tokens, refPrompt, "r1 run --raw prompt");
           const refGen = await L.greedy(model, out.prompt_tokens, GREEDY_TOKENS);
           const g = firstDifference(out.tokens, refGen);
           row.greedy = g === -1 ? `${GREEDY_TOKENS}/${GREEDY_TOKENS}` : `diverge@${g}`;

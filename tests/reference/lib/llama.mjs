@@ -78,6 +78,12 @@ export async function tokenize(path, text, {special = false, bos = false} = {}) 
   return ids;
 }
 
+/** Whether llama.cpp prepends BOS for this model (tokenizer.ggml.add_bos_token / vocab default). */
+export async function addsBos(path) {
+  const model = await loadModel(path);
+  return model.tokens.shouldPrependBosToken;
+}
+
 /** Text for token ids (special tokens rendered as text). */
 export async function detokenize(path, ids) {
   const model = await loadModel(path);
