@@ -144,8 +144,10 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
   const auto& ptoks = res.prompt_tokens;
   const int64_t n_ctx = session.n_ctx();
   if (ptoks.empty()) fail("the prompt is empty (no tokens)");
-  if (static_cast<int64_t>(ptoks.size()) >= n_ctx)
+  if (static_cast<int64_t>(ptoks.size()) > n_ctx)
     fail("prompt has {} tokens but the context is {}", ptoks.size(), n_ctx);
+  if (static_cast<int64_t>(ptoks.size()) == n_ctx)
+    fail("prompt has {} tokens but the context is {} (no room left to generate)", ptoks.size(), n_ctx);
   for (int32_t id : ptoks)
     if (id < 0 || id >= n_vocab) fail("prompt token id {} is out of range (the model has {} logits)", id, n_vocab);
   sum.prompt_tokens = static_cast<int32_t>(ptoks.size());

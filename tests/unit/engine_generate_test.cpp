@@ -374,12 +374,19 @@ TEST_F(GenerateTest, CancelStopsAfterTheCurrentToken) {
 
 TEST_F(GenerateTest, PromptLongerThanTheContextIsAnError) {
   Session s(model, 8);
+  req.prompt_tokens = Ids(9, 'a');
+  try {
+    generate(s, req, {});
+    FAIL() << "expected r1::Error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "prompt has 9 tokens but the context is 8");
+  }
   req.prompt_tokens = Ids(8, 'a');
   try {
     generate(s, req, {});
     FAIL() << "expected r1::Error";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "prompt has 8 tokens but the context is 8");
+    EXPECT_EQ(std::string(e.what()), "prompt has 8 tokens but the context is 8 (no room left to generate)");
   }
   EXPECT_TRUE(model.batches.empty());  // checked before any work
 
