@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <string>
@@ -17,7 +18,29 @@ inline void cpu_relax() {
   _mm_pause();
 #endif
 }
-constexpr int kSpinIterations = 1 << 16;
+// Waiting strategy. Decode issues thousands of short ops per second, so a worker
+// that just finished one keeps polling for the next: first with `pause` (cheapest
+// wake-up), then with sched_yield (so that on an oversubscribed machine the thread
+// we wait for gets the core), and after kSleepAfter it sleeps on the condition
+// variable and costs nothing.
+constexpr int kPauseIterations = 2000;
+constexpr auto kSleepAfter = std::chrono::milliseconds(2);
+
+// Polls `done()` with the strategy above; returns true if it became true, false if
+// the caller should block instead.
+template <class Done>
+bool poll_until(Done&& done, bool may_sleep) {
+  for (int i = 0; i < kPauseIterations; ++i) {
+    if (done()) return true;
+    cpu_relax();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kSleepAfter;
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    std::this_thread::yield();
+    if (may_sleep && (i & 15) == 15 && std::chrono::steady_clock::now() > deadline) return false;
+  }
+}
 }  // namespace
 
 int ThreadPool::default_thread_count() {
@@ -66,30 +89,21 @@ void ThreadPool::run(const std::function<void(int)>& fn) {
   }
   if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   fn(0);
-  int spins = 0;
-  while (pending_.load(std::memory_order_acquire) != 0) {
-    if (++spins < kSpinIterations) cpu_relax();
-    else std::this_thread::yield();
-  }
+  poll_until([&] { return pending_.load(std::memory_order_acquire) == 0; }, /*may_sleep=*/false);
   job_ = nullptr;
 }
 
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
-    int spins = 0;
-    uint64_t gen;
-    while ((gen = generation_.load(std::memory_order_acquire)) == seen) {
-      if (++spins < kSpinIterations) {
-        cpu_relax();
-        continue;
-      }
+    auto changed = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!poll_until(changed, /*may_sleep=*/true)) {
       std::unique_lock<std::mutex> lock(mutex_);
       sleepers_.fetch_add(1);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      wake_.wait(lock, changed);
       sleepers_.fetch_sub(1);
     }
-    seen = gen;
+    seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
     (*job_)(index);
     pending_.fetch_sub(1, std::memory_order_acq_rel);

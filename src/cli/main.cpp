@@ -1,5 +1,6 @@
 // r1: command-line front end. Subcommands live in one file each (cmd_*.cpp) and
 // register themselves (command.hpp); this file only dispatches and reports errors.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <map>
@@ -36,8 +37,16 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, like every other error; `r1 SUBCOMMAND --help` explains the flags.
+    std::fprintf(stderr, "r1: %s (see r1 --help)\n", e.what());
+    return 2;
   }
   try {
     for (auto& [sub, action] : actions)
