@@ -33,16 +33,23 @@ class BpeMerger {
   // Rank and result of merging (left, right), or rank -1.
   Merge find(int32_t left, int32_t right) const;
 
+  static constexpr uint64_t kEmpty = ~uint64_t(0);
+  struct Slot {
+    uint64_t key = kEmpty;  // (left << 32) | right
+    Merge val;
+  };
+
  private:
+  static constexpr int32_t kShortWord = 24;  // words up to this many symbols use encode_short
+  void encode_short(std::vector<int32_t>* out, Scratch& scratch) const;
   void grow();
   static uint64_t key(int32_t l, int32_t r) { return (uint64_t(uint32_t(l)) << 32) | uint32_t(r); }
-  static constexpr uint64_t kEmpty = ~uint64_t(0);
 
   int32_t byte_ids_[256];
   int32_t unk_;
-  // Open-addressing hash table (linear probing), power-of-two size.
-  std::vector<uint64_t> keys_;
-  std::vector<Merge> vals_;
+  // Open-addressing hash table (linear probing), power-of-two size, Slots of
+  // 16 bytes so that a lookup touches one cache line.
+  std::vector<Slot> slots_;
   size_t count_ = 0;
 };
 
@@ -51,7 +58,9 @@ struct BpeMerger::Scratch {
     int32_t id, prev, next;  // prev/next: symbol indices, -1 at the ends; id -1: merged away
   };
   struct Cand {
-    int32_t rank, left, right;
+    int32_t rank, left, right;   // merge rank; symbol indices of the pair
+    int32_t left_id, right_id;   // the pair's ids when queued (stale if they changed)
+    int32_t result;
   };
   std::vector<Sym> syms;
   std::vector<Cand> heap;

