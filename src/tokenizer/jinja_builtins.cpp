@@ -626,7 +626,7 @@ void install_globals(Scope& scope) {
                 if (a.pos.size() == 3) step = a.pos[2].as_int();
               }
               if (step == 0) runtime_error(a.line, "range() step must not be zero");
-              if ((stop - start) / step > 10000000) runtime_error(a.line, "range() is too long");
+              if ((double(stop) - double(start)) / double(step) > 1e7) runtime_error(a.line, "range() is too long");
               Array out;
               for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.emplace_back(i);
               return Value::array(std::move(out));

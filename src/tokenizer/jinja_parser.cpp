@@ -1,6 +1,8 @@
 // Recursive-descent Jinja parser (see jinja_parser.hpp).
 #include "tokenizer/jinja_parser.hpp"
 
+#include <cerrno>
+#include <cstdlib>
 #include <initializer_list>
 #include <string_view>
 
@@ -41,6 +43,17 @@ const char* tok_name(Tok t) {
   return "token";
 }
 
+// A number token: integer (int64 when it fits, else float) or float ("1.5", "-2").
+Value number_value(const std::string& text) {
+  errno = 0;
+  if (text.find('.') == std::string::npos) {
+    char* end = nullptr;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (errno != ERANGE) return Value(int64_t(v));
+  }
+  return Value(std::strtod(text.c_str(), nullptr));  // overflow gives +-inf, no exception
+}
+
 class Parser {
  public:
   explicit Parser(const std::vector<Token>& t) : t_(t) {}
@@ -55,6 +68,16 @@ class Parser {
  private:
   const std::vector<Token>& t_;
   size_t cur_ = 0;
+  int depth_ = 0;  // nesting of statements and expressions (stack guard)
+  static constexpr int kMaxDepth = 200;
+
+  struct Nest {
+    Parser& p;
+    explicit Nest(Parser& parser) : p(parser) {
+      if (++p.depth_ > kMaxDepth) p.error("template nesting is too deep");
+    }
+    ~Nest() { --p.depth_; }
+  };
 
   int line() const { return t_.empty() ? 1 : cur_ < t_.size() ? t_[cur_].line : t_.back().line; }
   [[noreturn]] void error(const std::string& what) const { fail("chat template line {}: {}", line(), what); }
@@ -141,6 +164,7 @@ class Parser {
   }
 
   StmtPtr parse_statement() {
+    Nest nest(*this);
     const int ln = t_[cur_].line;
     ++cur_;  // {%
     if (!is(Tok::identifier)) error("expected a statement name after '{%'");
@@ -266,7 +290,10 @@ class Parser {
     return t;
   }
 
-  ExprPtr parse_expression() { return parse_ternary(); }
+  ExprPtr parse_expression() {
+    Nest nest(*this);
+    return parse_ternary();
+  }
 
   ExprPtr parse_ternary() {
     ExprPtr a = parse_or();
@@ -317,6 +344,7 @@ class Parser {
   }
 
   ExprPtr parse_not() {
+    Nest nest(*this);
     if (is_ident("not")) {
       const int ln = line();
       ++cur_;
@@ -415,6 +443,7 @@ class Parser {
   }
 
   ExprPtr parse_unary_sign() {
+    Nest nest(*this);
     if ((is(Tok::unary) || is(Tok::additive)) && (t_[cur_].value == "-" || t_[cur_].value == "+")) {
       const int ln = line();
       auto e = make(Expr::Kind::unary, ln);
@@ -482,7 +511,8 @@ class Parser {
         } else if (is(Tok::number) && t_[cur_].value.find_first_not_of("0123456789") == std::string::npos) {
           e->computed = true;  // foo.0 == foo[0]
           auto idx = make(Expr::Kind::literal, ln);
-          idx->value = Value(int64_t(std::stoll(t_[cur_++].value)));
+          idx->value = number_value(t_[cur_++].value);
+          if (!idx->value.is_int()) error_at(ln, "index after '.' is too large");
           e->b = std::move(idx);
         } else {
           error("expected a name or an integer after '.'");
@@ -532,14 +562,7 @@ class Parser {
     switch (tok.type) {
       case Tok::number: {
         auto e = make(Expr::Kind::literal, ln);
-        if (tok.value.find('.') != std::string::npos) e->value = Value(std::stod(tok.value));
-        else {
-          try {
-            e->value = Value(int64_t(std::stoll(tok.value)));
-          } catch (const std::out_of_range&) {
-            e->value = Value(std::stod(tok.value));
-          }
-        }
+        e->value = number_value(tok.value);
         return e;
       }
       case Tok::string: {

@@ -8,7 +8,7 @@
 
 #include "base/error.hpp"
 
-namespace r1 {
+namespace r1::tok {
 namespace {
 
 // Contents of a character class equal to Unicode White_Space (see header).
@@ -188,4 +188,4 @@ void PreTokenizer::split(std::string_view text, uint32_t base, std::vector<Span>
     for (size_t i = first; i < out->size(); ++i) (*out)[i].begin += base, (*out)[i].end += base;
 }
 
-}  // namespace r1
+}  // namespace r1::tok

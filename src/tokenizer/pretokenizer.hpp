@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace r1 {
+namespace r1::tok {
 
 struct Span {
   uint32_t begin = 0, end = 0;  // byte offsets into the text, begin < end
@@ -47,4 +47,4 @@ class PreTokenizer {
   std::vector<std::unique_ptr<Regex>> regexes_;
 };
 
-}  // namespace r1
+}  // namespace r1::tok

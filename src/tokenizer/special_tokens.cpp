@@ -4,7 +4,7 @@
 
 #include "tokenizer/utf8.hpp"
 
-namespace r1 {
+namespace r1::tok {
 namespace {
 
 bool is_white_space(int32_t cp) {
@@ -116,4 +116,4 @@ void SpecialMatcher::split(std::string_view text, bool parse_special, std::vecto
   if (plain < n) out->push_back({uint32_t(plain), uint32_t(n), -1});
 }
 
-}  // namespace r1
+}  // namespace r1::tok

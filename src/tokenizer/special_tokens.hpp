@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace r1 {
+namespace r1::tok {
 
 struct AddedToken {
   std::string text;
@@ -45,4 +45,4 @@ class SpecialMatcher {
   bool first_byte_[256] = {};
 };
 
-}  // namespace r1
+}  // namespace r1::tok

@@ -6,7 +6,7 @@
 #include "tokenizer/unicode_nfc_data.hpp"
 #include "tokenizer/utf8.hpp"
 
-namespace r1 {
+namespace r1::tok {
 namespace {
 
 using namespace nfc_data;
@@ -131,4 +131,4 @@ std::string nfc(std::string_view s) {
   return out;
 }
 
-}  // namespace r1
+}  // namespace r1::tok

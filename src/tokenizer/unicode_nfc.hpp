@@ -6,10 +6,10 @@
 #include <string>
 #include <string_view>
 
-namespace r1 {
+namespace r1::tok {
 
 // True when s contains no code point that NFC could change (then nfc(s) == s).
 bool nfc_quick_check(std::string_view s);
 std::string nfc(std::string_view s);
 
-}  // namespace r1
+}  // namespace r1::tok

@@ -121,7 +121,7 @@ std::string config_token(const json& cfg, const char* key) {
 
 struct HfLoaded {
   VocabData vocab;
-  HfExtras extras;
+  tok::HfExtras extras;
 };
 
 HfLoaded load_hf(const std::string& path) {
@@ -221,7 +221,7 @@ VocabData load_hf_vocab(const std::string& tokenizer_json_path) { return load_hf
 
 std::unique_ptr<Tokenizer> Tokenizer::from_hf_json(const std::string& tokenizer_json_path) {
   HfLoaded h = load_hf(tokenizer_json_path);
-  return std::make_unique<BpeTokenizer>(std::move(h.vocab), h.extras);
+  return std::make_unique<tok::BpeTokenizer>(std::move(h.vocab), h.extras);
 }
 
 }  // namespace r1

@@ -2,12 +2,16 @@
 // vocabulary; every expected id list was worked out by hand (comments show how).
 #include <gtest/gtest.h>
 
+#include <set>
+#include <thread>
+
 #include "base/error.hpp"
 #include "tokenizer/bpe.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 using namespace r1;
+using namespace r1::tok;
 using Ids = std::vector<int32_t>;
 
 namespace {
@@ -241,4 +245,21 @@ TEST(TokenizerBpe, BuiltinVocab) {
   EXPECT_EQ(ids[1], t->find_token("<｜User｜>"));
   EXPECT_EQ(t->decode(ids), "<｜begin▁of▁sentence｜>" + text);
   EXPECT_LT(ids.size(), text.size() * 2 / 3);  // the merges do compress English
+}
+
+TEST(TokenizerBpe, ConcurrentEncodeIsSafe) {
+  // encode() is const and keeps its state per call (and per thread for PCRE2).
+  auto t = Tokenizer::from_vocab(builtin_byte_vocab());
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "The answer to question " + std::to_string(i) + " is \xE4\xB8\xAD " + "<think>ok</think>\n";
+  const Ids want = t->encode(text, true, true);
+  std::vector<Ids> got(4);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (int rep = 0; rep < 20; ++rep) got[k] = t->encode(text, true, true);
+    });
+  for (auto& th : threads) th.join();
+  for (const Ids& g : got) EXPECT_EQ(g, want);
+  EXPECT_EQ(t->decode(want), "<｜begin▁of▁sentence｜>" + text);
 }

@@ -5,6 +5,7 @@
 #include "tokenizer/pretokenizer.hpp"
 
 using namespace r1;
+using namespace r1::tok;
 using Pieces = std::vector<std::string>;
 
 namespace {

@@ -8,6 +8,7 @@
 #include "tokenizer/utf8.hpp"
 
 using namespace r1;
+using namespace r1::tok;
 
 namespace {
 const std::string R = "\xEF\xBF\xBD";  // U+FFFD
