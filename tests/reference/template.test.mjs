@@ -158,6 +158,13 @@ test("r1 template: single-conversation mode and hand-checked outputs", {skip: !R
   assert.equal(
     run({messages: [{role: "system", content: "S"}, {role: "user", content: "a"}, {role: "assistant", content: "<think>\nr\n</think>\n\nb"}, {role: "user", content: "c"}]}),
     "<｜begin▁of▁sentence｜>S<｜User｜>a<｜Assistant｜>\n\nb<｜end▁of▁sentence｜><｜User｜>c<｜Assistant｜><think>\n");
+  // -m: the template and BOS token come from the GGUF (written by `r1 gen-model`).
+  const gguf = path.join(TMP, "with-template.gguf");
+  execFileSync(R1_BIN, ["gen-model", "-o", gguf, "--chat-template", tfile], {stdio: "pipe"});
+  const mfile = path.join(TMP, "single.json");
+  fs.writeFileSync(mfile, JSON.stringify([{role: "user", content: "hi"}]));
+  assert.equal(execFileSync(R1_BIN, ["template", "-m", gguf, "--messages", mfile], {encoding: "utf8"}),
+    "<｜begin▁of▁sentence｜><｜User｜>hi<｜Assistant｜><think>\n");
   // Errors are reported, not crashes.
   assert.throws(() => execFileSync(R1_BIN, ["template", "--template-file", tfile, "--messages", path.join(TMP, "missing.json")], {stdio: "pipe"}));
   const bad = path.join(TMP, "bad.jinja");

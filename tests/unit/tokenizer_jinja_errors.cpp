@@ -52,6 +52,12 @@ TEST(JinjaErrors, Syntax) {
   expect_error("{% set 1 = 2 %}", {"invalid target"});
   expect_error("{{ x", {"end of template"});
   expect_error("{{ xs[] }}", {"empty subscript"});
+  expect_error("{{ " + std::string(5000, '(') + "1" + std::string(5000, ')') + " }}", {"too deep"});
+  expect_error(std::string(3000, '-').insert(0, "{{ ") + "1 }}", {"too deep"});
+  std::string nested;
+  for (int i = 0; i < 1000; ++i) nested += "{% if true %}";
+  expect_error(nested, {"too deep"});
+  expect_error("{{ x.99999999999999999999999 }}", {"too large"});
 }
 
 TEST(JinjaErrors, LineNumbersSurviveWhitespaceControl) {
