@@ -1,6 +1,9 @@
 #include "model/dense_model.hpp"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "base/error.hpp"
 #include "kernels/types.hpp"
@@ -9,6 +12,7 @@
 #include "model/ops.hpp"
 
 namespace r1 {
+static void DUMPHACK(const std::string& n, const float* p, size_t cnt) { const char* d = getenv("R1_DUMP"); if (!d) return; FILE* f = fopen((std::string(d) + "/" + n + ".bin").c_str(), "wb"); fwrite(p, 4, cnt, f); fclose(f); }
 
 DenseModel::DenseModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const ModelOptions& opts)
     : file_(std::move(file)), cfg_(std::move(cfg)), pool_(opts.n_threads) {
@@ -42,39 +46,61 @@ void DenseModel::ensure_scratch(int64_t n) {
   s_.capacity = n;
 }
 
-void DenseModel::forward(std::span<const int32_t> tokens, KvCache& kv_base, std::vector<float>& logits,
+void DenseModel::forward(std::span<const int32_t> tokens, KvCache& kv, std::vector<float>& logits,
                          bool all_logits) {
-  auto& kv = static_cast<DenseKvCache&>(kv_base);
-  const int64_t n = static_cast<int64_t>(tokens.size());
-  if (n == 0) fail("forward: no tokens");
-  if (kv.n_past() + n > kv.n_ctx())
-    fail("context is full: {} tokens in the cache + {} new > context size {}", kv.n_past(), n, kv.n_ctx());
-  for (int32_t id : tokens)
-    if (id < 0 || id >= cfg_.n_vocab) fail("token id {} is out of range [0, {})", id, cfg_.n_vocab);
+  const SeqBatch one{tokens, &kv, all_logits};
+  forward_batch(std::span<const SeqBatch>(&one, 1), logits);
+}
+
+void DenseModel::forward_batch(std::span<const SeqBatch> seqs, std::vector<float>& logits) {
+  // Validate everything before touching any cache.
+  std::vector<Segment> segs;
+  int64_t n = 0, n_out = 0;
+  for (const SeqBatch& sb : seqs) {
+    auto* kv = static_cast<DenseKvCache*>(sb.kv);
+    const int64_t len = static_cast<int64_t>(sb.tokens.size());
+    if (!kv) fail("forward: a sequence has no KV cache");
+    if (len == 0) fail("forward: no tokens");
+    if (kv->n_past() + len > kv->n_ctx())
+      fail("context is full: {} tokens in the cache + {} new > context size {}", kv->n_past(), len, kv->n_ctx());
+    for (const Segment& s : segs)
+      if (s.kv == kv) fail("forward: the same KV cache appears twice in one batch");
+    for (int32_t id : sb.tokens)
+      if (id < 0 || id >= cfg_.n_vocab) fail("token id {} is out of range [0, {})", id, cfg_.n_vocab);
+    segs.push_back({n, len, kv->n_past(), kv});
+    n += len;
+    n_out += sb.all_logits ? len : 1;
+  }
+  if (segs.empty()) fail("forward: no sequences");
 
   ensure_scratch(n);
   const int64_t E = cfg_.n_embd;
-  for (int64_t t = 0; t < n; ++t) dequantize_row(w_.tok_embd, tokens[static_cast<size_t>(t)], &s_.x[t * E]);
+  for (size_t i = 0; i < seqs.size(); ++i)
+    for (int64_t t = 0; t < segs[i].n; ++t)
+      dequantize_row(w_.tok_embd, seqs[i].tokens[static_cast<size_t>(t)], &s_.x[(segs[i].row0 + t) * E]);
 
-  const int64_t pos0 = kv.n_past();
-  for (int64_t il = 0; il < cfg_.n_layer; ++il) layer_forward(il, n, pos0, kv);
-  kv.advance(n);
+  for (int64_t il = 0; il < cfg_.n_layer; ++il) layer_forward(il, n, segs);
+  for (const Segment& s : segs) s.kv->advance(s.n);
 
   // Final norm and output projection for the rows that need logits.
-  const int64_t first = all_logits ? 0 : n - 1, n_out = n - first;
-  for (int64_t t = first; t < n; ++t)
-    ops::rms_norm(&s_.x[t * E], w_.output_norm.data(), E, cfg_.rms_eps, &s_.xn[(t - first) * E]);
+  int64_t out = 0;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const int64_t first = seqs[i].all_logits ? 0 : segs[i].n - 1;
+    for (int64_t t = first; t < segs[i].n; ++t, ++out)
+      ops::rms_norm(&s_.x[(segs[i].row0 + t) * E], w_.output_norm.data(), E, cfg_.rms_eps, &s_.xn[out * E]);
+  }
   logits.resize(static_cast<size_t>(n_out * cfg_.n_vocab));
   matmul(w_.output, s_.xn.data(), E, n_out, logits.data(), cfg_.n_vocab, pool_);
 }
 
-void DenseModel::layer_forward(int64_t il, int64_t n, int64_t pos0, DenseKvCache& kv) {
+void DenseModel::layer_forward(int64_t il, int64_t n, const std::vector<Segment>& segs) {
   const LayerWeights& L = w_.layers[static_cast<size_t>(il)];
   const int64_t E = cfg_.n_embd, HD = cfg_.head_dim;
   const int64_t qd = cfg_.n_head * HD, kvd = cfg_.n_head_kv * HD, ff = cfg_.n_ff;
 
   // --- attention block ---
   for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.attn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
+  DUMPHACK("attn_norm-" + std::to_string(il), s_.xn.data(), n*E);
   matmul(L.wq, s_.xn.data(), E, n, s_.q.data(), qd, pool_);
   matmul(L.wk, s_.xn.data(), E, n, s_.k.data(), kvd, pool_);
   matmul(L.wv, s_.xn.data(), E, n, s_.v.data(), kvd, pool_);
@@ -87,8 +113,10 @@ void DenseModel::layer_forward(int64_t il, int64_t n, int64_t pos0, DenseKvCache
   }
   const ops::RopeParams rp{cfg_.rope_dim, cfg_.rope_theta, cfg_.rope_freq_scale, cfg_.rope_style,
                            w_.rope_freqs.empty() ? nullptr : w_.rope_freqs.data()};
-  for (int64_t t = 0; t < n; ++t) {
-    const int64_t pos = pos0 + t;
+  for (const Segment& sg : segs) {
+   for (int64_t t = sg.row0; t < sg.row0 + sg.n; ++t) {
+    const int64_t pos = sg.pos0 + (t - sg.row0);
+    DenseKvCache& kv = *sg.kv;
     for (int64_t h = 0; h < cfg_.n_head; ++h) {
       float* qh = &s_.q[t * qd + h * HD];
       if (!L.q_norm.empty()) ops::rms_norm(qh, L.q_norm.data(), HD, cfg_.rms_eps, qh);
@@ -105,9 +133,14 @@ void DenseModel::layer_forward(int64_t il, int64_t n, int64_t pos0, DenseKvCache
       kc[i] = fp32_to_fp16(s_.k[t * kvd + i]);
       vc[i] = fp32_to_fp16(s_.v[t * kvd + i]);
     }
+   }
   }
+  DUMPHACK("q-" + std::to_string(il), s_.q.data(), n*qd);
   const AttentionShape shape{cfg_.n_head, cfg_.n_head_kv, HD, 1.0f / std::sqrt(static_cast<float>(HD))};
-  attention_f16(shape, s_.q.data(), n, pos0, kv.k_row(il, 0), kv.v_row(il, 0), s_.att.data(), pool_);
+  for (const Segment& sg : segs)
+    attention_f16(shape, &s_.q[sg.row0 * qd], sg.n, sg.pos0, sg.kv->k_row(il, 0), sg.kv->v_row(il, 0),
+                  &s_.att[sg.row0 * qd], pool_);
+  DUMPHACK("kqv_out-" + std::to_string(il), s_.att.data(), n*qd);
   matmul(L.wo, s_.att.data(), qd, n, s_.tmp.data(), E, pool_);
   for (int64_t t = 0; t < n; ++t) {
     if (!L.bo.empty()) ops::add_inplace(&s_.tmp[t * E], L.bo.data(), E);
@@ -116,11 +149,14 @@ void DenseModel::layer_forward(int64_t il, int64_t n, int64_t pos0, DenseKvCache
 
   // --- feed-forward block (SwiGLU) ---
   for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.ffn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
+  DUMPHACK("ffn_norm-" + std::to_string(il), s_.xn.data(), n*E);
   matmul(L.w_gate, s_.xn.data(), E, n, s_.gate.data(), ff, pool_);
   matmul(L.w_up, s_.xn.data(), E, n, s_.up.data(), ff, pool_);
   for (int64_t t = 0; t < n; ++t) ops::swiglu(&s_.gate[t * ff], &s_.up[t * ff], ff, &s_.gate[t * ff]);
+  DUMPHACK("ffn_swiglu-" + std::to_string(il), s_.gate.data(), n*ff);
   matmul(L.w_down, s_.gate.data(), ff, n, s_.tmp.data(), E, pool_);
   for (int64_t t = 0; t < n; ++t) ops::add_inplace(&s_.x[t * E], &s_.tmp[t * E], E);
+  DUMPHACK("l_out-" + std::to_string(il), s_.x.data(), n*E);
 }
 
 }  // namespace r1

@@ -23,6 +23,7 @@ class DenseModel final : public Model {
   std::unique_ptr<KvCache> new_cache(int64_t n_ctx) const override;
   void forward(std::span<const int32_t> tokens, KvCache& kv, std::vector<float>& logits,
                bool all_logits) override;
+  void forward_batch(std::span<const SeqBatch> seqs, std::vector<float>& logits) override;
   size_t weight_bytes() const override { return w_.bytes; }
 
  private:
@@ -32,7 +33,13 @@ class DenseModel final : public Model {
     int64_t capacity = 0;
   };
   void ensure_scratch(int64_t n);
-  void layer_forward(int64_t il, int64_t n, int64_t pos0, class DenseKvCache& kv);
+  // A run of consecutive rows of the batch that belong to one sequence.
+  struct Segment {
+    int64_t row0, n;    // rows [row0, row0 + n) of the activations
+    int64_t pos0;       // position of the first of them in the sequence
+    class DenseKvCache* kv;
+  };
+  void layer_forward(int64_t il, int64_t n, const std::vector<Segment>& segs);
 
   std::unique_ptr<gguf::File> file_;
   ModelConfig cfg_;

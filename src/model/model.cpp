@@ -17,6 +17,19 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   return std::make_unique<DenseModel>(std::move(file), std::move(cfg), opts);
 }
 
+void Model::forward_batch(std::span<const SeqBatch> seqs, std::vector<float>& logits) {
+  for (size_t i = 0; i < seqs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (seqs[i].kv == seqs[j].kv) fail("forward: the same KV cache appears twice in one batch");
+  logits.clear();
+  std::vector<float> part;
+  for (const SeqBatch& sb : seqs) {
+    if (!sb.kv) fail("forward: a sequence has no KV cache");
+    forward(sb.tokens, *sb.kv, part, sb.all_logits);
+    logits.insert(logits.end(), part.begin(), part.end());
+  }
+}
+
 size_t Model::kv_bytes_per_token() const {
   const ModelConfig& c = config();
   return static_cast<size_t>(c.n_layer * c.n_head_kv * c.head_dim) * 2 * sizeof(uint16_t);

@@ -34,6 +34,14 @@ class KvCache {
   virtual size_t bytes() const = 0;
 };
 
+// One sequence's share of a batched forward pass (continuous batching): its new
+// tokens, its own cache, and whether it needs logits for every token or the last.
+struct SeqBatch {
+  std::span<const int32_t> tokens;
+  KvCache* kv = nullptr;
+  bool all_logits = false;
+};
+
 struct ModelOptions {
   int n_threads = 0;   // 0 = physical cores
 };
@@ -54,6 +62,14 @@ class Model {
   virtual std::unique_ptr<KvCache> new_cache(int64_t n_ctx) const = 0;
   virtual void forward(std::span<const int32_t> tokens, KvCache& kv, std::vector<float>& logits,
                        bool all_logits = false) = 0;
+
+  // Several sequences in one pass over the weights: matrix products run on all their
+  // tokens together, attention per sequence against its own cache. Logits rows are
+  // concatenated in `seqs` order (n_tokens rows for all_logits, else 1 row per
+  // sequence). Results equal separate forward() calls up to float summation order.
+  // All sequences are validated before any cache changes; each cache must appear once.
+  // The default runs the sequences one after the other through forward().
+  virtual void forward_batch(std::span<const SeqBatch> seqs, std::vector<float>& logits);
 
   // Bytes of weights, and of one token's K+V across layers at F16.
   virtual size_t weight_bytes() const = 0;

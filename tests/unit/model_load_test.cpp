@@ -217,3 +217,47 @@ TEST_F(ModelLoadTest, TruncateThenRecomputeIsDeterministic) {
 
 }  // namespace
 }  // namespace r1
+
+namespace r1 {
+namespace {
+
+// Continuous batching: several sequences in one forward_batch give the same logits
+// as running each alone (the matmuls see all rows together; attention stays per
+// sequence), and each cache advances by its own tokens only.
+TEST_F(ModelLoadTest, BatchOfSequencesEqualsSeparateRuns) {
+  auto m = Model::load(good_, {.n_threads = 1});
+  const std::vector<int32_t> a = {5, 77, 300}, b = {12, 9}, c = {640, 3, 3, 200};
+  auto ka = m->new_cache(32), kb = m->new_cache(32), kc = m->new_cache(32);
+  std::vector<float> pre;
+  m->forward(std::vector<int32_t>{1, 2}, *kb, pre);  // b starts deeper than the others
+  const SeqBatch batch[3] = {{a, ka.get(), false}, {b, kb.get(), true}, {c, kc.get(), false}};
+  std::vector<float> got;
+  m->forward_batch(batch, got);
+  EXPECT_EQ(ka->n_past(), 3);
+  EXPECT_EQ(kb->n_past(), 4);
+  EXPECT_EQ(kc->n_past(), 4);
+
+  auto ra = m->new_cache(32), rb = m->new_cache(32), rc = m->new_cache(32);
+  std::vector<float> la, lb, lc;
+  m->forward(a, *ra, la);
+  m->forward(std::vector<int32_t>{1, 2}, *rb, pre);
+  m->forward(b, *rb, lb, /*all_logits=*/true);
+  m->forward(c, *rc, lc);
+  std::vector<float> want;
+  for (auto* v : {&la, &lb, &lc}) want.insert(want.end(), v->begin(), v->end());
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-3f) << i;
+}
+
+TEST_F(ModelLoadTest, BatchRejectsTheSameCacheTwice) {
+  auto m = Model::load(good_, {.n_threads = 1});
+  auto kv = m->new_cache(32);
+  const std::vector<int32_t> a = {5, 77};
+  const SeqBatch batch[2] = {{a, kv.get(), false}, {a, kv.get(), false}};
+  std::vector<float> got;
+  EXPECT_THROW(m->forward_batch(batch, got), Error);
+  EXPECT_EQ(kv->n_past(), 0);
+}
+
+}  // namespace
+}  // namespace r1
