@@ -163,12 +163,12 @@ int32_t Sampler::sample(std::span<float> logits) {
   }
 
   // 6. Temperature and draw over the survivors.
-  const double inv_t = 1.0 / double(p.temperature);
+  const float inv_t = 1.0f / p.temperature;
   double sum = 0.0;
   std::vector<double>& w = weights_;
   w.resize(n);
   for (size_t i = 0; i < n; ++i) {
-    w[i] = std::exp(double(cand[i].first - max_logit) * inv_t);
+    w[i] = std::exp((cand[i].first - max_logit) * inv_t);  // float exp: 2-3x cheaper, ample precision
     sum += w[i];
   }
   if (!(sum > 0.0) || !std::isfinite(sum)) {
