@@ -1,9 +1,6 @@
 #include "model/dense_model.hpp"
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <string>
 
 #include "base/error.hpp"
 #include "kernels/types.hpp"
@@ -12,7 +9,6 @@
 #include "model/ops.hpp"
 
 namespace r1 {
-static void DUMPHACK(const std::string& n, const float* p, size_t cnt) { const char* d = getenv("R1_DUMP"); if (!d) return; FILE* f = fopen((std::string(d) + "/" + n + ".bin").c_str(), "wb"); fwrite(p, 4, cnt, f); fclose(f); }
 
 DenseModel::DenseModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const ModelOptions& opts)
     : file_(std::move(file)), cfg_(std::move(cfg)), pool_(opts.n_threads) {
@@ -100,7 +96,6 @@ void DenseModel::layer_forward(int64_t il, int64_t n, const std::vector<Segment>
 
   // --- attention block ---
   for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.attn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
-  DUMPHACK("attn_norm-" + std::to_string(il), s_.xn.data(), n*E);
   matmul(L.wq, s_.xn.data(), E, n, s_.q.data(), qd, pool_);
   matmul(L.wk, s_.xn.data(), E, n, s_.k.data(), kvd, pool_);
   matmul(L.wv, s_.xn.data(), E, n, s_.v.data(), kvd, pool_);
@@ -135,12 +130,10 @@ void DenseModel::layer_forward(int64_t il, int64_t n, const std::vector<Segment>
     }
    }
   }
-  DUMPHACK("q-" + std::to_string(il), s_.q.data(), n*qd);
   const AttentionShape shape{cfg_.n_head, cfg_.n_head_kv, HD, 1.0f / std::sqrt(static_cast<float>(HD))};
   for (const Segment& sg : segs)
     attention_f16(shape, &s_.q[sg.row0 * qd], sg.n, sg.pos0, sg.kv->k_row(il, 0), sg.kv->v_row(il, 0),
                   &s_.att[sg.row0 * qd], pool_);
-  DUMPHACK("kqv_out-" + std::to_string(il), s_.att.data(), n*qd);
   matmul(L.wo, s_.att.data(), qd, n, s_.tmp.data(), E, pool_);
   for (int64_t t = 0; t < n; ++t) {
     if (!L.bo.empty()) ops::add_inplace(&s_.tmp[t * E], L.bo.data(), E);
@@ -149,14 +142,11 @@ void DenseModel::layer_forward(int64_t il, int64_t n, const std::vector<Segment>
 
   // --- feed-forward block (SwiGLU) ---
   for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.ffn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
-  DUMPHACK("ffn_norm-" + std::to_string(il), s_.xn.data(), n*E);
   matmul(L.w_gate, s_.xn.data(), E, n, s_.gate.data(), ff, pool_);
   matmul(L.w_up, s_.xn.data(), E, n, s_.up.data(), ff, pool_);
   for (int64_t t = 0; t < n; ++t) ops::swiglu(&s_.gate[t * ff], &s_.up[t * ff], ff, &s_.gate[t * ff]);
-  DUMPHACK("ffn_swiglu-" + std::to_string(il), s_.gate.data(), n*ff);
   matmul(L.w_down, s_.gate.data(), ff, n, s_.tmp.data(), E, pool_);
   for (int64_t t = 0; t < n; ++t) ops::add_inplace(&s_.x[t * E], &s_.tmp[t * E], E);
-  DUMPHACK("l_out-" + std::to_string(il), s_.x.data(), n*E);
 }
 
 }  // namespace r1
