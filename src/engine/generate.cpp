@@ -101,10 +101,36 @@ bool cancelled(const GenerateRequest& req) {
   return req.cancel && req.cancel->load(std::memory_order_relaxed);
 }
 
+// Log-softmax of the raw logits: the chosen token's value and the k most likely.
+void fill_logprobs(std::span<const float> logits, int32_t chosen, int32_t k, GenerateEvent& ev) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (float x : logits) mx = std::max(mx, x);
+  double sum = 0;
+  for (float x : logits) sum += std::exp(static_cast<double>(x) - mx);
+  const float lse = mx + static_cast<float>(std::log(sum));
+  ev.logprob = logits[static_cast<size_t>(chosen)] - lse;
+  ev.top_logprobs.clear();
+  const auto n = static_cast<int32_t>(logits.size());
+  k = std::min(k, n);
+  if (k <= 0) return;
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  for (int32_t i = 0; i < n; ++i) ids[static_cast<size_t>(i)] = i;
+  auto at = [&](int32_t id) { return logits[static_cast<size_t>(id)]; };
+  auto better = [&](int32_t a, int32_t b) { return at(a) > at(b) || (at(a) == at(b) && a < b); };
+  std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), better);
+  for (int32_t i = 0; i < k; ++i) {
+    const int32_t id = ids[static_cast<size_t>(i)];
+    ev.top_logprobs.emplace_back(id, at(id) - lse);
+  }
+}
+
 }  // namespace
 
 PreparedPrompt prepare_prompt(const Session& session, const GenerateRequest& req) {
-  const Tokenizer& tok = session.model().tokenizer();
+  return prepare_prompt(session.model().tokenizer(), req);
+}
+
+PreparedPrompt prepare_prompt(const Tokenizer& tok, const GenerateRequest& req) {
   PreparedPrompt p;
   std::string& text = p.text;
   if (!req.messages.is_null() && !(req.messages.is_array() && req.messages.empty())) {
@@ -131,18 +157,42 @@ PreparedPrompt prepare_prompt(const Session& session, const GenerateRequest& req
   return p;
 }
 
-GenerateResult generate(Session& session, const GenerateRequest& req, const GenerateCallback& on_event) {
-  Model& model = session.model();
-  const Tokenizer& tok = model.tokenizer();
-  const int32_t n_vocab = static_cast<int32_t>(model.config().n_vocab);
+// Everything a Generation carries between steps.
+struct Generation::State {
+  // The request's settings (copied: the request need not outlive the generation).
+  int32_t max_tokens, think_budget, top_logprobs;
+  bool stop_at_budget, ignore_eos;
 
-  GenerateResult res;
-  GenerateSummary& sum = res.summary;
-  PreparedPrompt prompt = prepare_prompt(session, req);
-  res.prompt_tokens = std::move(prompt.tokens);
-  res.prompt_text = std::move(prompt.text);
-  const auto& ptoks = res.prompt_tokens;
-  const int64_t n_ctx = session.n_ctx();
+  Sampler sampler;
+  Tokenizer::StreamDecoder decoder;
+  ReasoningParser parser;
+  StopMatcher stopper;
+  bool content_seen = false;
+  Phase phase = Phase::undecided;
+  int32_t undecided_tokens = 0;  // counted once the phase is known
+  std::vector<int32_t> eog_ids;  // end-of-generation ids (only needed with ignore_eos)
+  std::vector<int32_t> forced;   // queued forced tokens, in reverse order
+  bool budget_done = false;
+  std::vector<float> raw;        // (n_vocab) copy of the logits for the log-probabilities
+
+  State(const Tokenizer& tok, int32_t n_vocab, const GenerateRequest& req, bool starts_in_reasoning)
+      : max_tokens(req.max_tokens),
+        think_budget(req.think_budget),
+        top_logprobs(req.top_logprobs),
+        stop_at_budget(req.stop_at_budget),
+        ignore_eos(req.ignore_eos),
+        sampler(req.sampling, n_vocab),
+        decoder(tok),
+        parser(ReasoningParser::Options{.start_in_reasoning = starts_in_reasoning, .keep_tags = req.keep_tags}),
+        stopper(req.stop) {}
+};
+
+Generation::Generation(const Tokenizer& tok, int32_t n_vocab, int64_t n_ctx, const GenerateRequest& req,
+                       PreparedPrompt prompt)
+    : tok_(tok), n_vocab_(n_vocab), n_ctx_(n_ctx), starts_in_reasoning_(prompt.starts_in_reasoning) {
+  res_.prompt_tokens = std::move(prompt.tokens);
+  res_.prompt_text = std::move(prompt.text);
+  const auto& ptoks = res_.prompt_tokens;
   if (ptoks.empty()) fail("the prompt is empty (no tokens)");
   if (static_cast<int64_t>(ptoks.size()) > n_ctx)
     fail("prompt has {} tokens but the context is {}", ptoks.size(), n_ctx);
@@ -150,29 +200,146 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
     fail("prompt has {} tokens but the context is {} (no room left to generate)", ptoks.size(), n_ctx);
   for (int32_t id : ptoks)
     if (id < 0 || id >= n_vocab) fail("prompt token id {} is out of range (the model has {} logits)", id, n_vocab);
-  sum.prompt_tokens = static_cast<int32_t>(ptoks.size());
+  res_.summary.prompt_tokens = static_cast<int32_t>(ptoks.size());
 
-  auto emit = [&](GenerateEvent& ev) {
-    res.reasoning += ev.reasoning;
-    res.content += ev.content;
-    if (on_event) on_event(ev);
-  };
+  st_ = std::make_unique<State>(tok, n_vocab, req, starts_in_reasoning_);
+  res_.summary.seed = st_->sampler.seed();
+  for (int32_t id : ptoks) st_->sampler.accept(id);
+  st_->phase = phase_of(st_->parser, starts_in_reasoning_, st_->content_seen);
+  if (req.ignore_eos)
+    for (int32_t id = 0; id < std::min(n_vocab, tok.n_vocab()); ++id)
+      if (tok.is_eog(id)) st_->eog_ids.push_back(id);
+}
+
+Generation::~Generation() = default;
+
+bool Generation::in_reasoning() const { return st_->phase == Phase::reasoning; }
+
+void Generation::end(FinishReason r) {
+  finished_ = true;
+  res_.summary.finish = r;
+}
+
+void Generation::cancel() {
+  if (!finished_) end(FinishReason::cancelled);
+}
+
+bool Generation::step(std::span<float> logits, GenerateEvent& ev) {
+  assert(!finished_);
+  assert(static_cast<int64_t>(logits.size()) == n_vocab_);
+  State& s = *st_;
+  GenerateSummary& sum = res_.summary;
+  if (s.max_tokens >= 0 && sum.generated_tokens >= s.max_tokens) {
+    end(FinishReason::length);
+    return false;
+  }
+  if (!s.budget_done && s.think_budget >= 0 && s.phase == Phase::reasoning && sum.reasoning_tokens >= s.think_budget) {
+    s.budget_done = true;
+    sum.budget_forced = true;
+    if (s.stop_at_budget) {
+      end(FinishReason::budget);
+      return false;
+    }
+    s.forced = tok_.encode("\n</think>\n\n", /*add_bos=*/false, /*parse_special=*/true);
+    std::reverse(s.forced.begin(), s.forced.end());
+  }
+
+  ev = GenerateEvent{};
+  if (s.top_logprobs >= 0) s.raw.assign(logits.begin(), logits.end());
+  if (!s.forced.empty()) {
+    ev.token = s.forced.back();
+    ev.forced = true;
+    s.forced.pop_back();
+  } else {
+    if (s.ignore_eos)
+      for (int32_t id : s.eog_ids) logits[static_cast<size_t>(id)] = -std::numeric_limits<float>::infinity();
+    ev.token = s.sampler.sample(logits);
+    if (tok_.is_eog(ev.token)) {
+      end(FinishReason::stop);
+      return false;
+    }
+  }
+  if (s.top_logprobs >= 0) fill_logprobs(s.raw, ev.token, s.top_logprobs, ev);
+  s.sampler.accept(ev.token);
+  res_.tokens.push_back(ev.token);
+  ++sum.generated_tokens;
+
+  const Phase before = s.phase;
+  std::string piece = s.decoder.push(ev.token);
+  res_.text += piece;
+  ReasoningDelta d = s.parser.push(piece);
+  s.content_seen = s.content_seen || !d.content.empty();
+  s.phase = phase_of(s.parser, starts_in_reasoning_, s.content_seen);
+  if (before == Phase::reasoning || s.phase == Phase::reasoning) {
+    sum.reasoning_tokens += 1 + s.undecided_tokens;
+    s.undecided_tokens = 0;
+  } else if (s.phase == Phase::content) {
+    sum.content_tokens += 1 + s.undecided_tokens;
+    s.undecided_tokens = 0;
+  } else {
+    ++s.undecided_tokens;
+  }
+  ev.reasoning = std::move(d.reasoning);
+  ev.content = s.stopper.push(d.content);
+  res_.reasoning += ev.reasoning;
+  res_.content += ev.content;
+  if (s.stopper.matched()) {
+    end(FinishReason::stop);
+    sum.stop_string = s.stopper.matched_string();
+  } else if (sum.prompt_tokens + static_cast<int64_t>(sum.generated_tokens) > n_ctx_) {
+    // The cache holds the prompt and every generated token but this one: no room to feed it.
+    end(FinishReason::length);
+  }
+  return true;
+}
+
+GenerateEvent Generation::finish() {
+  assert(finished_ && !flushed_);
+  flushed_ = true;
+  State& s = *st_;
+  GenerateSummary& sum = res_.summary;
+  // Release whatever the decoder, the parser and the stop matcher still hold.
+  sum.content_tokens += s.undecided_tokens;  // never decided: no reasoning block
+  s.undecided_tokens = 0;
+  std::string rest = s.decoder.flush();
+  res_.text += rest;
+  ReasoningDelta d1 = s.parser.push(rest);
+  ReasoningDelta d2 = s.parser.flush();
+  std::string content;
+  if (!s.stopper.matched()) {
+    content = s.stopper.push(d1.content + d2.content);
+    content += s.stopper.flush();
+    if (s.stopper.matched()) {
+      sum.finish = FinishReason::stop;
+      sum.stop_string = s.stopper.matched_string();
+    }
+  }
+  GenerateEvent done;
+  done.kind = GenerateEvent::Kind::done;
+  done.reasoning = d1.reasoning + d2.reasoning;
+  done.content = std::move(content);
+  done.summary = &sum;
+  res_.reasoning += done.reasoning;
+  res_.content += done.content;
+  return done;
+}
+
+GenerateResult generate(Session& session, const GenerateRequest& req, const GenerateCallback& on_event) {
+  Model& model = session.model();
+  const int32_t n_vocab = static_cast<int32_t>(model.config().n_vocab);
+  Generation gen(model.tokenizer(), n_vocab, session.n_ctx(), req, prepare_prompt(session, req));
+  GenerateSummary& sum = gen.summary();
+  const auto& ptoks = gen.prompt_tokens();
+
   // The done event: carries what was still held back, and the summary.
-  auto finish = [&](double t_start, std::string reasoning, std::string content) {
+  auto finish = [&](double t_start) {
     sum.decode_ms = (now_seconds() - t_start) * 1000.0;
-    GenerateEvent done;
-    done.kind = GenerateEvent::Kind::done;
-    done.reasoning = std::move(reasoning);
-    done.content = std::move(content);
-    done.summary = &sum;
-    emit(done);
-    return std::move(res);
+    GenerateEvent done = gen.finish();
+    if (on_event) on_event(done);
+    return gen.take_result();
   };
 
   // Prefill (only what the cache does not already hold).
-  Sampler sampler(req.sampling, n_vocab);
-  sum.seed = sampler.seed();
-  for (int32_t id : ptoks) sampler.accept(id);
   sum.cached_tokens = static_cast<int32_t>(session.reuse_prefix(ptoks));
   std::vector<float> logits;
   const double t_prefill = now_seconds();
@@ -180,8 +347,8 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
   for (size_t pos = static_cast<size_t>(sum.cached_tokens); pos < ptoks.size(); pos += chunk) {
     if (cancelled(req)) {
       sum.prefill_ms = (now_seconds() - t_prefill) * 1000.0;
-      sum.finish = FinishReason::cancelled;
-      return finish(now_seconds(), {}, {});
+      gen.cancel();
+      return finish(now_seconds());
     }
     size_t n = std::min(chunk, ptoks.size() - pos);
     session.forward(std::span<const int32_t>(ptoks.data() + pos, n), logits);
@@ -191,112 +358,23 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
 
   // Decode.
   const double t_decode = now_seconds();
-  Tokenizer::StreamDecoder decoder(tok);
-  const bool starts_in_reasoning = prompt.starts_in_reasoning;
-  ReasoningParser parser(ReasoningParser::Options{.start_in_reasoning = starts_in_reasoning});
-  bool content_seen = false;
-  Phase phase = phase_of(parser, starts_in_reasoning, content_seen);
-  int32_t undecided_tokens = 0;  // counted once the phase is known
-  StopMatcher stopper(req.stop);
-  std::vector<int32_t> eog_ids;  // end-of-generation ids (only needed with ignore_eos)
-  if (req.ignore_eos)
-    for (int32_t id = 0; id < std::min(n_vocab, tok.n_vocab()); ++id)
-      if (tok.is_eog(id)) eog_ids.push_back(id);
-  std::vector<int32_t> forced;  // queued forced tokens, in reverse order
-  bool budget_done = false;
-  const std::string budget_close = "\n</think>\n\n";
-
   for (;;) {
     if (cancelled(req)) {
-      sum.finish = FinishReason::cancelled;
+      gen.cancel();
       break;
     }
-    if (req.max_tokens >= 0 && sum.generated_tokens >= req.max_tokens) {
-      sum.finish = FinishReason::length;
-      break;
-    }
-    if (!budget_done && req.think_budget >= 0 && phase == Phase::reasoning &&
-        sum.reasoning_tokens >= req.think_budget) {
-      budget_done = true;
-      sum.budget_forced = true;
-      if (req.stop_at_budget) {
-        sum.finish = FinishReason::budget;
-        break;
-      }
-      forced = tok.encode(budget_close, /*add_bos=*/false, /*parse_special=*/true);
-      std::reverse(forced.begin(), forced.end());
-    }
-
     GenerateEvent ev;
-    if (!forced.empty()) {
-      ev.token = forced.back();
-      ev.forced = true;
-      forced.pop_back();
-    } else {
-      if (req.ignore_eos)
-        for (int32_t id : eog_ids) logits[static_cast<size_t>(id)] = -std::numeric_limits<float>::infinity();
-      ev.token = sampler.sample(logits);
-      if (tok.is_eog(ev.token)) {
-        sum.finish = FinishReason::stop;
-        break;
-      }
-    }
-    sampler.accept(ev.token);
-    res.tokens.push_back(ev.token);
-    ++sum.generated_tokens;
-
-    const Phase before = phase;
-    std::string piece = decoder.push(ev.token);
-    res.text += piece;
-    ReasoningDelta d = parser.push(piece);
-    content_seen = content_seen || !d.content.empty();
-    phase = phase_of(parser, starts_in_reasoning, content_seen);
-    if (before == Phase::reasoning || phase == Phase::reasoning) {
-      sum.reasoning_tokens += 1 + undecided_tokens;
-      undecided_tokens = 0;
-    } else if (phase == Phase::content) {
-      sum.content_tokens += 1 + undecided_tokens;
-      undecided_tokens = 0;
-    } else {
-      ++undecided_tokens;
-    }
-    ev.reasoning = std::move(d.reasoning);
-    ev.content = stopper.push(d.content);
-    emit(ev);
-    if (stopper.matched()) {
-      sum.finish = FinishReason::stop;
-      sum.stop_string = stopper.matched_string();
-      break;
-    }
-
-    if (session.n_past() + 1 > n_ctx) {
-      sum.finish = FinishReason::length;
-      break;
-    }
+    if (!gen.step(logits, ev)) break;
+    if (on_event) on_event(ev);
+    if (gen.finished()) break;
     if (cancelled(req)) {
-      sum.finish = FinishReason::cancelled;
+      gen.cancel();
       break;
     }
     const int32_t id = ev.token;
     session.forward(std::span<const int32_t>(&id, 1), logits);
   }
-
-  // Release whatever the decoder, the parser and the stop matcher still hold.
-  sum.content_tokens += undecided_tokens;  // never decided: no reasoning block
-  std::string rest = decoder.flush();
-  res.text += rest;
-  ReasoningDelta d1 = parser.push(rest);
-  ReasoningDelta d2 = parser.flush();
-  std::string content;
-  if (!stopper.matched()) {
-    content = stopper.push(d1.content + d2.content);
-    content += stopper.flush();
-    if (stopper.matched()) {
-      sum.finish = FinishReason::stop;
-      sum.stop_string = stopper.matched_string();
-    }
-  }
-  return finish(t_decode, d1.reasoning + d2.reasoning, std::move(content));
+  return finish(t_decode);
 }
 
 }  // namespace r1

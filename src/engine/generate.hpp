@@ -37,6 +37,8 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,7 @@
 namespace r1 {
 
 class Session;
+class Tokenizer;
 
 enum class FinishReason { stop, length, cancelled, budget };
 const char* finish_reason_name(FinishReason r);  // "stop" | "length" | "cancelled" | "budget"
@@ -69,6 +72,11 @@ struct GenerateRequest {
                                        // their logits are set to -inf before sampling
   std::atomic<bool>* cancel = nullptr; // polled before every model call
   int32_t prefill_chunk = 512;         // prompt tokens per Model::forward call
+  bool keep_tags = false;              // lossless split: tags and newlines kept, tags as reasoning
+                                       // (ReasoningParser::Options::keep_tags), so reasoning +
+                                       // content of the events, in order, is the generated text
+  int32_t top_logprobs = -1;           // >= 0: events carry the chosen token's log-probability and
+                                       // the `top_logprobs` most likely alternatives
 };
 
 struct GenerateSummary {
@@ -97,6 +105,12 @@ struct GenerateEvent {
   std::string reasoning;         // newly known reasoning text (may be empty)
   std::string content;           // newly known answer text (may be empty)
   const GenerateSummary* summary = nullptr;  // kind == done
+  // kind == token and req.top_logprobs >= 0: natural-log probabilities under the
+  // model's distribution (log-softmax of the raw logits, before penalties,
+  // temperature and truncation), of the chosen token and of the most likely ones
+  // (highest first, ties by lower id).
+  float logprob = 0.0f;
+  std::vector<std::pair<int32_t, float>> top_logprobs;  // (id, logprob), req.top_logprobs entries
 };
 
 using GenerateCallback = std::function<void(const GenerateEvent&)>;
@@ -123,5 +137,61 @@ struct PreparedPrompt {
   bool starts_in_reasoning = false;
 };
 PreparedPrompt prepare_prompt(const Session& session, const GenerateRequest& req);
+PreparedPrompt prepare_prompt(const Tokenizer& tok, const GenerateRequest& req);
+
+// One generation as a state machine, without the model: everything generate()
+// does between two model calls (sampling, forced tokens, think budget, stop
+// strings, reasoning split, token accounting). generate() drives it over a
+// Session; the server's scheduler drives many of them over one batched forward.
+//
+// Use: construct (checks the prompt, throws r1::Error like generate()); prefill
+// prompt().tokens; then repeat { step(logits of the last token fed) -> feed
+// ev.token } until step() returns false or finished() is true; then finish().
+// The cancel flag of the request is not read here: the driver calls cancel().
+class Generation {
+ public:
+  // n_vocab: logits per row; n_ctx: the cache size (prompt + generated must fit).
+  Generation(const Tokenizer& tok, int32_t n_vocab, int64_t n_ctx, const GenerateRequest& req,
+             PreparedPrompt prompt);
+  ~Generation();
+  Generation(const Generation&) = delete;
+  Generation& operator=(const Generation&) = delete;
+
+  const std::vector<int32_t>& prompt_tokens() const { return res_.prompt_tokens; }
+  const std::string& prompt_text() const { return res_.prompt_text; }
+  bool starts_in_reasoning() const { return starts_in_reasoning_; }
+
+  // Produces the next token from `logits` (n_vocab values for the last token fed;
+  // modified in place). Returns false, with finished() true, when generation ended
+  // without a new token (max_tokens reached, budget stop, end-of-generation
+  // token). Otherwise fills `ev` (kind token); the caller feeds ev.token to the
+  // model before the next step unless finished() became true (stop string
+  // matched, context full).
+  bool step(std::span<float> logits, GenerateEvent& ev);
+  bool finished() const { return finished_; }
+  // Ends with finish "cancelled" unless already finished.
+  void cancel();
+  // The done event: releases held-back text and points at summary(). Call once,
+  // after generation ended (finished() or cancel()).
+  GenerateEvent finish();
+
+  GenerateSummary& summary() { return res_.summary; }
+  const GenerateResult& result() const { return res_; }  // accumulated so far
+  GenerateResult take_result() { return std::move(res_); }
+  // Where the output stands now: inside the reasoning block (or about to be).
+  bool in_reasoning() const;
+
+ private:
+  struct State;
+  void end(FinishReason r);
+  const Tokenizer& tok_;
+  int32_t n_vocab_;
+  int64_t n_ctx_;
+  bool starts_in_reasoning_;
+  bool finished_ = false;
+  bool flushed_ = false;
+  GenerateResult res_;
+  std::unique_ptr<State> st_;
+};
 
 }  // namespace r1
