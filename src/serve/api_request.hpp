@@ -1,0 +1,73 @@
+// OpenAI/DeepSeek request bodies -> validated generation requests.
+//
+// Contracts:
+// - parse_chat_request() / parse_completion_request() take the parsed JSON body
+//   and return one GenerateRequest per choice (prompt-major: choice index =
+//   prompt_index * n + i), or throw ApiError (HTTP 400, type
+//   "invalid_request_error", `param` naming the offending field). Unknown fields
+//   are ignored. Nothing here reads or writes files.
+// - Chat messages: roles system, developer (treated as system), user, assistant,
+//   tool; content a string, null (assistant) or an array of {"type":"text"} parts
+//   (joined). Only role, content and tool_calls reach the chat template: a
+//   client's `reasoning_content` in history is dropped, and reasoning kept inside
+//   an earlier answer's content is dropped by the template.
+// - max_completion_tokens (or max_tokens) counts every generated token,
+//   reasoning included. Absent: chat generates until the context is full (at most
+//   limits.max_tokens); completions default to 16 tokens (OpenAI's legacy default).
+// - seed s with n > 1: choice i uses seed s + i, so every choice is reproducible
+//   and the choices differ. No seed: random.
+// - reasoning budget: thinking_budget (tokens) wins over thinking.budget_tokens
+//   (Anthropic style), which wins over reasoning_effort (low / medium / high ->
+//   effort_budget()). thinking {"type": "disabled"} skips the reasoning.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/generate.hpp"
+#include "serve/api_error.hpp"
+
+namespace r1::serve {
+
+enum class ReasoningFormat {
+  deepseek,  // reasoning apart from the answer (message.reasoning_content)
+  none,      // no split: the generated text, verbatim, in content
+  raw,       // as none, with the opening <think> the prompt ended with put back in front
+};
+
+struct RequestLimits {
+  int32_t max_tokens = 32768;    // upper bound for max_tokens (and the default for chat)
+  int32_t max_n = 8;             // upper bound for n (choices per prompt)
+  int32_t max_prompts = 8;       // prompts per /v1/completions request
+  int32_t max_stop = 16;         // stop strings per request
+  int32_t max_top_logprobs = 20;
+};
+
+struct ApiRequest {
+  std::string model;                 // as sent ("" when absent)
+  std::vector<GenerateRequest> choices;
+  int32_t n = 1;                     // choices per prompt
+  bool stream = false;
+  bool include_usage = false;        // stream_options.include_usage
+  bool logprobs = false;
+  int32_t top_logprobs = 0;
+  ReasoningFormat reasoning_format = ReasoningFormat::deepseek;
+};
+
+// The reasoning budget of a reasoning_effort value; throws ApiError for others.
+// low: 1024 tokens, medium: 4096, high: no limit (-1).
+int32_t effort_budget(const std::string& effort);
+
+ApiRequest parse_chat_request(const nlohmann::json& body, const RequestLimits& limits);
+ApiRequest parse_completion_request(const nlohmann::json& body, const RequestLimits& limits);
+
+// Chat messages in the shape the chat template expects (see above); throws ApiError.
+nlohmann::json normalize_messages(const nlohmann::json& messages);
+
+// Largest nesting depth of arrays/objects in a JSON text (strings skipped), counted
+// without parsing, so that a hostile body cannot exhaust the recursive parser.
+int json_nesting_depth(std::string_view text);
+
+}  // namespace r1::serve

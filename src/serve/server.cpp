@@ -1,0 +1,274 @@
+// HTTP plumbing: routes, authentication, CORS, error bodies, start and shutdown.
+// The generation routes live in server_generate.cpp.
+#include "serve/server.hpp"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "engine/chat_format.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace r1::serve {
+
+using nlohmann::json;
+
+namespace {
+
+void send_json(httplib::Response& res, int status, const json& j) {
+  res.status = status;
+  res.set_content(dump(j), "application/json");
+}
+
+void send_error(httplib::Response& res, const ApiError& e) { send_json(res, e.status, e.to_json()); }
+
+// Equal-time comparison, so the key cannot be guessed byte by byte from timings.
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0 && !b.empty();
+}
+
+// The route a metrics sample is filed under (raw paths would let clients create series).
+std::string route_label(const std::string& path) {
+  for (const char* r : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics", "/tokenize",
+                        "/detokenize", "/chat/completions", "/completions"})
+    if (path == r) return r;
+  if (path.rfind("/v1/models/", 0) == 0) return "/v1/models";
+  return "other";
+}
+
+// Runs a handler body, answering ApiError and r1::Error in OpenAI's shape.
+template <class F>
+void guarded(httplib::Response& res, F&& f) {
+  try {
+    f();
+  } catch (const ApiError& e) {
+    send_error(res, e);
+  } catch (const Error& e) {
+    send_error(res, ApiError(400, e.what()));
+  }
+}
+
+}  // namespace
+
+json parse_body(const std::string& body) {
+  if (json_nesting_depth(body) > 64) throw ApiError(400, "the request body nests arrays/objects deeper than 64 levels");
+  try {
+    return json::parse(body);
+  } catch (const json::parse_error& e) {
+    // nlohmann rejects invalid UTF-8 and unpaired surrogate escapes as parse errors.
+    throw ApiError(400, fmt::format("the request body is not valid JSON (UTF-8 text): {}", e.what()));
+  }
+}
+
+Server::Server(Model& model, ServerOptions opts)
+    : model_(model), opts_(std::move(opts)), rng_(std::random_device{}()) {
+  if (opts_.model_id.empty()) opts_.model_id = "r1";
+  scheduler_ = std::make_unique<Scheduler>(model_, opts_.scheduler, metrics_);
+  started_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  http_ = std::make_unique<httplib::Server>();
+  const int threads = opts_.http_threads > 0 ? opts_.http_threads
+                                             : opts_.scheduler.n_slots + opts_.scheduler.max_queue + 16;
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  http_->set_payload_max_length(opts_.max_body);
+  http_->set_read_timeout(opts_.read_timeout_s, 0);
+  http_->set_write_timeout(30, 0);
+  http_->set_keep_alive_timeout(5);
+  http_->set_keep_alive_max_count(1000);
+  setup_routes();
+}
+
+Server::~Server() = default;
+
+int Server::bind() {
+  int port = opts_.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(opts_.host);
+    if (port < 0) fail("cannot listen on {} (any port)", opts_.host);
+  } else if (!http_->bind_to_port(opts_.host, port)) {
+    fail("cannot listen on {}:{} (in use, or not an address of this machine)", opts_.host, port);
+  }
+  return port;
+}
+
+void Server::serve() { http_->listen_after_bind(); }
+
+void Server::shutdown(bool graceful) {
+  const bool first = !draining_.exchange(true);
+  scheduler_->begin_drain();
+  if (!first || !graceful) {
+    scheduler_->cancel_all();
+    if (!first) return;  // the first call finishes the shutdown
+  }
+  std::lock_guard lk(shutdown_mu_);
+  if (graceful && !scheduler_->wait_idle(opts_.drain_timeout_s)) {
+    log(LogLevel::warn, "drain timeout ({} s): cancelling what is still running", opts_.drain_timeout_s);
+    scheduler_->cancel_all();
+  }
+  scheduler_->wait_idle(10.0);
+  http_->stop();
+}
+
+std::string Server::new_id(const char* prefix) {
+  std::lock_guard lk(rng_mu_);
+  return fmt::format("{}{:016x}{:08x}", prefix, rng_(), static_cast<uint32_t>(rng_()));
+}
+
+bool Server::authorized(const httplib::Request& req) const {
+  if (opts_.api_key.empty()) return true;
+  const std::string h = req.get_header_value("Authorization");
+  const std::string prefix = "Bearer ";
+  if (h.size() <= prefix.size() || h.compare(0, prefix.size(), prefix) != 0) return false;
+  return same_secret(h.substr(prefix.size()), opts_.api_key);
+}
+
+void Server::setup_routes() {
+  httplib::Server& s = *http_;
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!opts_.cors_origin.empty()) {
+      res.set_header("Access-Control-Allow-Origin", opts_.cors_origin);
+      if (opts_.cors_origin != "*") res.set_header("Vary", "Origin");
+    }
+    if (req.method == "OPTIONS") {
+      if (opts_.cors_origin.empty()) {
+        send_error(res, ApiError(405, "OPTIONS is answered only with --cors", "invalid_request_error", "", "method_not_allowed"));
+      } else {
+        res.status = 204;
+        res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+        res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+        res.set_header("Access-Control-Max-Age", "600");
+      }
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.path != "/health" && !authorized(req)) {
+      send_error(res, ApiError(401, "missing or incorrect API key (send 'Authorization: Bearer KEY')",
+                               "authentication_error", "", "invalid_api_key"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    switch (res.status) {
+      case 404:
+        send_error(res, ApiError(404, fmt::format("no route {} {}", req.method, sanitize_utf8(req.path)),
+                                 "invalid_request_error", "", "not_found"));
+        break;
+      case 413:
+        send_error(res, ApiError(413, "the request body is larger than the server accepts (--max-body)",
+                                 "invalid_request_error", "", "request_too_large"));
+        break;
+      case 414:
+        send_error(res, ApiError(414, "the request URI is too long", "invalid_request_error", "", "uri_too_long"));
+        break;
+      default:
+        send_error(res, ApiError(res.status, fmt::format("HTTP error {}", res.status),
+                                 res.status >= 500 ? "server_error" : "invalid_request_error"));
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    send_error(res, ApiError(500, fmt::format("internal error: {}", what), "server_error"));
+  });
+  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    metrics_.request_done(route_label(req.path), res.status);
+    log(LogLevel::debug, "{} {} -> {}", req.method, sanitize_utf8(req.path), res.status);
+  });
+
+  s.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    if (draining_) send_json(res, 503, {{"status", "draining"}});
+    else send_json(res, 200, {{"status", "ok"}});
+  });
+  auto model_json = [this] {
+    const ModelConfig& c = model_.config();
+    return json{{"id", opts_.model_id},
+                {"object", "model"},
+                {"created", started_},
+                {"owned_by", "r1.cpp"},
+                {"meta",
+                 {{"arch", arch_name(c.arch)},
+                  {"n_vocab", c.n_vocab},
+                  {"n_ctx_train", c.n_ctx_train},
+                  {"n_ctx", opts_.scheduler.n_ctx},
+                  {"parallel", opts_.scheduler.n_slots}}}};
+  };
+  s.Get("/v1/models", [model_json](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"object", "list"}, {"data", json::array({model_json()})}});
+  });
+  s.Get(R"(/v1/models/(.+))", [this, model_json](const httplib::Request& req, httplib::Response& res) {
+    if (req.matches[1] != opts_.model_id)
+      return send_error(res, ApiError(404, fmt::format("the model '{}' does not exist", sanitize_utf8(req.matches[1].str())),
+                                      "invalid_request_error", "model", "model_not_found"));
+    send_json(res, 200, model_json());
+  });
+  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.render(scheduler_->gauges()), "text/plain; version=0.0.4");
+  });
+  s.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { handle_tokenize(req, res); });
+  s.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) { handle_detokenize(req, res); });
+  for (const char* p : {"/v1/chat/completions", "/chat/completions"})
+    s.Post(p, [this](const httplib::Request& req, httplib::Response& res) { handle_generate(req, res, true); });
+  for (const char* p : {"/v1/completions", "/completions"})
+    s.Post(p, [this](const httplib::Request& req, httplib::Response& res) { handle_generate(req, res, false); });
+}
+
+void Server::handle_tokenize(const httplib::Request& req, httplib::Response& res) {
+  guarded(res, [&] {
+    const json body = parse_body(req.body);
+    if (!body.is_object()) throw ApiError(400, "the request body must be a JSON object");
+    const Tokenizer& tok = model_.tokenizer();
+    const bool with_pieces = body.value("with_pieces", false);
+    std::vector<int32_t> ids;
+    if (body.contains("messages")) {
+      const json msgs = normalize_messages(body["messages"]);
+      ids = tokenize_prompt(tok, format_chat(tok, msgs, body.value("add_generation_prompt", true)));
+    } else {
+      if (!body.contains("content") || !body["content"].is_string())
+        throw bad_param("content", "'content' must be a string (or give 'messages')");
+      const bool add_special = body.contains("add_special") && body["add_special"].is_boolean() && body["add_special"].get<bool>();
+      const bool parse_special = !body.contains("parse_special") || !body["parse_special"].is_boolean() ||
+                                 body["parse_special"].get<bool>();
+      ids = tok.encode(body["content"].get<std::string>(), add_special, parse_special);
+    }
+    json tokens = json::array();
+    for (int32_t id : ids) {
+      if (!with_pieces) tokens.push_back(id);
+      else tokens.push_back({{"id", id}, {"piece", sanitize_utf8(tok.token_bytes(id))}});
+    }
+    send_json(res, 200, {{"tokens", tokens}});
+  });
+}
+
+void Server::handle_detokenize(const httplib::Request& req, httplib::Response& res) {
+  guarded(res, [&] {
+    const json body = parse_body(req.body);
+    if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array())
+      throw bad_param("tokens", "'tokens' must be an array of token ids");
+    const Tokenizer& tok = model_.tokenizer();
+    std::vector<int32_t> ids;
+    for (const json& v : body["tokens"]) {
+      if (!v.is_number_integer()) throw bad_param("tokens", "'tokens' must hold integers only");
+      const int64_t id = v.get<int64_t>();
+      if (id < 0 || id >= tok.n_vocab())
+        throw bad_param("tokens", fmt::format("token id {} is out of range [0, {})", id, tok.n_vocab()));
+      ids.push_back(static_cast<int32_t>(id));
+    }
+    // Ids may end mid-character: invalid UTF-8 becomes U+FFFD (the tokenizer's rule).
+    send_json(res, 200, {{"content", sanitize_utf8(tok.decode(ids))}});
+  });
+}
+
+}  // namespace r1::serve

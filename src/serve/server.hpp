@@ -1,0 +1,99 @@
+// `r1 serve`: an OpenAI/DeepSeek-compatible HTTP API over one model.
+//
+// Routes: POST /v1/chat/completions, POST /v1/completions (streaming as SSE with
+// "data: [DONE]"), GET /v1/models[/{id}], GET /health, GET /metrics (Prometheus),
+// POST /tokenize, POST /detokenize. See docs/server.md for the wire format.
+//
+// Contracts:
+// - Errors are OpenAI-shaped JSON ({"error": {message, type, param, code}}):
+//   400 bad request (invalid JSON, invalid UTF-8, wrong types, out-of-range
+//   values, prompt too long: code context_length_exceeded), 401 missing or wrong
+//   API key (code invalid_api_key), 404 unknown route or model (model_not_found),
+//   413 body over max_body, 429 queue full (Retry-After header), 503 draining,
+//   500 internal.
+// - With an API key, every route but /health needs "Authorization: Bearer KEY".
+// - CORS headers are sent only when cors_origin is set.
+// - No route reads or writes files; the only file is the model given at start.
+// - A client that disconnects cancels its generation (checked between steps
+//   while it waits, and on every failed write).
+// - shutdown(true): new generation requests get 503 and /health reports
+//   "draining"; running and queued work finishes (up to drain_timeout_s, then it
+//   is cancelled); then the listener stops and serve() returns.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "model/model.hpp"
+#include "serve/api_request.hpp"
+#include "serve/api_response.hpp"
+#include "serve/metrics.hpp"
+#include "serve/scheduler.hpp"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace r1::serve {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                    // 0: any free port (see bind())
+  std::string api_key;                // empty: no authentication
+  size_t max_body = 8u << 20;         // bytes of a request body
+  std::string cors_origin;            // empty: no CORS headers
+  ReasoningField reasoning_field = ReasoningField::reasoning_content;
+  std::string model_id;               // the name /v1/models lists and requests must use
+  int http_threads = 0;               // 0: slots + max_queue + 16
+  int read_timeout_s = 10;            // per read of a request (slow clients are dropped)
+  double drain_timeout_s = 30;        // shutdown(true): how long running work may finish
+  int32_t max_prompt_tokens = 0;      // 0: the slot context - 1
+  RequestLimits limits;
+  SchedulerOptions scheduler;
+};
+
+class Server {
+ public:
+  // Allocates the slots (throws r1::Error when they do not fit).
+  Server(Model& model, ServerOptions opts);
+  ~Server();
+
+  // Binds the listening socket; returns the port (the chosen one when port 0).
+  // Throws r1::Error when the address cannot be bound.
+  int bind();
+  // Serves until shutdown() completes.
+  void serve();
+  // graceful: drain as described above; else cancel everything at once. Safe to
+  // call from any thread, more than once (a second call cancels).
+  void shutdown(bool graceful);
+
+ private:
+  void setup_routes();
+  bool authorized(const httplib::Request& req) const;
+  void handle_generate(const httplib::Request& req, httplib::Response& res, bool chat);
+  void handle_tokenize(const httplib::Request& req, httplib::Response& res);
+  void handle_detokenize(const httplib::Request& req, httplib::Response& res);
+  std::string new_id(const char* prefix);
+
+  Model& model_;
+  ServerOptions opts_;
+  Metrics metrics_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<httplib::Server> http_;
+  std::atomic<bool> draining_{false};
+  std::mutex shutdown_mu_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_;
+  int64_t started_ = 0;  // unix seconds
+};
+
+// Parses a request body as JSON: 400 for invalid JSON (including invalid UTF-8
+// and nesting deeper than 64), via ApiError.
+nlohmann::json parse_body(const std::string& body);
+
+}  // namespace r1::serve

@@ -1,0 +1,248 @@
+// POST /v1/chat/completions and /v1/completions: validate, prepare one
+// Generation per choice, queue them, then stream (SSE) or collect the events.
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "base/error.hpp"
+#include "base/timing.hpp"
+#include "serve/connection.hpp"
+#include "serve/server.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace r1::serve {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kPollMs = 50;         // how often a waiting handler looks at its connection
+constexpr double kProbeEvery = 0.2;  // seconds between connection checks while events flow
+
+// Everything one generation request needs after the handler returned (streaming).
+struct Exchange {
+  ResponseContext ctx;
+  bool stream = false, include_usage = false, logprobs = false;
+  std::shared_ptr<Channel> channel;
+  std::vector<ChoiceOutput> out;
+  std::vector<std::string> open_tags;  // raw format: what goes in front, per choice
+  size_t remaining = 0;                // choices not done yet
+  std::string error;                   // an engine failure, if any
+  bool cancelled = false;              // some choice ended "cancelled" (shutdown)
+  int fd = -1;                         // the client's socket (-1: unknown)
+  double last_probe = 0;
+
+  // Applies one event; appends SSE text for it when streaming.
+  void consume(Channel::Item& it, std::string* sse) {
+    ChoiceOutput& c = out[static_cast<size_t>(it.index)];
+    const bool done = it.ev.kind == GenerateEvent::Kind::done;
+    EventDelta d = apply_event(ctx, c, it.ev, it.in_reasoning, open_tags[static_cast<size_t>(it.index)], logprobs);
+    if (done) {
+      c.done = true;
+      c.summary = it.summary;
+      --remaining;
+      if (!it.error.empty()) error = it.error;
+      if (it.summary.finish == FinishReason::cancelled) cancelled = true;
+    }
+    if (!sse) return;
+    const bool has = !d.reasoning.empty() || !d.content.empty() || !d.logprobs.is_null();
+    auto chunk = [&](const json& j) {
+      *sse += "data: ";
+      *sse += dump(j);
+      *sse += "\n\n";
+    };
+    if (has) {
+      if (ctx.chat) chunk(chat_chunk(ctx, it.index, d, "", false));
+      else chunk(completion_chunk(ctx, it.index, d.content, d.logprobs, ""));
+    }
+    if (done && it.error.empty() && it.summary.finish != FinishReason::cancelled) {
+      const std::string finish = finish_reason_text(it.summary);
+      if (ctx.chat) chunk(chat_chunk(ctx, it.index, EventDelta{}, finish, false));
+      else chunk(completion_chunk(ctx, it.index, "", nullptr, finish));
+    }
+  }
+
+  // The end of a stream: an error event if the work failed or was cancelled by a
+  // shutdown, else the usage chunk when asked for; then [DONE].
+  std::string tail() const {
+    std::string s;
+    if (!error.empty() || cancelled) {
+      const ApiError e = !error.empty() ? ApiError(500, "generation failed: " + error, "server_error")
+                                        : ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
+      s += "data: " + dump(e.to_json()) + "\n\n";
+    } else if (include_usage) {
+      s += "data: " + dump(usage_chunk(ctx, out)) + "\n\n";
+    }
+    s += "data: [DONE]\n\n";
+    return s;
+  }
+
+  // True when the client is known to be gone (checked at most every kProbeEvery s).
+  bool client_gone(bool force) {
+    const double now = now_seconds();
+    if (!force && now - last_probe < kProbeEvery) return false;
+    last_probe = now;
+    return peer_closed(fd);
+  }
+};
+
+}  // namespace
+
+void Server::handle_generate(const httplib::Request& req, httplib::Response& res, bool chat) {
+  const double t_arrival = now_seconds();
+  auto ex = std::make_shared<Exchange>();
+  try {
+    if (draining_) throw ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
+    const json body = parse_body(req.body);
+    ApiRequest api = chat ? parse_chat_request(body, opts_.limits) : parse_completion_request(body, opts_.limits);
+    if (!api.model.empty() && api.model != opts_.model_id)
+      throw ApiError(404, fmt::format("the model '{}' does not exist (this server has '{}')", api.model, opts_.model_id),
+                     "invalid_request_error", "model", "model_not_found");
+
+    // One Generation per choice; each distinct prompt is rendered and tokenized once.
+    const Tokenizer& tok = model_.tokenizer();
+    const int64_t n_ctx = opts_.scheduler.n_ctx;
+    const int64_t max_prompt = opts_.max_prompt_tokens > 0 ? std::min<int64_t>(opts_.max_prompt_tokens, n_ctx - 1) : n_ctx - 1;
+    const char* prompt_param = chat ? "messages" : "prompt";
+    auto channel = std::make_shared<Channel>();
+    std::vector<std::unique_ptr<Job>> jobs;
+    PreparedPrompt prepared;
+    for (size_t i = 0; i < api.choices.size(); ++i) {
+      const GenerateRequest& g = api.choices[i];
+      if (i % static_cast<size_t>(api.n) == 0) {
+        try {
+          prepared = prepare_prompt(tok, g);
+        } catch (const Error& e) {
+          throw ApiError(400, e.what(), "invalid_request_error", prompt_param);
+        }
+        if (static_cast<int64_t>(prepared.tokens.size()) > max_prompt)
+          throw ApiError(400,
+                         fmt::format("the prompt has {} tokens; this server accepts at most {} (context {})",
+                                     prepared.tokens.size(), max_prompt, n_ctx),
+                         "invalid_request_error", prompt_param, "context_length_exceeded");
+      }
+      auto job = std::make_unique<Job>();
+      try {
+        job->gen = std::make_unique<Generation>(tok, static_cast<int32_t>(model_.config().n_vocab), n_ctx, g, prepared);
+      } catch (const Error& e) {
+        throw ApiError(400, e.what(), "invalid_request_error", prompt_param);
+      }
+      job->index = static_cast<int32_t>(i);
+      job->channel = channel;
+      job->t_arrival = t_arrival;
+      jobs.push_back(std::move(job));
+      const size_t open = prepared.text.rfind("<think>");
+      ex->open_tags.push_back(prepared.starts_in_reasoning && open != std::string::npos ? prepared.text.substr(open) : "");
+    }
+
+    ex->ctx.chat = chat;
+    ex->ctx.id = new_id(chat ? "chatcmpl-" : "cmpl-");
+    ex->ctx.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    ex->ctx.model = opts_.model_id;
+    ex->ctx.fingerprint = "r1cpp-0.1.0";
+    ex->ctx.field = opts_.reasoning_field;
+    ex->ctx.format = api.reasoning_format;
+    ex->ctx.n = api.n;
+    ex->ctx.tok = &tok;
+    ex->stream = api.stream;
+    ex->include_usage = api.include_usage;
+    ex->logprobs = api.logprobs;
+    ex->channel = channel;
+    ex->out.resize(jobs.size());
+    ex->remaining = jobs.size();
+    ex->fd = find_connection_socket(req.remote_addr, req.remote_port, req.local_port);
+
+    const size_t n_jobs = jobs.size();
+    switch (scheduler_->submit(std::move(jobs))) {
+      case Scheduler::Submit::ok: break;
+      case Scheduler::Submit::queue_full: {
+        metrics_.rejected("queue_full");
+        const SchedulerGauges g = scheduler_->gauges();
+        const double wait = scheduler_->mean_job_seconds() * static_cast<double>(g.queued + static_cast<int64_t>(n_jobs)) /
+                            static_cast<double>(std::max<int64_t>(1, g.slots));
+        res.set_header("Retry-After", std::to_string(std::clamp<int64_t>(static_cast<int64_t>(std::ceil(wait)), 1, 60)));
+        throw ApiError(429, "the server is busy: the request queue is full, retry later", "rate_limit_error", "",
+                       "rate_limit_exceeded");
+      }
+      case Scheduler::Submit::shutting_down:
+        metrics_.rejected("shutting_down");
+        throw ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
+    }
+  } catch (const ApiError& e) {
+    res.status = e.status;
+    res.set_content(dump(e.to_json()), "application/json");
+    return;
+  }
+
+  if (ex->stream) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [ex](size_t, httplib::DataSink& sink) {
+          std::string sse;
+          if (ex->ctx.chat)  // OpenAI's first chunk of each choice carries the role
+            for (size_t i = 0; i < ex->out.size(); ++i)
+              sse += "data: " + dump(chat_chunk(ex->ctx, static_cast<int32_t>(i), EventDelta{}, "", true)) + "\n\n";
+          std::vector<Channel::Item> items;
+          for (;;) {
+            if (!sse.empty()) {
+              if (!sink.write(sse.data(), sse.size())) {
+                ex->channel->cancel = true;
+                return false;
+              }
+              sse.clear();
+            }
+            if (ex->remaining == 0) break;
+            items.clear();
+            const bool got = ex->channel->wait(items, kPollMs);
+            if (ex->client_gone(!got)) {
+              ex->channel->cancel = true;
+              return false;
+            }
+            for (auto& it : items) ex->consume(it, &sse);
+          }
+          sse = ex->tail();
+          if (!sink.write(sse.data(), sse.size())) return false;
+          sink.done();
+          return true;
+        },
+        [ex](bool) {
+          if (ex->remaining > 0) ex->channel->cancel = true;  // the connection ended early
+        });
+    return;
+  }
+
+  std::vector<Channel::Item> items;
+  while (ex->remaining > 0) {
+    items.clear();
+    const bool got = ex->channel->wait(items, kPollMs);
+    if (ex->client_gone(!got)) {
+      ex->channel->cancel = true;
+      res.status = 499;  // nginx's "client closed request": only the metrics see it
+      return;
+    }
+    for (auto& it : items) ex->consume(it, nullptr);
+  }
+  if (!ex->error.empty()) {
+    const ApiError e(500, "generation failed: " + ex->error, "server_error");
+    res.status = e.status;
+    res.set_content(dump(e.to_json()), "application/json");
+    return;
+  }
+  if (ex->cancelled) {
+    const ApiError e(503, "the server is shutting down", "server_error", "", "server_shutting_down");
+    res.status = e.status;
+    res.set_content(dump(e.to_json()), "application/json");
+    return;
+  }
+  const json body = chat ? chat_response(ex->ctx, ex->out, ex->logprobs) : completion_response(ex->ctx, ex->out, ex->logprobs);
+  res.status = 200;
+  res.set_content(dump(body), "application/json");
+}
+
+}  // namespace r1::serve
