@@ -48,6 +48,8 @@ class AdamW {
   int64_t steps_done() const { return t_; }
   std::vector<float>& m() { return m_; }
   std::vector<float>& v() { return v_; }
+  const std::vector<float>& m() const { return m_; }
+  const std::vector<float>& v() const { return v_; }
   void set_steps_done(int64_t t) { t_ = t; }
 
  private:
