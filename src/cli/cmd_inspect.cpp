@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include "format/gguf.hpp"
 #include "kernels/types.hpp"
 #include "model/config.hpp"
+#include "model/deepseek2_config.hpp"
 
 namespace r1::cli {
 namespace {
@@ -148,6 +150,33 @@ uint64_t kv_bytes_per_token(const gguf::Metadata& md) {
   return elems > 0 ? static_cast<uint64_t>(elems) * 2 : 0;
 }
 
+// deepseek2 (MLA + MoE): the cache holds kv_lora_rank + rope dims per token per layer;
+// per token only the selected routed experts' weights are read.
+struct Deepseek2Needs {
+  uint64_t kv_bytes_per_token = 0;
+  uint64_t active_weight_bytes = 0;  // weights read per token (all but the unselected experts, MTP skipped)
+  uint64_t mtp_bytes = 0;            // multi-token-prediction layers (not run)
+  std::string kv_layout;
+};
+
+Deepseek2Needs deepseek2_needs(const gguf::File& file, const DeepSeek2Config& c) {
+  Deepseek2Needs d;
+  d.kv_bytes_per_token = c.kv_bytes_per_token();
+  d.kv_layout = fmt::format("MLA: {} layers x (latent {} + rope key {}) halves", c.n_layer, c.kv_lora_rank, c.qk_rope);
+  for (const auto& t : file.tensors()) {
+    int layer = -1;
+    if (std::sscanf(t.name.c_str(), "blk.%d.", &layer) == 1 && layer >= c.n_layer) {
+      d.mtp_bytes += t.nbytes;
+      continue;
+    }
+    const bool routed = t.name.find("_exps.") != std::string::npos;
+    d.active_weight_bytes += routed && c.n_expert > 0 ? t.nbytes / static_cast<uint64_t>(c.n_expert) *
+                                                            static_cast<uint64_t>(c.n_expert_used)
+                                                      : t.nbytes;
+  }
+  return d;
+}
+
 // ---- the command ---------------------------------------------------------------
 
 int run_inspect(const InspectOptions& o) {
@@ -162,14 +191,16 @@ int run_inspect(const InspectOptions& o) {
   }
   const std::string arch = md.get_string_or("general.architecture", "");
   std::string runnable = "yes";
+  std::optional<Deepseek2Needs> ds2;
   try {
-    ModelConfig::from_gguf(md);
+    if (arch == "deepseek2") ds2 = deepseek2_needs(*file, DeepSeek2Config::from_gguf(md));
+    else ModelConfig::from_gguf(md);
   } catch (const Error& e) {
     runnable = fmt::format("no: {}", e.what());
   }
   const int64_t n_ctx_train = arch.empty() ? 0 : md.get_int_or(arch + ".context_length", 0);
   const int64_t n_ctx = o.ctx > 0 ? o.ctx : n_ctx_train;
-  const uint64_t kv_tok = kv_bytes_per_token(md);
+  const uint64_t kv_tok = ds2 ? ds2->kv_bytes_per_token : kv_bytes_per_token(md);
   const uint64_t kv_total = kv_tok * static_cast<uint64_t>(std::max<int64_t>(n_ctx, 0));
 
   if (o.json) {
@@ -194,6 +225,11 @@ int run_inspect(const InspectOptions& o) {
     j["kv_bytes_per_token"] = kv_tok;
     j["kv_bytes"] = kv_total;
     j["memory_bytes"] = weight_bytes + kv_total;
+    if (ds2) {
+      j["kv_layout"] = ds2->kv_layout;
+      j["active_weight_bytes_per_token"] = ds2->active_weight_bytes;
+      j["mtp_weight_bytes"] = ds2->mtp_bytes;
+    }
     std::string out = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     std::fwrite(out.data(), 1, out.size(), stdout);
     std::fputc('\n', stdout);
@@ -226,8 +262,15 @@ int run_inspect(const InspectOptions& o) {
   if (kv_tok > 0) {
     line(fmt::format("kv cache (f16): {} per token; {} for a context of {}", human_bytes(double(kv_tok)),
                      human_bytes(double(kv_total)), n_ctx));
+    if (ds2) line(fmt::format("kv cache layout: {}", ds2->kv_layout));
     line(fmt::format("memory needed: {} (weights + kv cache, plus scratch buffers)",
                      human_bytes(double(weight_bytes + kv_total))));
+    if (ds2) {
+      line(fmt::format("weights read per token: {} (selected routed experts only)",
+                       human_bytes(double(ds2->active_weight_bytes))));
+      if (ds2->mtp_bytes > 0)
+        line(fmt::format("multi-token-prediction layers: {} (not loaded)", human_bytes(double(ds2->mtp_bytes))));
+    }
   } else {
     line("kv cache: unknown (the metadata does not give the attention shape)");
   }

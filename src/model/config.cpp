@@ -12,6 +12,7 @@ const char* arch_name(Arch a) {
     case Arch::llama: return "llama";
     case Arch::qwen2: return "qwen2";
     case Arch::qwen3: return "qwen3";
+    case Arch::deepseek2: return "deepseek2";
   }
   return "?";
 }

@@ -10,7 +10,7 @@ namespace gguf {
 class Metadata;
 }
 
-enum class Arch { llama, qwen2, qwen3 };
+enum class Arch { llama, qwen2, qwen3, deepseek2 };
 const char* arch_name(Arch a);
 
 enum class RopeStyle { normal, neox };  // normal: adjacent pairs (llama); neox: halves (qwen)

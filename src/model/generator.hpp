@@ -49,4 +49,56 @@ GenModelSpec gen_model_preset(const std::string& preset, Arch arch);
 // Writes the model atomically to `path` (temp file + rename). Throws r1::Error.
 void write_random_model(const GenModelSpec& spec, const std::string& path, int n_threads = 0);
 
+// ---- deepseek2 (DeepSeek-V2 / V3 / R1: MLA + DeepSeekMoE + YaRN) ----------------
+// Writes the keys and tensor names llama.cpp reads for deepseek2, in the split MLA
+// layout current converters write (attn_k_b / attn_v_b). Same determinism contract.
+struct GenDeepseek2Spec {
+  std::string name = "r1-random-deepseek2";
+  int64_t n_vocab = 0;          // 0 = the tokenizer's size; larger pads with unused tokens
+  int64_t n_embd = 256;
+  int64_t n_layer = 4;          // decoder layers
+  int64_t n_nextn = 0;          // extra multi-token-prediction layers (written, skipped by r1)
+  int64_t n_head = 4;
+  int64_t q_lora_rank = 96;     // 0 = plain attn_q (V2-Lite)
+  int64_t kv_lora_rank = 128;
+  int64_t qk_nope = 32;
+  int64_t qk_rope = 16;
+  int64_t v_head = 32;
+  int64_t n_ff = 512;           // leading dense blocks
+  int64_t n_ff_exp = 256;       // one expert
+  int64_t n_dense_lead = 1;
+  int64_t n_expert = 16;
+  int64_t n_expert_used = 4;
+  int64_t n_expert_shared = 1;
+  int64_t n_group = 4;          // <= 1: no group-limited routing
+  int64_t n_group_used = 2;
+  float expert_weights_scale = 2.5f;
+  bool expert_weights_norm = true;
+  bool sigmoid_gating = true;   // false: softmax (V2)
+  bool probs_bias = true;       // exp_probs_b (V3 selection bias)
+  int64_t n_ctx = 1024;
+  float rope_theta = 10000.0f;
+  float yarn_factor = 16.0f;    // 0 = no rope scaling
+  int64_t yarn_orig_ctx = 64;
+  float yarn_log_mul = 0.1f;    // GGUF value (0.1 * mscale_all_dim); 0 = not written
+  float rms_eps = 1e-6f;
+  bool tied_output = false;
+  WeightMix mix = WeightMix::f32;
+  uint64_t seed = 1;
+  float logit_std = 4.0f;
+  std::string tokenizer_json;   // empty = the built-in byte-level vocabulary
+  std::string chat_template;
+  bool metadata_only = false;   // write the metadata and no tensors (for r1 inspect of huge shapes)
+};
+
+// Presets: tiny-v3 (every V3 feature at toy size: q LoRA, sigmoid router with bias and
+// group limits, weight norm and scale, an MTP layer, YaRN with a 64-token original
+// context), tiny-v2lite (no q LoRA, softmax router, two shared experts, YaRN mscale
+// 0.707), deepseek-v2-lite (the real V2-Lite shapes, ~15.7B parameters), r1-shaped
+// (DeepSeek-V3/R1 shapes with 5 layers and 32 routed experts).
+std::vector<std::string> gen_deepseek2_preset_names();
+GenDeepseek2Spec gen_deepseek2_preset(const std::string& preset);
+
+void write_random_deepseek2(const GenDeepseek2Spec& spec, const std::string& path, int n_threads = 0);
+
 }  // namespace r1

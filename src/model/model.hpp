@@ -44,6 +44,10 @@ struct SeqBatch {
 
 struct ModelOptions {
   int n_threads = 0;   // 0 = physical cores
+  // Run even when the weights exceed the available memory, paging them in from the
+  // memory-mapped file as needed (slow). Without it, load() refuses such models early
+  // (checked for the MoE families, deepseek2).
+  bool allow_paging = false;
 };
 
 class Model {

@@ -1,0 +1,198 @@
+#include "model/deepseek2_config.hpp"
+
+#include <cmath>
+
+#include "base/error.hpp"
+#include "format/gguf.hpp"
+
+namespace r1 {
+
+namespace {
+
+constexpr int64_t kMaxDim = int64_t{1} << 20;
+
+// A scalar integer key in [lo, hi]; per-layer arrays are not supported for this family.
+int64_t int_key(const gguf::Metadata& md, const std::string& key, int64_t lo, int64_t hi, const int64_t* fallback) {
+  const gguf::Value* v = md.find(key);
+  if (!v) {
+    if (!fallback) fail("missing metadata key '{}'", key);
+    return *fallback;
+  }
+  if (v->type == gguf::ValueType::ARRAY) fail("metadata key '{}': per-layer arrays are not supported", key);
+  const int64_t x = v->as_i64(key);
+  if (x < lo || x > hi) fail("metadata key '{}' = {} is out of range [{}, {}]", key, x, lo, hi);
+  return x;
+}
+int64_t required(const gguf::Metadata& md, const std::string& key, int64_t lo, int64_t hi) {
+  return int_key(md, key, lo, hi, nullptr);
+}
+int64_t optional(const gguf::Metadata& md, const std::string& key, int64_t lo, int64_t hi, int64_t fallback) {
+  return int_key(md, key, lo, hi, &fallback);
+}
+
+float finite_float(const gguf::Metadata& md, const std::string& key, double fallback) {
+  const double v = md.get_float_or(key, fallback);
+  if (!std::isfinite(v)) fail("metadata key '{}' is not finite", key);
+  return static_cast<float>(v);
+}
+
+}  // namespace
+
+Deepseek2Scales deepseek2_scales(float freq_scale, float ext_factor, float yarn_log_mul, float rope_attn_factor,
+                                 int64_t head_k) {
+  // llama_context: cparams.yarn_attn_factor (starts at hparams.yarn_attn_factor = 1).
+  float attn_factor = 1.0f;
+  if (ext_factor != 0.0f) {
+    auto get_mscale = [](float scale, float mscale) {
+      return scale <= 1.0f ? 1.0f : (0.1f * mscale * logf(scale) + 1.0f);
+    };
+    const float factor = 1.0f / freq_scale;
+    if (yarn_log_mul != 0.0f) {
+      float mscale = 1.0f;
+      const float mscale_all_dims = yarn_log_mul;
+      if (mscale_all_dims != 1.0f) mscale = mscale_all_dims;  // the deepseek2 special case
+      attn_factor = get_mscale(factor, mscale) / get_mscale(factor, mscale_all_dims);
+    } else {
+      attn_factor = get_mscale(factor, 1.0f);
+    }
+    // cancels the magnitude factor ggml's rope_yarn applies when ext_factor != 0
+    attn_factor *= 1.0f / (1.0f + 0.1f * logf(factor));
+  }
+  attn_factor *= rope_attn_factor;
+
+  // deepseek2 graph: recover the original factor and fold mscale^2 into the kq scale.
+  const float attn_factor_org = attn_factor * (1.0f + 0.1f * logf(1.0f / freq_scale));
+  const float mscale = attn_factor_org * (1.0f + 0.1f * yarn_log_mul * logf(1.0f / freq_scale));
+  const float kq_scale = 1.0f * mscale * mscale / sqrtf(static_cast<float>(head_k));
+  return {attn_factor, kq_scale};
+}
+
+uint64_t DeepSeek2Config::kv_bytes_per_token() const {
+  return static_cast<uint64_t>(n_layer) * static_cast<uint64_t>(kv_row()) * sizeof(uint16_t);
+}
+
+ModelConfig DeepSeek2Config::to_model_config() const {
+  ModelConfig c;
+  c.arch = Arch::deepseek2;
+  c.name = name;
+  c.n_vocab = n_vocab;
+  c.n_embd = n_embd;
+  c.n_layer = n_layer;
+  c.n_head = n_head;
+  c.n_head_kv = 1;
+  c.head_dim = head_k();
+  c.n_ff = n_ff > 0 ? n_ff : n_ff_exp;
+  c.n_ctx_train = n_ctx_train;
+  c.rms_eps = rms_eps;
+  c.rope_theta = rope.freq_base;
+  c.rope_freq_scale = rope.freq_scale;
+  c.rope_dim = qk_rope;
+  c.rope_style = RopeStyle::normal;
+  return c;
+}
+
+DeepSeek2Config DeepSeek2Config::from_gguf(const gguf::Metadata& md) {
+  DeepSeek2Config c;
+  const std::string arch = md.get_string("general.architecture");
+  if (arch != "deepseek2") fail("architecture '{}' is not deepseek2", arch);
+  const std::string p = arch + ".";
+  c.name = md.get_string_or("general.name", "");
+
+  c.n_embd = required(md, p + "embedding_length", 1, kMaxDim);
+  const int64_t n_blocks = required(md, p + "block_count", 1, 4096);
+  c.n_nextn = optional(md, p + "nextn_predict_layers", 0, n_blocks - 1, 0);
+  c.n_layer = n_blocks - c.n_nextn;
+  c.n_ctx_train = required(md, p + "context_length", 1, int64_t{1} << 24);
+  c.n_head = required(md, p + "attention.head_count", 1, 16384);
+  c.rms_eps = static_cast<float>(md.get_float(p + "attention.layer_norm_rms_epsilon"));
+  if (!(c.rms_eps > 0) || !std::isfinite(c.rms_eps)) fail("{}attention.layer_norm_rms_epsilon must be positive", p);
+
+  // --- MLA shapes ---
+  c.q_lora_rank = optional(md, p + "attention.q_lora_rank", 0, kMaxDim, 0);
+  c.kv_lora_rank = required(md, p + "attention.kv_lora_rank", 1, kMaxDim);
+  const bool has_k_mla = md.has(p + "attention.key_length_mla"), has_v_mla = md.has(p + "attention.value_length_mla");
+  if (!has_k_mla && !has_v_mla)
+    fail("legacy MLA layout (no {0}attention.key_length_mla / value_length_mla: one attn_kv_b tensor per layer) is "
+         "not supported; re-convert the model with a current llama.cpp convert_hf_to_gguf.py, which writes the split "
+         "attn_k_b / attn_v_b tensors",
+         p);
+  if (has_k_mla != has_v_mla)
+    fail("{0}attention.key_length_mla and {0}attention.value_length_mla must be given together", p);
+  const int64_t head_k = required(md, p + "attention.key_length_mla", 2, 4096);
+  c.v_head = required(md, p + "attention.value_length_mla", 1, 4096);
+  c.qk_rope = required(md, p + "rope.dimension_count", 2, 4096);
+  if (c.qk_rope % 2 != 0) fail("{}rope.dimension_count {} must be even", p, c.qk_rope);
+  c.qk_nope = head_k - c.qk_rope;
+  if (c.qk_nope < 1)
+    fail("{0}attention.key_length_mla ({1}) must exceed {0}rope.dimension_count ({2})", p, head_k, c.qk_rope);
+  // The cache is described as one MQA head holding the latent plus the rope key part.
+  const int64_t key_len = optional(md, p + "attention.key_length", 1, kMaxDim, c.kv_row());
+  const int64_t val_len = optional(md, p + "attention.value_length", 1, kMaxDim, c.kv_lora_rank);
+  if (key_len != c.kv_row() || val_len != c.kv_lora_rank)
+    fail("{0}attention.key_length/value_length ({1}/{2}) must be kv_lora_rank + rope dims / kv_lora_rank ({3}/{4}) "
+         "in the MLA layout",
+         p, key_len, val_len, c.kv_row(), c.kv_lora_rank);
+  const int64_t n_head_kv = optional(md, p + "attention.head_count_kv", 1, 16384, 1);
+  if (n_head_kv != 1) fail("{}attention.head_count_kv is {}; the MLA layout needs 1 (one latent per token)", p, n_head_kv);
+  if (md.get_float_or(p + "attention.temperature_scale", 0.0) != 0.0)
+    fail("{}attention.temperature_scale (Llama-4 style attention temperature) is not supported", p);
+
+  // --- feed-forward / MoE ---
+  c.n_dense_lead = optional(md, p + "leading_dense_block_count", 0, c.n_layer, 0);
+  if (c.n_dense_lead > 0) c.n_ff = required(md, p + "feed_forward_length", 1, kMaxDim);
+  if (c.n_dense_lead < c.n_layer) {
+    c.n_ff_exp = required(md, p + "expert_feed_forward_length", 1, kMaxDim);
+    c.n_expert = required(md, p + "expert_count", 1, 65536);
+    c.n_expert_used = required(md, p + "expert_used_count", 1, c.n_expert);
+    c.n_expert_shared = required(md, p + "expert_shared_count", 0, 1024);
+    c.n_group = optional(md, p + "expert_group_count", 0, c.n_expert, 0);
+    c.n_group_used = optional(md, p + "expert_group_used_count", 0, c.n_expert, 0);
+    if (c.n_group > 1) {
+      if (c.n_expert % c.n_group != 0)
+        fail("{}expert_count {} is not a multiple of expert_group_count {}", p, c.n_expert, c.n_group);
+      if (c.n_expert / c.n_group < 2) fail("{}expert groups must hold at least 2 experts each", p);
+      if (c.n_group_used < 1 || c.n_group_used >= c.n_group)
+        fail("{}expert_group_used_count {} must be in [1, expert_group_count {})", p, c.n_group_used, c.n_group);
+      if (c.n_expert_used > c.n_group_used * (c.n_expert / c.n_group))
+        fail("{}expert_used_count {} exceeds the experts in the used groups ({})", p, c.n_expert_used,
+             c.n_group_used * (c.n_expert / c.n_group));
+    }
+    c.expert_weights_scale = finite_float(md, p + "expert_weights_scale", 0.0);
+    c.expert_weights_norm = md.get_bool_or(p + "expert_weights_norm", false);
+    const int64_t gating = optional(md, p + "expert_gating_func", 0, 1 << 20, 0);
+    if (gating == 0 || gating == 1) c.gating = MoeGating::softmax;  // 0: older V2 files (llama.cpp default)
+    else if (gating == 2) c.gating = MoeGating::sigmoid;
+    else fail("{}expert_gating_func {} is not supported (1 = softmax, 2 = sigmoid)", p, gating);
+  }
+
+  // --- RoPE / YaRN ---
+  c.rope.n_dims = c.qk_rope;
+  c.rope.freq_base = finite_float(md, p + "rope.freq_base", 10000.0);
+  if (!(c.rope.freq_base > 0)) fail("{}rope.freq_base must be positive", p);
+  c.rope_scaling = md.get_string_or(p + "rope.scaling.type", "linear");
+  float factor = 0.0f;
+  if (md.has(p + "rope.scaling.factor")) factor = finite_float(md, p + "rope.scaling.factor", 0.0);
+  else if (md.has(p + "rope.scale_linear")) factor = finite_float(md, p + "rope.scale_linear", 0.0);
+  if (factor < 0) fail("{}rope.scaling.factor must not be negative", p);
+  c.rope.freq_scale = factor == 0.0f ? 1.0f : 1.0f / factor;
+  if (c.rope_scaling == "none") {
+    c.rope.freq_scale = 1.0f;
+  } else if (c.rope_scaling == "yarn") {
+    c.rope.ext_factor = 1.0f;
+  } else if (c.rope_scaling != "linear") {
+    fail("{}rope.scaling.type '{}' is not supported (none, linear, yarn)", p, c.rope_scaling);
+  }
+  c.rope.n_ctx_orig = optional(md, p + "rope.scaling.original_context_length", 1, int64_t{1} << 24, c.n_ctx_train);
+  const float rope_attn_factor = finite_float(md, p + "rope.scaling.attn_factor", 1.0);
+  if (md.has(p + "rope.scaling.yarn_log_multiplier"))
+    c.yarn_log_mul = finite_float(md, p + "rope.scaling.yarn_log_multiplier", 0.0) / 0.1f;  // converter wrote 0.1 * m
+  const Deepseek2Scales s = deepseek2_scales(c.rope.freq_scale, c.rope.ext_factor, c.yarn_log_mul, rope_attn_factor,
+                                             c.head_k());
+  c.rope.attn_factor = s.rope_attn_factor;
+  c.kq_scale = s.kq_scale;
+  if (!std::isfinite(c.kq_scale) || !std::isfinite(c.rope.attn_factor))
+    fail("{}rope scaling parameters give a non-finite attention scale", p);
+  return c;
+}
+
+}  // namespace r1

@@ -1,0 +1,55 @@
+#include "model/deepseek2_yarn.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace r1 {
+
+namespace {
+
+float corr_dim(int64_t n_dims, int64_t n_ctx_orig, float beta, float base) {
+  // same operand types as ggml: int * logf(int / float) / (2 * logf(float))
+  return static_cast<float>(n_dims) *
+         logf(static_cast<float>(n_ctx_orig) / (beta * 2 * static_cast<float>(M_PI))) / (2 * logf(base));
+}
+
+}  // namespace
+
+void yarn_corr_dims(const YarnParams& p, float dims[2]) {
+  const float start = floorf(corr_dim(p.n_dims, p.n_ctx_orig, p.beta_fast, p.freq_base));
+  const float end = ceilf(corr_dim(p.n_dims, p.n_ctx_orig, p.beta_slow, p.freq_base));
+  dims[0] = std::max(0.0f, start);
+  dims[1] = std::min(static_cast<float>(p.n_dims - 1), end);
+}
+
+void yarn_rope_table(const YarnParams& p, int64_t pos, float* cs) {
+  const float theta_scale = powf(p.freq_base, -2.0f / static_cast<float>(p.n_dims));
+  float dims[2];
+  yarn_corr_dims(p, dims);
+  float theta_extrap = static_cast<float>(pos);
+  for (int64_t i0 = 0; i0 < p.n_dims; i0 += 2) {
+    const float theta_interp = p.freq_scale * theta_extrap;
+    float theta = theta_interp;
+    float mscale = p.attn_factor;
+    if (p.ext_factor != 0.0f) {
+      const float y = (static_cast<float>(i0 / 2) - dims[0]) / std::max(0.001f, dims[1] - dims[0]);
+      const float ramp_mix = (1 - std::min(1.0f, std::max(0.0f, y))) * p.ext_factor;
+      theta = theta_interp * (1 - ramp_mix) + theta_extrap * ramp_mix;
+      mscale *= 1.0f + 0.1f * logf(1.0f / p.freq_scale);
+    }
+    cs[i0] = cosf(theta) * mscale;
+    cs[i0 + 1] = sinf(theta) * mscale;
+    theta_extrap *= theta_scale;
+  }
+}
+
+void rope_pairs(float* x, const float* cs, int64_t n_dims) {
+  for (int64_t i0 = 0; i0 < n_dims; i0 += 2) {
+    const float c = cs[i0], s = cs[i0 + 1];
+    const float x0 = x[i0], x1 = x[i0 + 1];
+    x[i0] = x0 * c - x1 * s;
+    x[i0 + 1] = x0 * s + x1 * c;
+  }
+}
+
+}  // namespace r1
