@@ -215,9 +215,40 @@ HfLoaded load_hf(const std::string& path) {
   return out;
 }
 
+// Whether llama.cpp's converter (convert_hf_to_gguf.py, does_token_look_special)
+// would store an added token that tokenizer.json does not flag special as a
+// control token anyway: "<|...|>", "<｜...｜>" (DeepSeek), "<unused...>" and a
+// few fixed names.
+bool looks_special(std::string_view t) {
+  const auto wrapped = [&](std::string_view open, std::string_view close) {
+    return t.size() >= open.size() + close.size() && t.starts_with(open) && t.ends_with(close);
+  };
+  return t == "<pad>" || t == "<mask>" || t == "<2mass>" || t == "[@BOS@]" || wrapped("<|", "|>") ||
+         wrapped("<｜", "｜>") || wrapped("<unused", ">");
+}
+
 }  // namespace
 
-VocabData load_hf_vocab(const std::string& tokenizer_json_path) { return load_hf(tokenizer_json_path).vocab; }
+// As GGUF stores it, typed the way llama.cpp's converter types added tokens:
+// special or special-looking -> control, others -> user-defined with U+2581
+// replaced by a space (the converter's "pre-normalize user-defined spaces").
+// Matters for parse_special == false only: <｜User｜> is special=false in
+// DeepSeek's tokenizer.json (always matched by Hugging Face) but control in
+// every GGUF converted by llama.cpp (not matched without special parsing).
+VocabData load_hf_vocab(const std::string& tokenizer_json_path) {
+  HfLoaded h = load_hf(tokenizer_json_path);
+  VocabData& v = h.vocab;
+  for (const auto& a : h.extras.added) {
+    if (v.types[a.id] != TokenType::user_defined) continue;
+    std::string& text = v.tokens[a.id];
+    if (looks_special(text)) {
+      v.types[a.id] = TokenType::control;
+      continue;
+    }
+    for (size_t p; (p = text.find("▁")) != std::string::npos;) text.replace(p, std::string_view("▁").size(), " ");
+  }
+  return std::move(h.vocab);
+}
 
 std::unique_ptr<Tokenizer> Tokenizer::from_hf_json(const std::string& tokenizer_json_path) {
   HfLoaded h = load_hf(tokenizer_json_path);
