@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -53,6 +54,36 @@ void guarded(httplib::Response& res, F&& f) {
   } catch (const Error& e) {
     send_error(res, ApiError(400, e.what()));
   }
+}
+
+// Reads the body through a content reader: the plain handler would refuse
+// url-encoded bodies over 8 KiB (what curl -d sends without a Content-Type) and
+// parse them as form fields.
+using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&, const std::string&)>;
+httplib::Server::HandlerWithContentReader with_body(BodyHandler h, size_t max_body) {
+  return [h = std::move(h), max_body](const httplib::Request& req, httplib::Response& res,
+                                      const httplib::ContentReader& reader) {
+    std::string body;
+    bool too_big = false;
+    const bool ok = reader([&](const char* data, size_t n) {
+      if (body.size() + n > max_body) {
+        too_big = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (!ok || too_big) {
+      res.set_header("Connection", "close");
+      if (too_big || res.status == 413)
+        send_error(res, ApiError(413, "the request body is larger than the server accepts (--max-body)",
+                                 "invalid_request_error", "", "request_too_large"));
+      else
+        send_error(res, ApiError(400, "the request body could not be read"));
+      return;
+    }
+    h(req, res, body);
+  };
 }
 
 }  // namespace
@@ -217,17 +248,21 @@ void Server::setup_routes() {
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(scheduler_->gauges()), "text/plain; version=0.0.4");
   });
-  s.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { handle_tokenize(req, res); });
-  s.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) { handle_detokenize(req, res); });
+  using Req = const httplib::Request&;
+  using Res = httplib::Response&;
+  using Body = const std::string&;
+  const size_t max = opts_.max_body;
+  s.Post("/tokenize", with_body([this](Req req, Res res, Body b) { handle_tokenize(req, res, b); }, max));
+  s.Post("/detokenize", with_body([this](Req req, Res res, Body b) { handle_detokenize(req, res, b); }, max));
   for (const char* p : {"/v1/chat/completions", "/chat/completions"})
-    s.Post(p, [this](const httplib::Request& req, httplib::Response& res) { handle_generate(req, res, true); });
+    s.Post(p, with_body([this](Req req, Res res, Body b) { handle_generate(req, res, b, true); }, max));
   for (const char* p : {"/v1/completions", "/completions"})
-    s.Post(p, [this](const httplib::Request& req, httplib::Response& res) { handle_generate(req, res, false); });
+    s.Post(p, with_body([this](Req req, Res res, Body b) { handle_generate(req, res, b, false); }, max));
 }
 
-void Server::handle_tokenize(const httplib::Request& req, httplib::Response& res) {
+void Server::handle_tokenize(const httplib::Request&, httplib::Response& res, const std::string& raw) {
   guarded(res, [&] {
-    const json body = parse_body(req.body);
+    const json body = parse_body(raw);
     if (!body.is_object()) throw ApiError(400, "the request body must be a JSON object");
     const Tokenizer& tok = model_.tokenizer();
     const bool with_pieces = body.value("with_pieces", false);
@@ -252,9 +287,9 @@ void Server::handle_tokenize(const httplib::Request& req, httplib::Response& res
   });
 }
 
-void Server::handle_detokenize(const httplib::Request& req, httplib::Response& res) {
+void Server::handle_detokenize(const httplib::Request&, httplib::Response& res, const std::string& raw) {
   guarded(res, [&] {
-    const json body = parse_body(req.body);
+    const json body = parse_body(raw);
     if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array())
       throw bad_param("tokens", "'tokens' must be an array of token ids");
     const Tokenizer& tok = model_.tokenizer();

@@ -75,9 +75,10 @@ class Server {
  private:
   void setup_routes();
   bool authorized(const httplib::Request& req) const;
-  void handle_generate(const httplib::Request& req, httplib::Response& res, bool chat);
-  void handle_tokenize(const httplib::Request& req, httplib::Response& res);
-  void handle_detokenize(const httplib::Request& req, httplib::Response& res);
+  // body: the request body, read in full (at most max_body bytes).
+  void handle_generate(const httplib::Request& req, httplib::Response& res, const std::string& body, bool chat);
+  void handle_tokenize(const httplib::Request& req, httplib::Response& res, const std::string& body);
+  void handle_detokenize(const httplib::Request& req, httplib::Response& res, const std::string& body);
   std::string new_id(const char* prefix);
 
   Model& model_;

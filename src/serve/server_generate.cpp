@@ -92,12 +92,12 @@ struct Exchange {
 
 }  // namespace
 
-void Server::handle_generate(const httplib::Request& req, httplib::Response& res, bool chat) {
+void Server::handle_generate(const httplib::Request& req, httplib::Response& res, const std::string& raw, bool chat) {
   const double t_arrival = now_seconds();
   auto ex = std::make_shared<Exchange>();
   try {
     if (draining_) throw ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
-    const json body = parse_body(req.body);
+    const json body = parse_body(raw);
     ApiRequest api = chat ? parse_chat_request(body, opts_.limits) : parse_completion_request(body, opts_.limits);
     if (!api.model.empty() && api.model != opts_.model_id)
       throw ApiError(404, fmt::format("the model '{}' does not exist (this server has '{}')", api.model, opts_.model_id),
