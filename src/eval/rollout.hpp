@@ -1,0 +1,55 @@
+// Batched sampling for evaluation and RL: many independent sequences decoded
+// together through Model::forward_batch (one pass over the weights per step for
+// all active sequences; new prompts are prefilled in the same passes).
+//
+// Contracts:
+// - Sequence i is sampled with its own Sampler seeded with seeds[i], so what a
+//   sequence draws does not depend on the other sequences (the logits may differ in
+//   the last float bits with the batch composition).
+// - A sequence ends at an end-of-generation token (not included in tokens), or after
+//   max_tokens generated tokens (truncated = true).
+// - reasoning/content are split at the first "</think>" of the generated text when
+//   the prompt opened the reasoning block (starts_in_reasoning), or when the text
+//   itself opens with "<think>"; reasoning_tokens counts the tokens up to and
+//   including the closing tag (all tokens when it never closes).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/sampler.hpp"
+
+namespace r1 {
+class Model;
+class Tokenizer;
+}
+
+namespace r1::eval {
+
+struct RolloutOptions {
+  SamplingParams sampling;     // seed is replaced per sequence
+  int32_t max_tokens = 512;
+  int32_t max_batch = 32;      // sequences decoded together
+};
+
+struct RolloutSample {
+  std::vector<int32_t> tokens;   // generated ids (end-of-generation excluded)
+  std::string text;              // decoded tokens
+  std::string reasoning;         // trimmed
+  std::string content;           // trimmed; empty when the reasoning never closed
+  int64_t reasoning_tokens = 0;
+  bool closed_reasoning = false; // "</think>" was generated
+  bool truncated = false;
+};
+
+using RolloutProgress = std::function<void(size_t done, size_t total)>;
+
+std::vector<RolloutSample> rollout(Model& model, const std::vector<std::vector<int32_t>>& prompts,
+                                   const std::vector<uint64_t>& seeds, bool starts_in_reasoning,
+                                   const RolloutOptions& opts, const RolloutProgress& progress = {});
+
+// The reasoning/content split described above, for a finished token sequence.
+void split_generation(const Tokenizer& tok, RolloutSample* s, bool starts_in_reasoning);
+
+}  // namespace r1::eval
