@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/blocks.hpp"
+#include "kernels/ggml_order.hpp"
 #include "kernels/kernels_avx2.hpp"
 #include "kernels/quant_util.hpp"
 #include "kernels/simd_avx2.hpp"
@@ -85,16 +86,28 @@ float vec_dot_q4_0_q8_0_avx2(int64_t n, const void* vx, const void* vy) {
     const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
     return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_i8_to_i32(qx, qy)), acc);
   };
-  // Two independent accumulators hide the FMA latency.
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  const int64_t nb = n / kQK;
-  int64_t i = 0;
-  for (; i + 2 <= nb; i += 2) {
-    acc0 = block(i, acc0);
-    acc1 = block(i + 1, acc1);
+  // One accumulator, blocks in order: the float order of ggml_vec_dot_q4_0_q8_0 and of
+  // llamafile's tinyBLAS_Q0_AVX (lanes = sums of 4 adjacent products, then hsum).
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / kQK; ++i) acc = block(i, acc);
+  return hsum_ps(acc);
+}
+
+// ggml's repacked q4_0_8x8 kernels (AVX2 CPUs, weights with rows % 8 == 0): per block the
+// exact integer dot, then one scalar-order FMA: acc = fma(float(I), d_x * d_y, acc).
+float vec_dot_q4_0_q8_0_repack_avx2(int64_t n, const void* vx, const void* vy) {
+  assert(n % kQK == 0);
+  const auto* x = static_cast<const BlockQ4_0*>(vx);
+  const auto* y = static_cast<const BlockQ8_0*>(vy);
+  const __m256i eight = _mm256_set1_epi8(8);
+  __m128 acc = _mm_setzero_ps();
+  for (int64_t i = 0; i < n / kQK; ++i) {
+    const __m256i qx = _mm256_sub_epi8(unpack_nibbles_32(x[i].qs), eight);
+    const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs));
+    const float d = half_to_float_f16c(x[i].d) * half_to_float_f16c(y[i].d);
+    acc = _mm_fmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), hsum_epi32(dot_i8_to_i32(qx, qy))), _mm_set_ss(d), acc);
   }
-  if (i < nb) acc0 = block(i, acc0);
-  return hsum_ps(_mm256_add_ps(acc0, acc1));
+  return _mm_cvtss_f32(acc);
 }
 
 // sum_j (d_x q_j + m_x) d_y p_j = d_x d_y (q . p) + m_x s_y  (s_y = d_y sum p, stored)

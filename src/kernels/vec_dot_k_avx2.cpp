@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/blocks.hpp"
+#include "kernels/ggml_order.hpp"
 #include "kernels/kernels_avx2.hpp"
 #include "kernels/quant_util.hpp"
 #include "kernels/simd_avx2.hpp"
@@ -73,6 +74,62 @@ float vec_dot_q4_k_q8_k_avx2(int64_t n, const void* vx, const void* vy) {
     acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * half_to_float_f16c(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
   }
   return hsum_ps(acc) - hsum_ps(acc_min);
+}
+
+// ggml's repacked q4_K_8x8 kernels (AVX2 CPUs, weights with rows % 8 == 0). Per 64-element
+// pair p of sub-blocks the exact integers I_p = sum sc * (q . y) and M_p = sum m * bsum,
+// then scalar-order FMAs: gemm (per_pair, tokens in groups of 4) does
+//   acc = fma(float(I_p), d_x d_y, acc), acc_m = fma(float(M_p), dmin_x d_y, acc_m) per pair,
+// gemv (the n % 4 last tokens) the same once per block with the block's sums. acc - acc_m.
+float vec_dot_q4_k_q8_k_repack_avx2(int64_t n, const void* vx, const void* vy, bool per_pair) {
+  assert(n % kQK_K == 0);
+  const auto* x = static_cast<const BlockQ4_K*>(vx);
+  const auto* y = static_cast<const BlockQ8_K*>(vy);
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m128 acc = _mm_setzero_ps(), acc_m = _mm_setzero_ps();
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    uint32_t words[4];
+    unpack_k4_words(x[i].scales, words);
+    uint8_t sc[8];
+    std::memcpy(sc, words, 8);
+    const __m128 dd = _mm_set_ss(half_to_float_f16c(x[i].d) * y[i].d);
+    const __m128 dm = _mm_set_ss(half_to_float_f16c(x[i].dmin) * y[i].d);
+    __m256i pair[4];
+    for (int p = 0; p < 4; ++p) {
+      const __m256i q4 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i].qs + 32 * p));
+      const __m256i lo = _mm256_and_si256(q4, low4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q4, 4), low4);
+      const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * p));
+      const __m256i y1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y[i].qs + 64 * p + 32));
+      const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, y0), _mm256_set1_epi16(sc[2 * p]));
+      const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, y1), _mm256_set1_epi16(sc[2 * p + 1]));
+      pair[p] = _mm256_add_epi32(p0, p1);
+    }
+    // Exact totals: ip = (I_0, I_1, I_2, I_3); the 8 lanes of k4_min_sums are the
+    // per-sub-block min products, pairwise added to (M_0, .., M_3).
+    const __m256i h01 = _mm256_hadd_epi32(pair[0], pair[1]), h23 = _mm256_hadd_epi32(pair[2], pair[3]);
+    const __m256i h = _mm256_hadd_epi32(h01, h23);  // per 128-bit half: I0 I1 I2 I3 partials
+    const __m128i ip = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    const __m256i msub = k4_min_sums(words + 2, y[i].bsums);
+    const __m128i mp = _mm_hadd_epi32(_mm256_castsi256_si128(msub), _mm256_extracti128_si256(msub, 1));
+    if (per_pair) {
+      const __m128 fi = _mm_cvtepi32_ps(ip), fm = _mm_cvtepi32_ps(mp);
+      acc = _mm_fmadd_ss(fi, dd, acc);
+      acc_m = _mm_fmadd_ss(fm, dm, acc_m);
+      acc = _mm_fmadd_ss(_mm_shuffle_ps(fi, fi, 1), dd, acc);
+      acc_m = _mm_fmadd_ss(_mm_shuffle_ps(fm, fm, 1), dm, acc_m);
+      acc = _mm_fmadd_ss(_mm_shuffle_ps(fi, fi, 2), dd, acc);
+      acc_m = _mm_fmadd_ss(_mm_shuffle_ps(fm, fm, 2), dm, acc_m);
+      acc = _mm_fmadd_ss(_mm_shuffle_ps(fi, fi, 3), dd, acc);
+      acc_m = _mm_fmadd_ss(_mm_shuffle_ps(fm, fm, 3), dm, acc_m);
+    } else {
+      const __m128i i2 = _mm_hadd_epi32(ip, mp);    // I0+I1 I2+I3 M0+M1 M2+M3
+      const __m128i t = _mm_hadd_epi32(i2, i2);     // I M I M
+      acc = _mm_fmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), _mm_cvtsi128_si32(t)), dd, acc);
+      acc_m = _mm_fmadd_ss(_mm_cvtsi32_ss(_mm_setzero_ps(), _mm_extract_epi32(t, 1)), dm, acc_m);
+    }
+  }
+  return _mm_cvtss_f32(_mm_sub_ss(acc, acc_m));
 }
 
 float vec_dot_q6_k_q8_k_avx2(int64_t n, const void* vx, const void* vy) {

@@ -1,53 +1,147 @@
 #include "model/attention.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "base/thread_pool.hpp"
+#include "kernels/ggml_order.hpp"
 #include "kernels/types.hpp"
 
 namespace r1 {
 
+namespace {
+
+// llama.cpp's tiled flash attention (ggml-cpu ops.cpp ggml_compute_forward_flash_attn_ext_tiled),
+// reproduced operation by operation: F32 math on F16 K/V, keys in tiles of 64 from cache
+// row 0, and per query row and tile:
+//   s_j   = fl(fma-chain over d of K[j][d] * q[d]) * scale        (masked / padded: -inf)
+//   M'    = max(M, max_j s_j);  if M' > M: acc *= expf(M - M'), S *= expf(M - M')
+//   p_j   = ggml_expf(s_j - M')   (0 where masked)
+//   S     = float(double(S) + sum over lane groups of ggml_hsum(p group))
+//   acc_d = fma-chain over j of V[j][d] * p_j
+// and finally out = acc * (1 / S). The query tiling (64 rows) only shares the converted
+// K/V tiles; it does not change any row's result.
+constexpr int64_t kTile = 64;
+
+struct Scratch {
+  std::vector<float> kt;   // [HD][kTile]: K tile transposed, F32
+  std::vector<float> vt;   // [kTile][HD]: V tile, F32
+  std::vector<float> acc;  // [kTile][HD]: per query row output accumulators
+  std::vector<float> m, s; // [kTile]: running max and sum per query row
+  std::vector<float> p;    // [kTile]: scores, then probabilities, of one row
+};
+
+// The body is compiled twice: plainly (std::fma is a libm call there) and, below, inside
+// a function with the AVX2+FMA target, where the fma loops become vector FMAs. Same
+// operations and order either way; `w` is sized by the caller.
+[[gnu::always_inline]] inline void attend_tile_body(const AttentionShape& sh, const float* q, int64_t t0, int64_t t1,
+                                                    int64_t h, int64_t pos0, const uint16_t* k_cache,
+                                                    const uint16_t* v_cache, float* out, int lanes, Scratch& w) {
+  const int64_t HD = sh.head_dim, kv_dim = sh.n_head_kv * HD, q_dim = sh.n_head * HD;
+  const int64_t kvh = h / (sh.n_head / sh.n_head_kv);
+  const int64_t rows = t1 - t0;
+  const int64_t n_keys_max = pos0 + t1;  // keys visible to the last row of the tile
+  for (int64_t ic = 0; ic < n_keys_max; ic += kTile) {
+    const int64_t n_tile = std::min(kTile, n_keys_max - ic);
+    for (int64_t j = 0; j < n_tile; ++j) {
+      const uint16_t* k = k_cache + (ic + j) * kv_dim + kvh * HD;
+      const uint16_t* v = v_cache + (ic + j) * kv_dim + kvh * HD;
+      for (int64_t d = 0; d < HD; ++d) {
+        w.kt[static_cast<size_t>(d * kTile + j)] = fp16_to_fp32(k[d]);
+        w.vt[static_cast<size_t>(j * HD + d)] = fp16_to_fp32(v[d]);
+      }
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t n_vis = std::min(n_tile, pos0 + t0 + r + 1 - ic);  // causal mask
+      if (n_vis <= 0) continue;
+      const float* qr = q + (t0 + r) * q_dim + h * HD;
+      float* p = w.p.data();
+      for (int64_t j = 0; j < n_vis; ++j) p[j] = 0.0f;
+      for (int64_t d = 0; d < HD; ++d) {
+        const float qd = qr[d];
+        const float* kd = &w.kt[static_cast<size_t>(d * kTile)];
+        for (int64_t j = 0; j < n_vis; ++j) p[j] = std::fma(kd[j], qd, p[j]);
+      }
+      float tile_max = -INFINITY;
+      for (int64_t j = 0; j < n_vis; ++j) {
+        p[j] *= sh.scale;
+        tile_max = std::max(tile_max, p[j]);
+      }
+      float* acc = &w.acc[static_cast<size_t>(r * HD)];
+      float& M = w.m[static_cast<size_t>(r)];
+      float& S = w.s[static_cast<size_t>(r)];
+      const float m_new = std::fmax(M, tile_max);
+      if (m_new > M) {
+        const float ms = std::exp(M - m_new);
+        for (int64_t d = 0; d < HD; ++d) acc[d] *= ms;
+        S *= ms;
+      }
+      M = m_new;
+      for (int64_t j = 0; j < n_vis; ++j) p[j] = ggml_expf(p[j] - m_new, lanes);
+      for (int64_t j = n_vis; j < kTile; ++j) p[j] = 0.0f;
+      double sum = 0;
+      for (int64_t c = 0; c < kTile; c += lanes) sum += static_cast<double>(ggml_hsum(p + c, lanes));
+      S = static_cast<float>(static_cast<double>(S) + sum);
+      for (int64_t j = 0; j < n_vis; ++j) {
+        const float pj = p[j];
+        const float* vj = &w.vt[static_cast<size_t>(j * HD)];
+        for (int64_t d = 0; d < HD; ++d) acc[d] = std::fma(vj[d], pj, acc[d]);
+      }
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float S = w.s[static_cast<size_t>(r)];
+    const float inv = S == 0.0f ? 0.0f : 1.0f / S;
+    const float* acc = &w.acc[static_cast<size_t>(r * HD)];
+    float* o = out + (t0 + r) * q_dim + h * HD;
+    for (int64_t d = 0; d < HD; ++d) o[d] = acc[d] * inv;
+  }
+}
+
+void attend_tile_plain(const AttentionShape& sh, const float* q, int64_t t0, int64_t t1, int64_t h, int64_t pos0,
+                       const uint16_t* k_cache, const uint16_t* v_cache, float* out, int lanes, Scratch& w) {
+  attend_tile_body(sh, q, t0, t1, h, pos0, k_cache, v_cache, out, lanes, w);
+}
+
+#if defined(__x86_64__)
+[[gnu::target("avx2,fma")]] void attend_tile_fma(const AttentionShape& sh, const float* q, int64_t t0, int64_t t1,
+                                                 int64_t h, int64_t pos0, const uint16_t* k_cache,
+                                                 const uint16_t* v_cache, float* out, int lanes, Scratch& w) {
+  attend_tile_body(sh, q, t0, t1, h, pos0, k_cache, v_cache, out, lanes, w);
+}
+bool cpu_has_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+#else
+bool cpu_has_fma() { return false; }
+#endif
+
+}  // namespace
+
 void attention_f16(const AttentionShape& s, const float* q, int64_t n_tokens, int64_t pos0,
                    const uint16_t* k_cache, const uint16_t* v_cache, float* out, ThreadPool& pool) {
-  const int64_t HD = s.head_dim, kv_dim = s.n_head_kv * HD, q_dim = s.n_head * HD;
-  const int64_t group = s.n_head / s.n_head_kv;
-  const int64_t n_ctx_used = pos0 + n_tokens;
-  std::vector<std::vector<float>> scratch(static_cast<size_t>(pool.size()));
-  pool.parallel_for(n_tokens * s.n_head, [&](int64_t begin, int64_t end, int thread) {
-    std::vector<float>& buf = scratch[static_cast<size_t>(thread)];
-    buf.resize(static_cast<size_t>(n_ctx_used + 2 * HD));
-    float* scores = buf.data();
-    float* qh = scores + n_ctx_used;
-    float* acc = qh + HD;
+  const int lanes = ggml_lanes();
+  const int64_t n_qtiles = (n_tokens + kTile - 1) / kTile;
+  std::vector<Scratch> scratch(static_cast<size_t>(pool.size()));
+  pool.parallel_for(s.n_head * n_qtiles, [&](int64_t begin, int64_t end, int thread) {
+    Scratch& w = scratch[static_cast<size_t>(thread)];
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / s.n_head, h = item % s.n_head, kvh = h / group;
-      const int64_t n_keys = pos0 + t + 1;
-      // F32 math throughout; only K and V are rounded to half (by the cache). This is
-      // what llama.cpp's tiled flash-attention path computes.
-      for (int64_t d = 0; d < HD; ++d) qh[d] = q[t * q_dim + h * HD + d];
-      float mx = -INFINITY;
-      for (int64_t j = 0; j < n_keys; ++j) {
-        const uint16_t* k = k_cache + j * kv_dim + kvh * HD;
-        float dot = 0;
-        for (int64_t d = 0; d < HD; ++d) dot += qh[d] * fp16_to_fp32(k[d]);
-        scores[j] = dot * s.scale;
-        mx = std::max(mx, scores[j]);
+      const int64_t h = item % s.n_head, t0 = (item / s.n_head) * kTile, t1 = std::min(n_tokens, t0 + kTile);
+      w.kt.resize(static_cast<size_t>(s.head_dim * kTile));
+      w.vt.resize(static_cast<size_t>(kTile * s.head_dim));
+      w.acc.assign(static_cast<size_t>((t1 - t0) * s.head_dim), 0.0f);
+      w.m.assign(static_cast<size_t>(t1 - t0), -INFINITY);
+      w.s.assign(static_cast<size_t>(t1 - t0), 0.0f);
+      w.p.resize(static_cast<size_t>(kTile));
+#if defined(__x86_64__)
+      if (cpu_has_fma()) {
+        attend_tile_fma(s, q, t0, t1, h, pos0, k_cache, v_cache, out, lanes, w);
+        continue;
       }
-      double sum = 0;
-      for (int64_t j = 0; j < n_keys; ++j) {
-        scores[j] = std::exp(scores[j] - mx);
-        sum += scores[j];
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int64_t d = 0; d < HD; ++d) acc[d] = 0;
-      for (int64_t j = 0; j < n_keys; ++j) {
-        const uint16_t* v = v_cache + j * kv_dim + kvh * HD;
-        const float p = scores[j] * inv;
-        for (int64_t d = 0; d < HD; ++d) acc[d] += p * fp16_to_fp32(v[d]);
-      }
-      float* o = out + t * q_dim + h * HD;
-      for (int64_t d = 0; d < HD; ++d) o[d] = acc[d];
+#endif
+      attend_tile_plain(s, q, t0, t1, h, pos0, k_cache, v_cache, out, lanes, w);
     }
   });
 }

@@ -2,11 +2,14 @@
 
 #include <cmath>
 
+#include "kernels/ggml_order.hpp"
+
 namespace r1::ops {
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
-  double sum = 0;  // llama.cpp accumulates the sum of squares in double (ggml_float)
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]) * x[i];
+  // llama.cpp squares in float and accumulates the squares in double (ggml_float).
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
   const float scale = 1.0f / std::sqrt(static_cast<float>(sum / n) + eps);
   if (w) {
     for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
@@ -32,14 +35,19 @@ void rope(float* x, int64_t pos, const RopeParams& p) {
       b = i + half;
     }
     const float x0 = x[a], x1 = x[b];
-    x[a] = x0 * c - x1 * s;
-    x[b] = x0 * s + x1 * c;
+    // ggml's rotate_pairs as GCC contracts it for FMA targets: the first product is fused.
+    x[a] = std::fma(x0, c, -(x1 * s));
+    x[b] = std::fma(x0, s, x1 * c);
     theta_extrap *= theta_scale;
   }
 }
 
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {
-  for (int64_t i = 0; i < n; ++i) {
+  // ggml_vec_swiglu_f32: ggml_v_silu on whole vectors, libm expf on the n % lanes tail.
+  const int lanes = ggml_lanes();
+  const int64_t nv = n - n % lanes;
+  for (int64_t i = 0; i < nv; ++i) out[i] = ggml_silu(gate[i], lanes) * up[i];
+  for (int64_t i = nv; i < n; ++i) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
