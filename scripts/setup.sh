@@ -32,6 +32,8 @@ if [[ "${1:-}" != "--build" ]]; then
   cd "$here/tests/reference"
   if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
     echo "setup: npm ci (pinned test references)"
-    npm ci --no-audit --no-fund --loglevel=error
+    # --omit=optional skips node-llama-cpp's CUDA/Vulkan/ARM builds (about 650 MB); the
+    # linux-x64 CPU build is a direct dependency in package.json.
+    npm ci --omit=optional --no-audit --no-fund --loglevel=error
   fi
 fi
