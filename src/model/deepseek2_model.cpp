@@ -5,6 +5,7 @@
 #include "base/error.hpp"
 #include "kernels/types.hpp"
 #include "model/deepseek2_memory.hpp"
+#include "model/attention.hpp"
 #include "model/deepseek2_yarn.hpp"
 #include "model/ops.hpp"
 
@@ -42,6 +43,7 @@ void DeepSeek2Model::ensure_scratch(int64_t n) {
   s_.rope.resize(sz(c.qk_rope));
   s_.qcat.resize(sz(c.n_head * c.kv_row()));
   s_.lat.resize(sz(c.n_head * c.kv_lora_rank));
+  if (n >= kTiledRows) s_.latk.resize(sz(c.n_head * c.kv_row()));
   s_.att.resize(sz(c.n_head * c.v_head));
   s_.gate.resize(std::max(sz(c.n_ff), sz(U * c.n_ff_exp)));
   s_.up.resize(s_.gate.size());
@@ -139,12 +141,26 @@ void DeepSeek2Model::attention_block(int64_t il, int64_t n, int64_t pos0, MlaKvC
     jobs[static_cast<size_t>(h)] = {L.wk_b.at(h), &s_.q[h * HK], H * HK, n, &s_.qcat[h * KR], H * KR};
   grouped_matmul(jobs, pool_);
 
-  const MlaShape shape{H, R, P, c.kq_scale};
-  mla_attention(shape, s_.qcat.data(), n, pos0, kv.row(il, 0), s_.lat.data(), pool_, as_);
+  // Attention over the latent cache. Batches of >= 64 rows take llama.cpp's tiled
+  // flash-attention order (the shared attention_f16, run as one KV head of
+  // kv_lora_rank + qk_rope dims whose value is the same row: the first kv_lora_rank
+  // outputs are exactly the latent attention, the rest is ignored); smaller batches
+  // (decode) the MLA kernel that converts the shared keys once for all heads.
+  const float* lat = s_.lat.data();
+  int64_t lat_stride = R;
+  if (n >= kTiledRows) {
+    const AttentionShape shape{H, 1, KR, c.kq_scale};
+    attention_f16(shape, s_.qcat.data(), n, pos0, kv.row(il, 0), kv.row(il, 0), s_.latk.data(), pool_);
+    lat = s_.latk.data();
+    lat_stride = KR;
+  } else {
+    const MlaShape shape{H, R, P, c.kq_scale};
+    mla_attention(shape, s_.qcat.data(), n, pos0, kv.row(il, 0), s_.lat.data(), pool_, as_);
+  }
 
   // Decompress the attended latent per head with attn_v_b, then the output projection.
   for (int64_t h = 0; h < H; ++h)
-    jobs[static_cast<size_t>(h)] = {L.wv_b.at(h), &s_.lat[h * R], H * R, n, &s_.att[h * VH], H * VH};
+    jobs[static_cast<size_t>(h)] = {L.wv_b.at(h), lat + h * lat_stride, H * lat_stride, n, &s_.att[h * VH], H * VH};
   grouped_matmul(jobs, pool_);
   const MatJob o{L.wo, s_.att.data(), H * VH, n, s_.tmp.data(), E};
   grouped_matmul(std::span<const MatJob>(&o, 1), pool_);

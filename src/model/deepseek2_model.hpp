@@ -38,6 +38,8 @@ class DeepSeek2Model final : public Model {
 
   // Tokens processed per internal pass (bounds the scratch memory of long prompts).
   static constexpr int64_t kMaxChunk = 512;
+  // Batches of at least this many tokens use llama.cpp's tiled attention order.
+  static constexpr int64_t kTiledRows = 64;
 
  private:
   // Activations of one chunk of n <= kMaxChunk tokens, (rows, width) row-major.
@@ -49,6 +51,7 @@ class DeepSeek2Model final : public Model {
     std::vector<float> rope;              // (n, qk_rope) cos/sin tables
     std::vector<float> qcat;              // (n, n_head, kv_lora_rank + qk_rope)
     std::vector<float> lat;               // (n, n_head, kv_lora_rank)
+    std::vector<float> latk;              // (n, n_head, kv_lora_rank + qk_rope): tiled attention output
     std::vector<float> att;               // (n, n_head * v_head)
     std::vector<float> gate, up;          // (n, n_ff) dense; (n * n_used, n_ff_exp) routed
     std::vector<float> sgate, sup, sout;  // shared experts: (n, n_ff_exp * n_shared), (n, n_embd)

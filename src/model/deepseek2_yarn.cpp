@@ -34,8 +34,9 @@ void yarn_rope_table(const YarnParams& p, int64_t pos, float* cs) {
     if (p.ext_factor != 0.0f) {
       const float y = (static_cast<float>(i0 / 2) - dims[0]) / std::max(0.001f, dims[1] - dims[0]);
       const float ramp_mix = (1 - std::min(1.0f, std::max(0.0f, y))) * p.ext_factor;
-      theta = theta_interp * (1 - ramp_mix) + theta_extrap * ramp_mix;
-      mscale *= 1.0f + 0.1f * logf(1.0f / p.freq_scale);
+      // ggml-cpu is built for FMA targets and GCC fuses the first product of a sum
+      theta = std::fma(theta_interp, 1 - ramp_mix, theta_extrap * ramp_mix);
+      mscale *= std::fma(0.1f, logf(1.0f / p.freq_scale), 1.0f);
     }
     cs[i0] = cosf(theta) * mscale;
     cs[i0 + 1] = sinf(theta) * mscale;
@@ -47,8 +48,8 @@ void rope_pairs(float* x, const float* cs, int64_t n_dims) {
   for (int64_t i0 = 0; i0 < n_dims; i0 += 2) {
     const float c = cs[i0], s = cs[i0 + 1];
     const float x0 = x[i0], x1 = x[i0 + 1];
-    x[i0] = x0 * c - x1 * s;
-    x[i0 + 1] = x0 * s + x1 * c;
+    x[i0] = std::fma(x0, c, -(x1 * s));  // ggml's rotate_pairs as GCC contracts it (see above)
+    x[i0 + 1] = std::fma(x0, s, x1 * c);
   }
 }
 

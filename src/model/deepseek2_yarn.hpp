@@ -9,6 +9,8 @@
 //                    m = attn_factor * (1 + 0.1 * logf(1 / freq_scale))
 //   else:            theta = theta_interp, m = attn_factor
 //   cos = cosf(theta) * m, sin = sinf(theta) * m
+// ggml-cpu is compiled for FMA targets, where GCC fuses the first product of each
+// a*b + c*d; the same fusions are made here with std::fma (exact on any CPU).
 #pragma once
 #include <cstdint>
 
