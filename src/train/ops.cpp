@@ -153,7 +153,7 @@ void matmul_forward(T* out, const T* x, const T* w, const T* b, int64_t n, int64
 
 template <class T>
 void matmul_backward(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, int64_t n, int64_t C, int64_t OC,
-                     ThreadPool* pool) {
+                     ThreadPool* pool, MatmulScratch* scratch) {
   if (db)
     for_rows(pool, OC, [&](int64_t o0, int64_t o1) {
       for (int64_t t = 0; t < n; ++t)
@@ -162,22 +162,26 @@ void matmul_backward(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w,
   if constexpr (std::is_same_v<T, float>) {
     if (pool) {
       // Both products as row-times-row dot products on transposed copies.
+      MatmulScratch local;
+      MatmulScratch& s = scratch ? *scratch : local;
+      auto fit = [](std::vector<float>& v, int64_t size) {
+        if (v.size() < static_cast<size_t>(size)) v.resize(static_cast<size_t>(size));
+        return v.data();
+      };
       if (dx) {
-        std::vector<float> wt(static_cast<size_t>(C * OC)), tmp(static_cast<size_t>(n * C));
-        transpose(wt.data(), w, OC, C, pool);  // (C, OC)
-        matmul(f32_view(wt.data(), C, OC), dout, OC, n, tmp.data(), C, *pool);
-        for_rows(pool, n, [&](int64_t t0, int64_t t1) {
-          add_inplace(dx + t0 * C, tmp.data() + t0 * C, (t1 - t0) * C);
-        });
+        float* wt = fit(s.a, C * OC);
+        float* tmp = fit(s.c, n * C);
+        transpose(wt, w, OC, C, pool);  // (C, OC)
+        matmul(f32_view(wt, C, OC), dout, OC, n, tmp, C, *pool);
+        for_rows(pool, n, [&](int64_t t0, int64_t t1) { add_inplace(dx + t0 * C, tmp + t0 * C, (t1 - t0) * C); });
       }
-      std::vector<float> xt(static_cast<size_t>(C * n)), dt(static_cast<size_t>(OC * n));
-      std::vector<float> tmp(static_cast<size_t>(OC * C));
-      transpose(xt.data(), x, n, C, pool);     // (C, n)
-      transpose(dt.data(), dout, n, OC, pool);  // (OC, n)
-      matmul(f32_view(xt.data(), C, n), dt.data(), n, OC, tmp.data(), C, *pool);  // tmp[o, c]
-      for_rows(pool, OC, [&](int64_t o0, int64_t o1) {
-        add_inplace(dw + o0 * C, tmp.data() + o0 * C, (o1 - o0) * C);
-      });
+      float* xt = fit(s.a, C * n);
+      float* dt = fit(s.b, OC * n);
+      float* tmp = fit(s.c, OC * C);
+      transpose(xt, x, n, C, pool);     // (C, n)
+      transpose(dt, dout, n, OC, pool);  // (OC, n)
+      matmul(f32_view(xt, C, n), dt, n, OC, tmp, C, *pool);  // tmp[o, c]
+      for_rows(pool, OC, [&](int64_t o0, int64_t o1) { add_inplace(dw + o0 * C, tmp + o0 * C, (o1 - o0) * C); });
       return;
     }
   }
@@ -408,7 +412,7 @@ void add_inplace(T* y, const T* x, int64_t n) {
                                     ThreadPool*);                                                                 \
   template void matmul_forward<T>(T*, const T*, const T*, const T*, int64_t, int64_t, int64_t, ThreadPool*);     \
   template void matmul_backward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, int64_t,           \
-                                   ThreadPool*);                                                                  \
+                                   ThreadPool*, MatmulScratch*);                                                  \
   template void rope_forward<T>(T*, const int32_t*, int64_t, int64_t, int64_t, const RopeTable&);                 \
   template void rope_backward<T>(T*, const int32_t*, int64_t, int64_t, int64_t, const RopeTable&);                \
   template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const int64_t*, int64_t,               \

@@ -40,10 +40,14 @@ void rmsnorm_backward(T* dx, T* dw, const T* dout, const T* x, const T* w, const
 // out[t, o] = sum_c x[t, c] * w[o, c] + b[o]   (w: (OC, C); b may be null)
 template <class T>
 void matmul_forward(T* out, const T* x, const T* w, const T* b, int64_t n, int64_t C, int64_t OC, ThreadPool* pool);
+// Reusable buffers of the fast float backward (transposed copies); optional.
+struct MatmulScratch {
+  std::vector<float> a, b, c;
+};
 // dx (may be null: not needed), dw, db (may be null) accumulate.
 template <class T>
 void matmul_backward(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, int64_t n, int64_t C, int64_t OC,
-                     ThreadPool* pool);
+                     ThreadPool* pool, MatmulScratch* scratch = nullptr);
 
 // Rotary embedding tables for positions [0, max_pos): theta(p, i) = p * base^(-2i/rope_dim).
 struct RopeTable {

@@ -54,6 +54,7 @@ ParamLayout::ParamLayout(const ModelConfig& c) {
   auto add = [&](std::string name, int64_t rows, int64_t cols, InitKind init, float s, bool decay) {
     ParamSpec p{std::move(name), rows, cols, init, s, decay, size_};
     size_ += static_cast<size_t>(p.numel());
+    index_[p.name] = specs_.size();
     specs_.push_back(std::move(p));
   };
   add("token_embd.weight", c.n_vocab, E, InitKind::normal, std, true);
@@ -78,9 +79,8 @@ ParamLayout::ParamLayout(const ModelConfig& c) {
 }
 
 const ParamSpec* ParamLayout::find(const std::string& name) const {
-  for (const auto& s : specs_)
-    if (s.name == name) return &s;
-  return nullptr;
+  const auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &specs_[it->second];
 }
 
 void init_params(const ParamLayout& layout, uint64_t seed, float* data) {

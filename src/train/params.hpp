@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "model/config.hpp"
@@ -43,6 +44,7 @@ class ParamLayout {
 
  private:
   std::vector<ParamSpec> specs_;
+  std::unordered_map<std::string, size_t> index_;  // name -> position in specs_
   size_t size_ = 0;
 };
 

@@ -121,12 +121,14 @@ void TransformerT<T>::backward(std::span<const T> dlogp) {
 
   // Head: dlogits (in place over the saved probabilities), output projection, final norm.
   logprob_backward(probs_.data(), probs_.data(), dlogp.data(), b.targets.data(), n, V, &pool_);
-  std::vector<T> dx(N * E, T(0)), dxn(N * E, T(0));
+  std::vector<T>& dx = dx_;
+  std::vector<T>& dxn = dxn_;
+  zeros(dx, N * E), zeros(dxn, N * E);
   matmul_backward(dxn.data(), G.output, static_cast<T*>(nullptr), probs_.data(), xnf_.data(), P.output, n, E, V,
-                  &pool_);
+                  &pool_, &mm_);
   rmsnorm_backward(dx.data(), G.output_norm, dxn.data(), x_out_.data(), P.output_norm, rstdf_.data(), n, E, &pool_);
 
-  std::vector<T> dh, dgate, dup, datt, dq, dk, dv;
+  std::vector<T>&dh = dh_, &dgate = dgate_, &dup = dup_, &datt = datt_, &dq = dq_, &dk = dk_, &dv = dv_;
   for (int64_t il = cfg_.n_layer - 1; il >= 0; --il) {
     const LayerParamsT<T>& L = P.layers[static_cast<size_t>(il)];
     const LayerParamsT<T>& GL = G.layers[static_cast<size_t>(il)];
@@ -134,24 +136,24 @@ void TransformerT<T>::backward(std::span<const T> dlogp) {
     // FFN block: x_out = x_mid + W_down (silu(W_gate xn2) * (W_up xn2)).
     zeros(dh, N * F), zeros(dgate, N * F), zeros(dup, N * F), zeros(dxn, N * E);
     matmul_backward(dh.data(), GL.w_down, static_cast<T*>(nullptr), dx.data(), a.h.data(), L.w_down, n, F, E,
-                    &pool_);
+                    &pool_, &mm_);
     swiglu_backward(dgate.data(), dup.data(), dh.data(), a.gate.data(), a.up.data(), n * F);
     matmul_backward(dxn.data(), GL.w_gate, static_cast<T*>(nullptr), dgate.data(), a.xn2.data(), L.w_gate, n, E,
-                    F, &pool_);
+                    F, &pool_, &mm_);
     matmul_backward(dxn.data(), GL.w_up, static_cast<T*>(nullptr), dup.data(), a.xn2.data(), L.w_up, n, E, F,
-                    &pool_);
+                    &pool_, &mm_);
     rmsnorm_backward(dx.data(), GL.ffn_norm, dxn.data(), a.x_mid.data(), L.ffn_norm, a.rstd2.data(), n, E, &pool_);
     // Attention block: x_mid = x_in + W_o attn(rope(W_q xn1 + b_q), rope(W_k xn1 + b_k), W_v xn1 + b_v).
     zeros(datt, N * qd), zeros(dq, N * qd), zeros(dk, N * kvd), zeros(dv, N * kvd), zeros(dxn, N * E);
     matmul_backward(datt.data(), GL.wo, static_cast<T*>(nullptr), dx.data(), a.att.data(), L.wo, n, qd, E,
-                    &pool_);
+                    &pool_, &mm_);
     attention_backward(dq.data(), dk.data(), dv.data(), datt.data(), a.probs.data(), a.q.data(), a.k.data(),
                        a.v.data(), b.seq_start.data(), b.n_seq(), ash, &pool_);
     rope_backward(dq.data(), pos_.data(), n, cfg_.n_head, HD, rope_);
     rope_backward(dk.data(), pos_.data(), n, cfg_.n_head_kv, HD, rope_);
-    matmul_backward(dxn.data(), GL.wq, GL.bq, dq.data(), a.xn1.data(), L.wq, n, E, qd, &pool_);
-    matmul_backward(dxn.data(), GL.wk, GL.bk, dk.data(), a.xn1.data(), L.wk, n, E, kvd, &pool_);
-    matmul_backward(dxn.data(), GL.wv, GL.bv, dv.data(), a.xn1.data(), L.wv, n, E, kvd, &pool_);
+    matmul_backward(dxn.data(), GL.wq, GL.bq, dq.data(), a.xn1.data(), L.wq, n, E, qd, &pool_, &mm_);
+    matmul_backward(dxn.data(), GL.wk, GL.bk, dk.data(), a.xn1.data(), L.wk, n, E, kvd, &pool_, &mm_);
+    matmul_backward(dxn.data(), GL.wv, GL.bv, dv.data(), a.xn1.data(), L.wv, n, E, kvd, &pool_, &mm_);
     rmsnorm_backward(dx.data(), GL.attn_norm, dxn.data(), a.x_in.data(), L.attn_norm, a.rstd1.data(), n, E, &pool_);
   }
   embedding_backward(G.tok_embd, dx.data(), b.tokens.data(), n, E);

@@ -92,6 +92,9 @@ class TransformerT {
   std::vector<T> xnf_, rstdf_; // final norm
   std::vector<T> probs_;       // (n, V) softmax; reused for dlogits in backward
   std::vector<T> logp_;        // (n)
+  // Backward buffers, kept between calls.
+  MatmulScratch mm_;
+  std::vector<T> dx_, dxn_, dh_, dgate_, dup_, datt_, dq_, dk_, dv_;
 };
 
 using Transformer = TransformerT<float>;
