@@ -1,0 +1,123 @@
+#include "engine/bench.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "base/error.hpp"
+#include "base/thread_pool.hpp"
+#include "model/model.hpp"
+
+namespace r1 {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+// The untimed depth prefill goes in chunks like llama.cpp's micro-batches, so that the
+// activation scratch (and the peak RSS) stays that of a 512-token batch.
+constexpr int64_t kDepthChunk = 512;
+
+// Timed part of one repetition on a cache that holds exactly the depth tokens: either
+// one forward pass of n_prompt tokens or n_gen single-token passes. Returns nanoseconds.
+double run_timed(Model& model, KvCache& kv, const std::vector<int32_t>& prompt, const std::vector<int32_t>& gen) {
+  std::vector<float> logits;
+  const auto t0 = Clock::now();
+  if (!prompt.empty()) model.forward(prompt, kv, logits);
+  for (const int32_t& id : gen) model.forward(std::span<const int32_t>(&id, 1), kv, logits);
+  return std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+}
+
+std::string test_name(int64_t n_prompt, int64_t n_gen, int64_t n_depth) {
+  std::string s = n_prompt > 0 ? fmt::format("pp{}", n_prompt) : fmt::format("tg{}", n_gen);
+  if (n_depth > 0) s += fmt::format(" @ d{}", n_depth);
+  return s;
+}
+
+}  // namespace
+
+double mean_of(const std::vector<double>& v) {
+  if (v.empty()) return 0;
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+double stddev_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0;
+  const double m = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+int64_t peak_rss_bytes() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<int64_t>(ru.ru_maxrss) * 1024;  // Linux reports KiB
+}
+
+std::vector<BenchResult> run_bench(Model& model, const BenchOptions& opts,
+                                   const std::function<void(const BenchResult&)>& on_result) {
+  if (opts.reps < 1) fail("bench: repetitions must be at least 1 (got {})", opts.reps);
+  struct Test {
+    int64_t p, n, d;
+  };
+  std::vector<Test> tests;
+  for (int64_t d : opts.n_depth) {
+    if (d < 0) fail("bench: negative depth {}", d);
+    for (int64_t p : opts.n_prompt) {
+      if (p < 0) fail("bench: negative prompt length {}", p);
+      if (p > 0) tests.push_back({p, 0, d});
+    }
+    for (int64_t n : opts.n_gen) {
+      if (n < 0) fail("bench: negative generation length {}", n);
+      if (n > 0) tests.push_back({0, n, d});
+    }
+  }
+  const int64_t n_ctx = model.config().n_ctx_train;
+  for (const Test& t : tests)
+    if (t.d + t.p + t.n > n_ctx)
+      fail("bench: {} needs {} positions but the model's context length is {}", test_name(t.p, t.n, t.d),
+           t.d + t.p + t.n, n_ctx);
+
+  std::mt19937_64 rng(opts.seed);
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(model.config().n_vocab - 1));
+  auto random_tokens = [&](int64_t n) {
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (auto& id : ids) id = pick(rng);
+    return ids;
+  };
+  std::vector<BenchResult> out;
+  for (const Test& t : tests) {
+    BenchResult r;
+    r.name = test_name(t.p, t.n, t.d);
+    r.n_prompt = t.p, r.n_gen = t.n, r.n_depth = t.d;
+    r.n_threads = model.pool().size();
+    // The depth is prefilled once (not timed); every repetition then rewinds the cache
+    // to it, as llama-bench restores its saved depth state.
+    auto kv = model.new_cache(t.d + t.p + t.n);
+    std::vector<float> logits;
+    for (int64_t done = 0; done < t.d; done += kDepthChunk)
+      model.forward(random_tokens(std::min(kDepthChunk, t.d - done)), *kv, logits);
+    // Warm-up as llama-bench: the prompt once, or one generated token.
+    run_timed(model, *kv, random_tokens(t.p), random_tokens(t.p > 0 ? 0 : 1));
+    const double tokens = static_cast<double>(t.p + t.n);
+    for (int i = 0; i < opts.reps; ++i) {
+      kv->truncate(t.d);
+      const double ns = run_timed(model, *kv, random_tokens(t.p), random_tokens(t.n));
+      r.samples_ns.push_back(ns);
+      r.samples_ts.push_back(tokens * 1e9 / ns);
+    }
+    r.avg_ns = mean_of(r.samples_ns), r.stddev_ns = stddev_of(r.samples_ns);
+    r.avg_ts = mean_of(r.samples_ts), r.stddev_ts = stddev_of(r.samples_ts);
+    r.peak_rss_bytes = peak_rss_bytes();
+    if (on_result) on_result(r);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace r1
