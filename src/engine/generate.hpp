@@ -1,4 +1,6 @@
-// The one generation loop, shared by the CLI, the server and the C/C++ API:
+// The one generation loop, shared by the CLI, the server and the C/C++ API
+// (generate() drives a Generation, the per-request state machine below, over one
+// Session; the server's scheduler drives many Generations over batched passes):
 //
 //   prompt (chat messages | text | token ids)
 //     -> [no-think: append "</think>\n\n"] -> prefill in chunks through the model
