@@ -91,10 +91,13 @@ httplib::Server::HandlerWithContentReader with_body(BodyHandler h, size_t max_bo
 json parse_body(const std::string& body) {
   if (json_nesting_depth(body) > 64) throw ApiError(400, "the request body nests arrays/objects deeper than 64 levels");
   try {
-    return json::parse(body);
+    // Invalid UTF-8 bytes are replaced by U+FFFD exactly as the CLI does before
+    // tokenizing (sanitize_utf8), so the same bytes give the same tokens everywhere.
+    // An escaped unpaired surrogate ("\ud800") encodes no character at all: that is a
+    // JSON error (400).
+    return json::parse(sanitize_utf8(body));
   } catch (const json::parse_error& e) {
-    // nlohmann rejects invalid UTF-8 and unpaired surrogate escapes as parse errors.
-    throw ApiError(400, fmt::format("the request body is not valid JSON (UTF-8 text): {}", e.what()));
+    throw ApiError(400, fmt::format("the request body is not valid JSON: {}", e.what()));
   }
 }
 

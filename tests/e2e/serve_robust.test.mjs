@@ -7,6 +7,7 @@
 import {test, before, after} from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import {spawnSync} from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import {R1_BIN, client, http, makeModel, metrics, rawHttp, rawPost, sleep, startServer, until} from "./serve_util.mjs";
@@ -124,9 +125,19 @@ test("hostile inputs get OpenAI-shaped 4xx errors and the server keeps serving",
   await expect(JSON.stringify({messages: [{role: "user", content: "x"}], stop: {a: 1}}), 400, "stop");
   const nf = await expect(JSON.stringify({model: "gpt-4o", messages: [{role: "user", content: "x"}]}), 404, "model");
   assert.equal(nf.code, "model_not_found");
-  // Invalid UTF-8 (raw bytes, lone surrogate escape): the body is not JSON text -> 400.
-  await expect(Buffer.concat([Buffer.from('{"messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xc0, 0x80]),
-                              Buffer.from('"}]}')]), 400);
+  // Invalid UTF-8 bytes are replaced by U+FFFD as in the CLI: the server's ids for raw
+  // invalid bytes equal `r1 tokenize` on the same bytes. A lone surrogate escape -> 400.
+  const bad = Buffer.from([0x61, 0xff, 0xc0, 0x80, 0x62, 0xe2, 0x82]);
+  const viaHttp = await rawHttp(s.port, rawPost("/tokenize", Buffer.concat([Buffer.from('{"content":"'), bad,
+                                                                            Buffer.from('"}')])));
+  assert.equal(viaHttp.status, 200);
+  const httpIds = JSON.parse(viaHttp.text.slice(viaHttp.text.indexOf("\r\n\r\n") + 4)).tokens;
+  const cli = spawnSync(R1_BIN, ["tokenize", "-m", MODEL, "--json", "--no-bos"], {input: bad, encoding: "utf8"});
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.deepEqual(httpIds, JSON.parse(cli.stdout));
+  const badChat = await post(Buffer.concat([Buffer.from('{"max_tokens":2,"messages":[{"role":"user","content":"'),
+                                            Buffer.from([0xff, 0xc0, 0x80]), Buffer.from('"}]}')]));
+  assert.equal(badChat.status, 200, badChat.text.slice(0, 300));
   await expect('{"messages":[{"role":"user","content":"\\ud800"}]}', 400);
   await expect("[".repeat(5000) + "]".repeat(5000), 400);  // nesting bomb
   // A prompt longer than the context.
