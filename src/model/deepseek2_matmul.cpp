@@ -1,10 +1,87 @@
 #include "model/deepseek2_matmul.hpp"
 
+#include <algorithm>
+#include <vector>
+
+#include "base/error.hpp"
+#include "base/thread_pool.hpp"
+#include "kernels/dispatch.hpp"
+#include "kernels/ggml_order.hpp"
+#include "kernels/types.hpp"
+
 namespace r1 {
 
+namespace {
+
+constexpr int64_t kRowGrain = 4;
+
+// One product in llama.cpp's per-row order (see the header). Returns false when
+// matmul() already computes that order (or no AVX2 kernels are active).
+bool rowwise(const MatJob& j, ThreadPool& pool) {
+  if (active_isa() != Isa::kAvx2) return false;
+  const WeightView& W = j.w;
+  const DType t = W.type;
+  const bool id = j.order == MatOrder::mul_mat_id;
+  const bool repack = t == DType::Q4_0 || t == DType::Q4_K;
+  if (t == DType::F16 && !id) return false;  // llama.cpp converts the input, then tinyBLAS: as matmul()
+  if (t != DType::F32 && t != DType::F16 && !repack) return false;  // plain vec_dot either way
+
+  const TypeTraits& wt = traits(t);
+  if (W.cols % wt.block_size != 0)
+    fail("tensor '{}': {} columns is not a multiple of the {} block size {}", W.name, W.cols, wt.name,
+         wt.block_size);
+  const int lanes = ggml_lanes();
+  const auto* base = static_cast<const uint8_t*>(W.data);
+  if (t == DType::F32) {
+    const auto ldw = static_cast<int64_t>(W.row_stride / sizeof(float));
+    pool.parallel_for(W.rows, [&](int64_t r0, int64_t r1, int) {
+      kernels::ggml_gemm_f32_avx2(W.cols, static_cast<const float*>(W.data), ldw, r0, r1, j.x, j.ldx, j.n, j.y, j.ldy,
+                                  lanes, /*tiled=*/false);
+    }, kRowGrain);
+    return true;
+  }
+  // Activations converted once to the weight's vec_dot_type (F16, Q8_0 or Q8_K).
+  const TypeTraits& at = traits(wt.vec_dot_type);
+  const size_t stride = row_bytes(wt.vec_dot_type, W.cols);
+  std::vector<uint8_t> act(stride * static_cast<size_t>(j.n));
+  pool.parallel_for(j.n, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t r = t0; r < t1; ++r) at.from_float(j.x + r * j.ldx, act.data() + r * stride, W.cols);
+  });
+  if (t == DType::F16) {
+    const auto ldw = static_cast<int64_t>(W.row_stride / sizeof(uint16_t));
+    pool.parallel_for(W.rows, [&](int64_t r0, int64_t r1, int) {
+      kernels::ggml_gemm_f16_avx2(W.cols, static_cast<const uint16_t*>(W.data), ldw, r0, r1,
+                                  reinterpret_cast<const uint16_t*>(act.data()), W.cols, j.n, j.y, j.ldy, lanes,
+                                  /*tiled=*/false);
+    }, kRowGrain);
+    return true;
+  }
+  // Q4_0 / Q4_K: experts stay repacked (rows % 8 == 0) and take the gemv order;
+  // 3-D mul_mat weights are never repacked: the plain vec_dot.
+  const bool repacked = id && W.rows % 8 == 0;
+  pool.parallel_for(W.rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t tok = 0; tok < j.n; ++tok) {
+      const void* a = act.data() + tok * stride;
+      float* y = j.y + tok * j.ldy;
+      for (int64_t r = r0; r < r1; ++r) {
+        const void* w = base + r * W.row_stride;
+        y[r] = !repacked          ? wt.vec_dot(W.cols, w, a)
+               : t == DType::Q4_0 ? kernels::vec_dot_q4_0_q8_0_repack_avx2(W.cols, w, a)
+                                  : kernels::vec_dot_q4_k_q8_k_repack_avx2(W.cols, w, a, /*per_pair=*/false);
+      }
+    }
+  }, kRowGrain);
+  return true;
+}
+
+}  // namespace
+
 void grouped_matmul(std::span<const MatJob> jobs, ThreadPool& pool) {
-  for (const MatJob& j : jobs)
-    if (j.n > 0) matmul(j.w, j.x, j.ldx, j.n, j.y, j.ldy, pool);
+  for (const MatJob& j : jobs) {
+    if (j.n <= 0 || j.w.rows <= 0) continue;
+    if (j.order != MatOrder::mul_mat && rowwise(j, pool)) continue;
+    matmul(j.w, j.x, j.ldx, j.n, j.y, j.ldy, pool);
+  }
 }
 
 }  // namespace r1

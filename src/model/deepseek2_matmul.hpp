@@ -1,11 +1,15 @@
-// Several independent weight x activation products: per-head MLA projections
-// (attn_k_b / attn_v_b slices) and the routed experts of a MoE layer. Each job has the
-// contract of kernels/matmul.hpp matmul():
+// Weight x activation products of the deepseek2 forward pass: per-head MLA projections
+// (slices of the 3-D attn_k_b / attn_v_b) and the routed experts (slices of the 3-D
+// *_exps tensors). Each job has the contract of kernels/matmul.hpp matmul():
 //   y[t * ldy + r] = sum_c W[r, c] * x[t * ldx + c]   for t < n, r < W.rows
-// and is computed by matmul() itself (threads split its rows, so every selected weight
-// matrix is read once per call, and results carry matmul()'s llama.cpp-ordered
-// numerics). Jobs with n == 0 are skipped. This is the one place to fuse the jobs into
-// a single pass over the thread pool when dispatch overhead matters.
+// and differs only in the float order, which follows the llama.cpp operation the
+// product stands for (so that results match the oracle bit for bit, which MoE routing
+// needs: see docs/deepseek2.md):
+//   mul_mat     2-D weights (matmul() itself: tinyBLAS tiles, repacked Q4_0/Q4_K gemm)
+//   mul_mat_id  routed experts: one ggml_vec_dot per row and token (no tinyBLAS); Q4_0/Q4_K
+//               stay repacked but always take the gemv order
+//   mul_mat_3d  3-D weights with a permuted input: never repacked; F32 without tinyBLAS
+// Threads split each job's rows, so every selected weight matrix is read once per call.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -16,15 +20,20 @@ namespace r1 {
 
 class ThreadPool;
 
+enum class MatOrder { mul_mat, mul_mat_id, mul_mat_3d };
+
 struct MatJob {
   WeightView w;
   const float* x = nullptr;
   int64_t ldx = 0;
-  int64_t n = 0;  // activation rows (tokens)
+  int64_t n = 0;  // activation rows (tokens); 0 = nothing to do
   float* y = nullptr;
   int64_t ldy = 0;
+  MatOrder order = MatOrder::mul_mat;
 };
 
+// Runs the jobs one after the other (each split over the pool). This is also the one
+// place to fuse them into a single pass over the pool when dispatch overhead matters.
 void grouped_matmul(std::span<const MatJob> jobs, ThreadPool& pool);
 
 }  // namespace r1

@@ -138,7 +138,8 @@ void DeepSeek2Model::attention_block(int64_t il, int64_t n, int64_t pos0, MlaKvC
   // Absorb attn_k_b into the query: qcat[t,h,0:R] = k_b[h] q_nope[t,h].
   std::vector<MatJob> jobs(static_cast<size_t>(H));
   for (int64_t h = 0; h < H; ++h)
-    jobs[static_cast<size_t>(h)] = {L.wk_b.at(h), &s_.q[h * HK], H * HK, n, &s_.qcat[h * KR], H * KR};
+    jobs[static_cast<size_t>(h)] = {L.wk_b.at(h), &s_.q[h * HK], H * HK, n, &s_.qcat[h * KR], H * KR,
+                                    MatOrder::mul_mat_3d};
   grouped_matmul(jobs, pool_);
 
   // Attention over the latent cache. Batches of >= 64 rows take llama.cpp's tiled
@@ -160,7 +161,8 @@ void DeepSeek2Model::attention_block(int64_t il, int64_t n, int64_t pos0, MlaKvC
 
   // Decompress the attended latent per head with attn_v_b, then the output projection.
   for (int64_t h = 0; h < H; ++h)
-    jobs[static_cast<size_t>(h)] = {L.wv_b.at(h), lat + h * lat_stride, H * lat_stride, n, &s_.att[h * VH], H * VH};
+    jobs[static_cast<size_t>(h)] = {L.wv_b.at(h), lat + h * lat_stride, H * lat_stride, n, &s_.att[h * VH], H * VH,
+                                    MatOrder::mul_mat_3d};
   grouped_matmul(jobs, pool_);
   const MatJob o{L.wo, s_.att.data(), H * VH, n, s_.tmp.data(), E};
   grouped_matmul(std::span<const MatJob>(&o, 1), pool_);

@@ -59,8 +59,8 @@ void DeepSeek2Model::moe(const Ds2LayerWeights& L, int64_t n) {
     const int64_t cnt = count[e + 1];
     if (cnt == 0) continue;
     const float* xin = &s_.xg[first[e] * E];
-    jobs.push_back({L.gate_exps.at(e), xin, E, cnt, &s_.gate[first[e] * F], F});
-    jobs.push_back({L.up_exps.at(e), xin, E, cnt, &s_.up[first[e] * F], F});
+    jobs.push_back({L.gate_exps.at(e), xin, E, cnt, &s_.gate[first[e] * F], F, MatOrder::mul_mat_id});
+    jobs.push_back({L.up_exps.at(e), xin, E, cnt, &s_.up[first[e] * F], F, MatOrder::mul_mat_id});
   }
   if (FS > 0) {
     jobs.push_back({L.gate_shexp, s_.xn.data(), E, n, s_.sgate.data(), FS});
@@ -75,7 +75,7 @@ void DeepSeek2Model::moe(const Ds2LayerWeights& L, int64_t n) {
   for (int64_t e = 0; e < X; ++e) {
     const int64_t cnt = count[e + 1];
     if (cnt == 0) continue;
-    jobs.push_back({L.down_exps.at(e), &s_.gate[first[e] * F], F, cnt, &s_.yd[first[e] * E], E});
+    jobs.push_back({L.down_exps.at(e), &s_.gate[first[e] * F], F, cnt, &s_.yd[first[e] * E], E, MatOrder::mul_mat_id});
   }
   if (FS > 0) jobs.push_back({L.down_shexp, s_.sgate.data(), FS, n, s_.sout.data(), E});
   grouped_matmul(jobs, pool_);
