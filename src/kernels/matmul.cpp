@@ -1,5 +1,14 @@
-// Weight x activation products built on the traits table's vec_dot kernels.
+// Weight x activation products built on the traits table's vec_dot kernels and on the
+// packed-layout kernels (repack.hpp).
+//
+// Threading: the rows of all jobs of a call form one range, split among the threads in
+// proportion to their bytes, so each thread streams one contiguous run of weights per
+// job (decode is bound by memory bandwidth). Activations are converted once per call
+// and format, before the split, and shared by all threads.
 #include "kernels/matmul.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -9,6 +18,7 @@
 #include "base/thread_pool.hpp"
 #include "kernels/dispatch.hpp"
 #include "kernels/ggml_order.hpp"
+#include "kernels/repack.hpp"
 #include "kernels/types.hpp"
 
 namespace r1 {
@@ -26,21 +36,6 @@ const TypeTraits& weight_traits(const WeightView& W, const TypeTraits* t) {
     fail("tensor '{}': {} columns is not a multiple of the {} block size {}", W.name, W.cols, t->name,
          t->block_size);
   return *t;
-}
-
-// Computes rows [r_begin, r_end) of Y for every token. act(t) is the converted row t.
-template <class ActRow>
-void dot_rows(const WeightView& W, VecDotFn dot, ActRow act, int64_t n_tokens, float* Y, int64_t ldy,
-              int64_t r_begin, int64_t r_end) {
-  const auto* base = static_cast<const uint8_t*>(W.data);
-  for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowTile) {
-    const int64_t r1 = std::min(r_end, r0 + kRowTile);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      const void* a = act(t);
-      float* y = Y + t * ldy;
-      for (int64_t r = r0; r < r1; ++r) y[r] = dot(W.cols, base + r * W.row_stride, a);
-    }
-  }
 }
 
 // F32 and F16 weights on AVX2: llama.cpp's float order (ggml_order.hpp), so that F16
@@ -79,59 +74,172 @@ bool matmul_ggml_order(const WeightView& W, const float* X, int64_t ldx, int64_t
   return true;
 }
 
+// ---------------------------------------------------------------- quantized jobs
+
+// Activation formats a call may need: the ActQ8_0 of the Q4_0x8 kernels, or the rows
+// of a vec_dot_type.
+struct ActBuffer {
+  bool act_q8_0 = false;  // ActQ8_0 blocks (else rows of `type`)
+  DType type = DType::F32;
+  int64_t cols = 0;
+  size_t stride = 0;
+  std::vector<uint8_t> bytes;
+};
+
+struct Prepared {
+  const WeightView* W;
+  const TypeTraits* wt;
+  float* Y;
+  int64_t ldy;
+  const ActBuffer* act;
+  int64_t grain;        // rows per indivisible unit (8 for packed groups)
+  double cost_per_row;  // bytes of weights per row
+};
+
+// Rows [r0, r1) of one job for every token (r0, r1 multiples of the job's grain).
+void run_rows(const Prepared& p, int64_t r0, int64_t r1, int64_t n_tokens) {
+  const WeightView& W = *p.W;
+  const uint8_t* act = p.act->bytes.data();
+  const size_t stride = p.act->stride;
+  const auto* base = static_cast<const uint8_t*>(W.data);
+  if (W.layout != WeightLayout::kRows) {
+    const kernels::PackedGemmFn fn = kernels::packed_gemm(W.layout);
+    fn(W.cols, base + static_cast<size_t>(r0) * W.row_stride, (r1 - r0) / 8, act, stride, n_tokens,
+       n_tokens - n_tokens % 4, p.Y + r0, p.ldy);
+    return;
+  }
+  // Row-major Q4_0 / Q4_K with rows % 8 == 0: llama.cpp repacks these, so follow its
+  // kernels' float order (ggml_order.hpp) one row at a time.
+  const bool repack_order = active_isa() == Isa::kAvx2 && W.rows % 8 == 0 &&
+                            (W.type == DType::Q4_0 || W.type == DType::Q4_K);
+  const int64_t n_gemm = n_tokens - n_tokens % 4;
+  for (int64_t a0 = r0; a0 < r1; a0 += kRowTile) {
+    const int64_t a1 = std::min(r1, a0 + kRowTile);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      const void* a = act + t * stride;
+      float* y = p.Y + t * p.ldy;
+      for (int64_t r = a0; r < a1; ++r) {
+        const void* w = base + r * W.row_stride;
+        if (!repack_order)
+          y[r] = p.wt->vec_dot(W.cols, w, a);
+        else if (W.type == DType::Q4_0)
+          y[r] = kernels::vec_dot_q4_0_q8_0_repack_avx2(W.cols, w, a);
+        else
+          y[r] = kernels::vec_dot_q4_k_q8_k_repack_avx2(W.cols, w, a, t < n_gemm);
+      }
+    }
+  }
+}
+
+void convert(ActBuffer& b, const float* X, int64_t ldx, int64_t n_tokens, ThreadPool& pool) {
+  const TypeTraits& at = traits(b.act_q8_0 ? DType::Q8_0 : b.type);
+  if (b.act_q8_0) {
+    b.stride = static_cast<size_t>(b.cols / 32) * sizeof(kernels::ActQ8_0);
+  } else {
+    b.stride = row_bytes(b.type, b.cols);
+  }
+  b.bytes.resize(b.stride * static_cast<size_t>(n_tokens));
+  uint8_t* dst = b.bytes.data();
+  pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1, int) {
+    if (b.act_q8_0) {
+      kernels::quantize_act_q8_0(at.from_float, X + t0 * ldx, ldx, b.cols, t1 - t0,
+                                 reinterpret_cast<kernels::ActQ8_0*>(dst + t0 * b.stride));
+    } else {
+      for (int64_t t = t0; t < t1; ++t) at.from_float(X + t * ldx, dst + t * b.stride, b.cols);
+    }
+  });
+}
+
 }  // namespace
+
+void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
+                  ThreadPool& pool) {
+  if (n_tokens <= 0) return;
+  // F32 / F16 weights keep their own llama.cpp-order path; the rest share one pass.
+  std::vector<Prepared> prep;
+  std::vector<ActBuffer> acts;
+  acts.reserve(static_cast<size_t>(n_jobs));  // pointers into it stay valid
+  for (int i = 0; i < n_jobs; ++i) {
+    const WeightView& W = *jobs[i].W;
+    const TypeTraits& wt = weight_traits(W, find_traits(W.type));
+    if (W.rows <= 0) continue;
+    const TypeTraits& at = traits(wt.vec_dot_type);
+    if (W.layout == WeightLayout::kRows &&
+        matmul_ggml_order(W, X, ldx, n_tokens, jobs[i].Y, jobs[i].ldy, pool, at))
+      continue;
+    const bool act_q8_0 = W.layout == WeightLayout::kQ4_0x8;
+    const DType vt = wt.vec_dot_type;
+    const ActBuffer* buf = nullptr;
+    for (const ActBuffer& b : acts)
+      if (b.act_q8_0 == act_q8_0 && (act_q8_0 || b.type == vt) && b.cols == W.cols) buf = &b;
+    if (!buf) {
+      acts.push_back(ActBuffer{.act_q8_0 = act_q8_0, .type = vt, .cols = W.cols, .stride = 0, .bytes = {}});
+      buf = &acts.back();
+    }
+    const int64_t grain = W.layout != WeightLayout::kRows ? 8 : 4;
+    prep.push_back({&W, &wt, jobs[i].Y, jobs[i].ldy, buf, grain, static_cast<double>(row_bytes(W.type, W.cols))});
+  }
+  if (prep.empty()) return;
+  for (ActBuffer& b : acts) convert(b, X, ldx, n_tokens, pool);
+
+  // Units of `grain` rows, laid end to end over all jobs; thread t takes the units whose
+  // start falls in its share of the total bytes.
+  double total = 0;
+  for (const Prepared& p : prep) total += p.cost_per_row * static_cast<double>(p.W->rows);
+  const int nt = pool.size();
+  auto work = [&](int t) {
+    const double lo = total * t / nt, hi = total * (t + 1) / nt;
+    double at = 0;
+    for (const Prepared& p : prep) {
+      const double job_cost = p.cost_per_row * static_cast<double>(p.W->rows);
+      if (at + job_cost > lo && at < hi) {
+        const int64_t units = (p.W->rows + p.grain - 1) / p.grain;
+        const double unit_cost = p.cost_per_row * static_cast<double>(p.grain);
+        // First unit whose start is >= lo (resp. hi): ceil((lo - at) / unit_cost).
+        auto first_at = [&](double x) {
+          if (x <= at) return int64_t{0};
+          const auto u = static_cast<int64_t>((x - at) / unit_cost);
+          return std::min(units, at + static_cast<double>(u) * unit_cost < x ? u + 1 : u);
+        };
+        const int64_t u0 = t == 0 ? 0 : first_at(lo), u1 = t == nt - 1 ? units : first_at(hi);
+        if (u0 < u1) run_rows(p, u0 * p.grain, std::min(p.W->rows, u1 * p.grain), n_tokens);
+      }
+      at += job_cost;
+    }
+  };
+  pool.run(work);
+}
 
 void matmul(const WeightView& W, const float* X, int64_t ldx, int64_t n_tokens, float* Y, int64_t ldy,
             ThreadPool& pool) {
-  const TypeTraits& wt = weight_traits(W, find_traits(W.type));
-  if (W.rows <= 0 || n_tokens <= 0) return;
-  const TypeTraits& at = traits(wt.vec_dot_type);
-  if (matmul_ggml_order(W, X, ldx, n_tokens, Y, ldy, pool, at)) return;
-  const bool repacked = active_isa() == Isa::kAvx2 && W.rows % 8 == 0 &&
-                        (W.type == DType::Q4_0 || W.type == DType::Q4_K);
+  const MatmulJob job{&W, Y, ldy};
+  matmul_multi(&job, 1, X, ldx, n_tokens, pool);
+}
 
-  // Activations in vec_dot_type, converted once and shared by all threads (F32
-  // weights read X in place).
-  std::vector<uint8_t> converted;
-  size_t act_stride = 0;
-  const uint8_t* act_base = nullptr;
-  if (wt.vec_dot_type == DType::F32) {
-    act_base = reinterpret_cast<const uint8_t*>(X);
-    act_stride = static_cast<size_t>(ldx) * sizeof(float);
-  } else {
-    act_stride = row_bytes(wt.vec_dot_type, W.cols);
-    converted.resize(act_stride * static_cast<size_t>(n_tokens));
-    uint8_t* dst = converted.data();
-    pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1, int) {
-      for (int64_t t = t0; t < t1; ++t) at.from_float(X + t * ldx, dst + t * act_stride, W.cols);
-    });
-    act_base = converted.data();
-  }
-  auto act = [&](int64_t t) { return static_cast<const void*>(act_base + t * act_stride); };
-  if (repacked) {
-    // llama.cpp repacks these weights; follow its kernels' float order (ggml_order.hpp).
-    const int64_t n_gemm = n_tokens - n_tokens % 4;
-    const auto* base = static_cast<const uint8_t*>(W.data);
-    pool.parallel_for(
-        W.rows,
-        [&](int64_t r_begin, int64_t r_end, int) {
-          for (int64_t r0 = r_begin; r0 < r_end; r0 += kRowTile) {
-            const int64_t r1 = std::min(r_end, r0 + kRowTile);
-            for (int64_t t = 0; t < n_tokens; ++t)
-              for (int64_t r = r0; r < r1; ++r) {
-                const void* w = base + r * W.row_stride;
-                Y[t * ldy + r] = W.type == DType::Q4_0
-                                     ? kernels::vec_dot_q4_0_q8_0_repack_avx2(W.cols, w, act(t))
-                                     : kernels::vec_dot_q4_k_q8_k_repack_avx2(W.cols, w, act(t), t < n_gemm);
-              }
-          }
-        },
-        kRowTile / 4);
-    return;
-  }
-  pool.parallel_for(
-      W.rows, [&](int64_t r0, int64_t r1, int) { dot_rows(W, wt.vec_dot, act, n_tokens, Y, ldy, r0, r1); },
-      kRowTile / 4);
+bool pack_weight_in_place(WeightView& W, ThreadPool* pool) {
+  if (W.layout != WeightLayout::kRows) return false;
+  const WeightLayout layout = kernels::packed_layout_for(W.type, W.rows, W.cols);
+  if (layout == WeightLayout::kRows || W.row_stride != row_bytes(W.type, W.cols)) return false;
+  // The weights usually live in a read-only private file mapping: make its pages
+  // writable (copy-on-write; the file is never changed). They stay writable: the range
+  // may share pages with other memory whose protection we do not know (heap).
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(W.data);
+  const size_t bytes = static_cast<size_t>(W.rows) * W.row_stride;
+  const uintptr_t p0 = begin & ~(page - 1), p1 = (begin + bytes + page - 1) & ~(page - 1);
+  if (mprotect(reinterpret_cast<void*>(p0), p1 - p0, PROT_READ | PROT_WRITE) != 0) return false;
+  auto* data = const_cast<void*>(W.data);
+  const int64_t groups = W.rows / 8;
+  auto pack = [&](int64_t g0, int64_t g1, int) {
+    kernels::pack_rows(layout, static_cast<uint8_t*>(data) + static_cast<size_t>(g0) * 8 * W.row_stride, g1 - g0,
+                       W.cols);
+  };
+  if (pool)
+    pool->parallel_for(groups, pack);
+  else
+    pack(0, groups, 0);
+  W.layout = layout;
+  return true;
 }
 
 void matmul_reference(const WeightView& W, const float* X, int64_t ldx, int64_t n_tokens, float* Y,
@@ -142,10 +250,17 @@ void matmul_reference(const WeightView& W, const float* X, int64_t ldx, int64_t 
   const size_t act_stride = row_bytes(wt.vec_dot_type, W.cols);
   std::vector<uint8_t> converted(act_stride * static_cast<size_t>(n_tokens));
   for (int64_t t = 0; t < n_tokens; ++t) at->from_float(X + t * ldx, converted.data() + t * act_stride, W.cols);
+  std::vector<uint8_t> row(row_bytes(W.type, W.cols));
   const auto* base = static_cast<const uint8_t*>(W.data);
-  for (int64_t t = 0; t < n_tokens; ++t)
-    for (int64_t r = 0; r < W.rows; ++r)
-      Y[t * ldy + r] = wt.vec_dot(W.cols, base + r * W.row_stride, converted.data() + t * act_stride);
+  for (int64_t r = 0; r < W.rows; ++r) {
+    const void* w = base + r * W.row_stride;
+    if (W.layout != WeightLayout::kRows) {
+      kernels::packed_row(W.layout, W.data, W.cols, r, row.data());
+      w = row.data();
+    }
+    for (int64_t t = 0; t < n_tokens; ++t)
+      Y[t * ldy + r] = wt.vec_dot(W.cols, w, converted.data() + t * act_stride);
+  }
 }
 
 void dequantize_row(const WeightView& W, int64_t row, float* dst) {
@@ -155,6 +270,12 @@ void dequantize_row(const WeightView& W, int64_t row, float* dst) {
     fail("tensor '{}': {} columns is not a multiple of the {} block size {}", W.name, W.cols, t->name,
          t->block_size);
   if (row < 0 || row >= W.rows) fail("tensor '{}': row {} out of range [0, {})", W.name, row, W.rows);
+  if (W.layout != WeightLayout::kRows) {
+    std::vector<uint8_t> tmp(row_bytes(W.type, W.cols));
+    kernels::packed_row(W.layout, W.data, W.cols, row, tmp.data());
+    t->to_float(tmp.data(), dst, W.cols);
+    return;
+  }
   t->to_float(static_cast<const uint8_t*>(W.data) + row * W.row_stride, dst, W.cols);
 }
 

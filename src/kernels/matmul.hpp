@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/repack.hpp"
 #include "kernels/types.hpp"
 
 namespace r1 {
@@ -13,6 +14,8 @@ class ThreadPool;
 // elements per row, `rows` (ne[1]) rows, each row `row_stride` bytes apart.
 // Every row must start at the type's natural alignment: 4 bytes for F32, 2 for every
 // other type (GGUF tensor data, 32-byte aligned with whole-block rows, satisfies this).
+// A packed layout (repack.hpp) stores groups of 8 rows interleaved; row_stride is then
+// still the bytes of one row (a group takes 8 * row_stride bytes).
 struct WeightView {
   DType type = DType::F32;
   int64_t rows = 0;
@@ -20,6 +23,7 @@ struct WeightView {
   size_t row_stride = 0;
   const void* data = nullptr;
   const char* name = "";  // for error messages
+  WeightLayout layout = WeightLayout::kRows;
 };
 
 // Y[t * ldy + r] = sum_c W[r, c] * X[t * ldx + c]   for t < n_tokens, r < W.rows.
@@ -28,6 +32,26 @@ struct WeightView {
 // split over `pool`. ldx >= W.cols, ldy >= W.rows.
 void matmul(const WeightView& W, const float* X, int64_t ldx, int64_t n_tokens, float* Y, int64_t ldy,
             ThreadPool& pool);
+
+// One product of a fused call: Y[t * ldy + r] = W[r, :] . X[t, :].
+struct MatmulJob {
+  const WeightView* W = nullptr;
+  float* Y = nullptr;
+  int64_t ldy = 0;
+};
+// Several weight matrices applied to the same activations (q/k/v, gate/up): each
+// activation format is computed once, and one pass over the pool splits all the jobs'
+// rows among the threads in proportion to their bytes. Same results as separate
+// matmul() calls.
+void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
+                  ThreadPool& pool);
+
+// Rewrites W's data in place into the packed layout llama.cpp would use on this CPU
+// (packed_layout_for), if there is one; the rows must be contiguous (row_stride = row
+// bytes) and inside a private memory map or heap memory this process may write to.
+// Returns true if W was packed (W.layout changes); the pages it covers are left
+// readable and writable. Never changes results.
+bool pack_weight_in_place(WeightView& W, ThreadPool* pool = nullptr);
 
 // Same contract, computed with the scalar reference kernels on one thread.
 void matmul_reference(const WeightView& W, const float* X, int64_t ldx, int64_t n_tokens, float* Y,

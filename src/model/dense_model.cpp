@@ -13,6 +13,13 @@ namespace r1 {
 DenseModel::DenseModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const ModelOptions& opts)
     : file_(std::move(file)), cfg_(std::move(cfg)), pool_(opts.n_threads) {
   w_ = bind_dense_weights(*file_, cfg_);
+  // Interleave the matrices llama.cpp repacks (Q4_0, Q4_K) in place, inside the private
+  // mapping: same results, one contiguous weight stream per thread. The embedding stays
+  // row-major (read a row at a time); a tied output matrix therefore stays too.
+  const bool tied = w_.output.data == w_.tok_embd.data;
+  for (LayerWeights& L : w_.layers)
+    for (WeightView* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) pack_weight_in_place(*W, &pool_);
+  if (!tied) pack_weight_in_place(w_.output, &pool_);
   tokenizer_ = Tokenizer::from_gguf(file_->metadata());
   if (tokenizer_->n_vocab() > cfg_.n_vocab)
     fail("{}: the tokenizer has {} tokens but token_embd.weight has only {} rows", file_->name(),
@@ -96,9 +103,8 @@ void DenseModel::layer_forward(int64_t il, int64_t n, const std::vector<Segment>
 
   // --- attention block ---
   for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.attn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
-  matmul(L.wq, s_.xn.data(), E, n, s_.q.data(), qd, pool_);
-  matmul(L.wk, s_.xn.data(), E, n, s_.k.data(), kvd, pool_);
-  matmul(L.wv, s_.xn.data(), E, n, s_.v.data(), kvd, pool_);
+  const MatmulJob qkv[] = {{&L.wq, s_.q.data(), qd}, {&L.wk, s_.k.data(), kvd}, {&L.wv, s_.v.data(), kvd}};
+  matmul_multi(qkv, 3, s_.xn.data(), E, n, pool_);
   if (!L.bq.empty()) {
     for (int64_t t = 0; t < n; ++t) {
       ops::add_inplace(&s_.q[t * qd], L.bq.data(), qd);
@@ -142,8 +148,8 @@ void DenseModel::layer_forward(int64_t il, int64_t n, const std::vector<Segment>
 
   // --- feed-forward block (SwiGLU) ---
   for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.ffn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
-  matmul(L.w_gate, s_.xn.data(), E, n, s_.gate.data(), ff, pool_);
-  matmul(L.w_up, s_.xn.data(), E, n, s_.up.data(), ff, pool_);
+  const MatmulJob gate_up[] = {{&L.w_gate, s_.gate.data(), ff}, {&L.w_up, s_.up.data(), ff}};
+  matmul_multi(gate_up, 2, s_.xn.data(), E, n, pool_);
   for (int64_t t = 0; t < n; ++t) ops::swiglu(&s_.gate[t * ff], &s_.up[t * ff], ff, &s_.gate[t * ff]);
   matmul(L.w_down, s_.gate.data(), ff, n, s_.tmp.data(), E, pool_);
   for (int64_t t = 0; t < n; ++t) ops::add_inplace(&s_.x[t * E], &s_.tmp[t * E], E);

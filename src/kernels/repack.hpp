@@ -1,0 +1,94 @@
+// Interleaved ("repacked") weight layouts: 8 consecutive rows stored block by block, so
+// that one 256-bit register holds 4 bytes of each of the 8 rows and every SIMD lane
+// computes a different output row. Decode then streams the weights once, in one
+// contiguous run per thread, and needs no horizontal sums.
+//
+// Float order: each output is computed exactly as llama.cpp's repacked x86 kernels do
+// (ggml_order.hpp): per 32-block (Q4_0) the exact integer dot, then
+// acc = fma(float(I), d_w * d_a, acc); per Q4_K super-block (gemv) or per 64-element pair
+// of sub-blocks (gemm, the first n_tokens - n_tokens % 4 tokens) the exact integer sums
+// I and M, then acc = fma(float(I), d_w * d_a, acc), acc_m = fma(float(M), dmin_w * d_a,
+// acc_m), result acc - acc_m. So the packed kernels equal vec_dot_*_repack_avx2 bit for bit.
+//
+// A packed tensor has exactly the size of the row-major one (8 * rows_bytes per group of
+// 8 rows), so it is repacked in place inside the model's private memory map: no second
+// copy of the weights is ever resident.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/blocks.hpp"
+#include "kernels/types.hpp"
+
+namespace r1 {
+
+enum class WeightLayout : uint8_t {
+  kRows = 0,  // plain GGML row-major blocks
+  kQ4_0x8,    // BlockQ4_0x8 groups (Q4_0 weights, rows % 8 == 0)
+  kQ4_Kx8,    // BlockQ4_Kx8 groups (Q4_K weights, rows % 8 == 0)
+};
+
+}  // namespace r1
+
+namespace r1::kernels {
+
+// 8 rows x one 32-column block of Q4_0.
+struct BlockQ4_0x8 {
+  uint16_t d[8];     // (8) scale of row r (fp16)
+  uint8_t qs[128];   // (4 k, 8 rows, 4 bytes): row r's qs[4k + j] at 32k + 4r + j
+};
+// 8 rows x one 256-column super-block of Q4_K.
+struct BlockQ4_Kx8 {
+  uint16_t d[8];       // (8) super-block scale of row r (fp16)
+  uint16_t dmin[8];    // (8) super-block min scale of row r (fp16)
+  uint8_t scales[96];  // (3 words, 8 rows, 4 bytes): bytes 4w..4w+3 of row r's 12 packed scales at 32w + 4r
+  uint8_t qs[1024];    // (4 pairs, 8 k, 8 rows, 4 bytes): row r's qs[32p + 4k + j] at 256p + 32k + 4r + j
+};
+static_assert(sizeof(BlockQ4_0x8) == 8 * sizeof(BlockQ4_0));
+static_assert(sizeof(BlockQ4_Kx8) == 8 * sizeof(BlockQ4_K));
+
+// One activation block for the Q4_0x8 kernels: a Q8_0 block with its scale as float and
+// 8 * (sum of its quants), so that sum((q - 8) y) = sum(q y) - sum8 stays one subtraction.
+struct ActQ8_0 {
+  float d;         // fp16 scale of the Q8_0 block, converted
+  int32_t sum8;    // 8 * sum(qs)
+  int8_t qs[32];
+};
+
+// The layout llama.cpp would repack `type` into for a (rows x cols) matrix on this
+// CPU, or kRows. Only AVX2 kernels exist for the packed layouts.
+WeightLayout packed_layout_for(DType type, int64_t rows, int64_t cols);
+
+// Rewrites `n_groups` groups of 8 row-major rows (each row `row_bytes` long) in place
+// into `layout`, and back. Both are exact permutations of bytes.
+void pack_rows(WeightLayout layout, void* data, int64_t n_groups, int64_t cols);
+void unpack_rows(WeightLayout layout, void* data, int64_t n_groups, int64_t cols);
+// Row `row` of a packed matrix as row-major blocks (row_bytes(type, cols) bytes).
+void packed_row(WeightLayout layout, const void* data, int64_t cols, int64_t row, void* dst);
+
+// Converts n_tokens activation rows (k floats each, ldx apart) to ActQ8_0 blocks with
+// the Q8_0 quantizer `from_float` (k / 32 blocks per row, rows packed back to back).
+void quantize_act_q8_0(FromFloatFn from_float, const float* x, int64_t ldx, int64_t k, int64_t n_tokens,
+                       ActQ8_0* out);
+
+// Packed matrix products: for groups [0, n_groups) of the packed matrix `w` (k columns)
+// and tokens t < n_tokens (activation rows `act_stride` bytes apart),
+//   y[t * ldy + 8 g + r] = row (8 g + r) . activation t.
+// Q4_0x8 takes ActQ8_0 rows, Q4_Kx8 BlockQ8_K rows; n_gemm: the tokens t < n_gemm use
+// the gemm float order (per pair for Q4_K; Q4_0 has one order).
+using PackedGemmFn = void (*)(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                              int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+void gemm_q4_0x8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                     int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+void gemm_q4_kx8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                     int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+void gemm_q4_0x8_avx2(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                      int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+void gemm_q4_kx8_avx2(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                      int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+
+// The kernel for `layout` on the active ISA (scalar reference when not AVX2).
+PackedGemmFn packed_gemm(WeightLayout layout);
+PackedGemmFn packed_gemm_reference(WeightLayout layout);
+
+}  // namespace r1::kernels
