@@ -33,10 +33,25 @@ bool rowwise(const MatJob& j, ThreadPool& pool) {
   const int lanes = ggml_lanes();
   const auto* base = static_cast<const uint8_t*>(W.data);
   if (t == DType::F32) {
+    // ggml_vec_dot_f32: vectors over the largest multiple of 4 * lanes columns, then the
+    // leftover products added one by one in plain float (not fused; checked bit for bit
+    // against llama.cpp on attn_k_b rows of 48 columns).
     const auto ldw = static_cast<int64_t>(W.row_stride / sizeof(float));
+    const auto* w = static_cast<const float*>(W.data);
+    const int64_t np = W.cols - W.cols % (4 * lanes);
     pool.parallel_for(W.rows, [&](int64_t r0, int64_t r1, int) {
-      kernels::ggml_gemm_f32_avx2(W.cols, static_cast<const float*>(W.data), ldw, r0, r1, j.x, j.ldx, j.n, j.y, j.ldy,
-                                  lanes, /*tiled=*/false);
+      if (np > 0) {
+        kernels::ggml_gemm_f32_avx2(np, w, ldw, r0, r1, j.x, j.ldx, j.n, j.y, j.ldy, lanes, /*tiled=*/false);
+      } else {
+        for (int64_t tok = 0; tok < j.n; ++tok)
+          for (int64_t r = r0; r < r1; ++r) j.y[tok * j.ldy + r] = 0.0f;
+      }
+      for (int64_t tok = 0; tok < j.n; ++tok)
+        for (int64_t r = r0; r < r1; ++r) {
+          float s = j.y[tok * j.ldy + r];
+          for (int64_t c = np; c < W.cols; ++c) s += w[r * ldw + c] * j.x[tok * j.ldx + c];
+          j.y[tok * j.ldy + r] = s;
+        }
     }, kRowGrain);
     return true;
   }

@@ -6,6 +6,8 @@
 #include <limits>
 #include <numeric>
 
+#include "kernels/ggml_order.hpp"
+
 namespace r1 {
 
 RouterParams RouterParams::from(const DeepSeek2Config& c) {
@@ -45,8 +47,16 @@ void route_token(const RouterParams& p, const float* logits, const float* bias, 
   if (p.gating == MoeGating::softmax) {
     float mx = -std::numeric_limits<float>::infinity();
     for (int64_t e = 0; e < E; ++e) mx = std::max(mx, logits[e]);
-    double sum = 0;  // ggml: exp in float, sum in double, scale by 1/sum
-    for (int64_t e = 0; e < E; ++e) {
+    // ggml_vec_soft_max_f32: ggml_v_expf on whole vectors, each vector's sum added to a
+    // double; libm expf on the tail; then scaled by (float)(1 / sum).
+    const int lanes = ggml_lanes();
+    double sum = 0;
+    int64_t e0 = 0;
+    for (; e0 + lanes <= E; e0 += lanes) {
+      for (int64_t e = e0; e < e0 + lanes; ++e) probs[e] = ggml_expf(logits[e] - mx, lanes);
+      sum += static_cast<double>(ggml_hsum(probs + e0, lanes));
+    }
+    for (int64_t e = e0; e < E; ++e) {
       probs[e] = std::exp(logits[e] - mx);
       sum += probs[e];
     }
