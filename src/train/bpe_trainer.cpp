@@ -16,9 +16,12 @@
 
 namespace r1::train {
 
+// Types as llama.cpp's converter gives them in real R1 GGUFs (and as load_hf_vocab
+// reads them back): the <｜...｜> role markers are control tokens, <think> and
+// </think> user-defined (always matched in text).
 std::vector<BpeSpecial> r1_special_tokens() {
   return {{"<｜begin▁of▁sentence｜>", TokenType::control}, {"<｜end▁of▁sentence｜>", TokenType::control},
-          {"<｜User｜>", TokenType::user_defined},          {"<｜Assistant｜>", TokenType::user_defined},
+          {"<｜User｜>", TokenType::control},               {"<｜Assistant｜>", TokenType::control},
           {"<think>", TokenType::user_defined},            {"</think>", TokenType::user_defined}};
 }
 
