@@ -7,6 +7,7 @@
 #include "base/thread_pool.hpp"
 #include "kernels/dispatch.hpp"
 #include "kernels/ggml_order.hpp"
+#include "kernels/repack.hpp"
 #include "kernels/types.hpp"
 
 namespace r1 {
@@ -55,6 +56,29 @@ bool rowwise(const MatJob& j, ThreadPool& pool) {
     }, kRowGrain);
     return true;
   }
+  if (W.layout != WeightLayout::kRows) {  // packed in place at load: the packed gemv kernels
+    if (!id || W.rows % 8 != 0) fail("tensor '{}': packed layout where llama.cpp keeps rows", W.name);
+    const kernels::PackedGemmFn fn = kernels::packed_gemm(W.layout);
+    // Q4_0x8 takes ActQ8_0 rows, Q4_Kx8 Q8_K rows
+    std::vector<uint8_t> buf;
+    size_t a_stride = 0;
+    if (W.layout == WeightLayout::kQ4_0x8) {
+      a_stride = static_cast<size_t>(W.cols / 32) * sizeof(kernels::ActQ8_0);
+      buf.resize(a_stride * static_cast<size_t>(j.n));
+      kernels::quantize_act_q8_0(traits(DType::Q8_0).from_float, j.x, j.ldx, W.cols, j.n,
+                                 reinterpret_cast<kernels::ActQ8_0*>(buf.data()));
+    } else {
+      a_stride = row_bytes(DType::Q8_K, W.cols);
+      buf.resize(a_stride * static_cast<size_t>(j.n));
+      for (int64_t r = 0; r < j.n; ++r) traits(DType::Q8_K).from_float(j.x + r * j.ldx, buf.data() + r * a_stride, W.cols);
+    }
+    const uint8_t* a = buf.data();
+    pool.parallel_for(W.rows / 8, [&](int64_t g0, int64_t g1, int) {
+      fn(W.cols, base + static_cast<size_t>(g0) * 8 * W.row_stride, g1 - g0, a, a_stride, j.n, /*n_gemm=*/0,
+         j.y + g0 * 8, j.ldy);
+    });
+    return true;
+  }
   // Activations converted once to the weight's vec_dot_type (F16, Q8_0 or Q8_K).
   const TypeTraits& at = traits(wt.vec_dot_type);
   const size_t stride = row_bytes(wt.vec_dot_type, W.cols);
@@ -74,6 +98,7 @@ bool rowwise(const MatJob& j, ThreadPool& pool) {
   // Q4_0 / Q4_K: experts stay repacked (rows % 8 == 0) and take the gemv order;
   // 3-D mul_mat weights are never repacked: the plain vec_dot.
   const bool repacked = id && W.rows % 8 == 0;
+
   pool.parallel_for(W.rows, [&](int64_t r0, int64_t r1, int) {
     for (int64_t tok = 0; tok < j.n; ++tok) {
       const void* a = act.data() + tok * stride;
@@ -92,10 +117,27 @@ bool rowwise(const MatJob& j, ThreadPool& pool) {
 }  // namespace
 
 void grouped_matmul(std::span<const MatJob> jobs, ThreadPool& pool) {
-  for (const MatJob& j : jobs) {
-    if (j.n <= 0 || j.w.rows <= 0) continue;
-    if (j.order != MatOrder::mul_mat && rowwise(j, pool)) continue;
-    matmul(j.w, j.x, j.ldx, j.n, j.y, j.ldy, pool);
+  std::vector<MatmulJob> multi;
+  for (size_t i = 0; i < jobs.size();) {
+    const MatJob& j = jobs[i];
+    if (j.n <= 0 || j.w.rows <= 0 || (j.order != MatOrder::mul_mat && rowwise(j, pool))) {
+      ++i;
+      continue;
+    }
+    if (j.order != MatOrder::mul_mat) {  // no special order on this CPU: the plain product
+      matmul(j.w, j.x, j.ldx, j.n, j.y, j.ldy, pool);
+      ++i;
+      continue;
+    }
+    // Consecutive plain products of the same input: one activation conversion, one pass.
+    multi.clear();
+    size_t k = i;
+    for (; k < jobs.size() && jobs[k].order == MatOrder::mul_mat && jobs[k].x == j.x && jobs[k].ldx == j.ldx &&
+           jobs[k].n == j.n;
+         ++k)
+      if (jobs[k].w.rows > 0) multi.push_back({&jobs[k].w, jobs[k].y, jobs[k].ldy});
+    matmul_multi(multi.data(), static_cast<int>(multi.size()), j.x, j.ldx, j.n, pool);
+    i = k;
   }
 }
 

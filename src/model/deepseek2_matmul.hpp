@@ -32,8 +32,8 @@ struct MatJob {
   MatOrder order = MatOrder::mul_mat;
 };
 
-// Runs the jobs one after the other (each split over the pool). This is also the one
-// place to fuse them into a single pass over the pool when dispatch overhead matters.
+// Runs the jobs in order, each split over the pool; consecutive mul_mat jobs on the
+// same input share one activation conversion and one pass (matmul_multi).
 void grouped_matmul(std::span<const MatJob> jobs, ThreadPool& pool);
 
 }  // namespace r1

@@ -21,6 +21,7 @@ DeepSeek2Model::DeepSeek2Model(std::unique_ptr<gguf::File> file, DeepSeek2Config
     fail("{}: the tokenizer has {} tokens but token_embd.weight has only {} rows", file_->name(),
          tokenizer_->n_vocab(), cfg_.n_vocab);
   check_weights_fit(file_->name(), w_.bytes, mem_available_bytes(), opts.allow_paging);
+  if (!opts.allow_paging) pack_deepseek2_weights(w_, cfg_, pool_);
 }
 
 std::unique_ptr<KvCache> DeepSeek2Model::new_cache(int64_t n_ctx) const {

@@ -7,6 +7,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "format/gguf.hpp"
+#include "kernels/repack.hpp"
 
 namespace r1 {
 
@@ -175,6 +176,43 @@ Ds2Weights bind_deepseek2_weights(const gguf::File& file, DeepSeek2Config& c) {
   b.warn_unused();
   w.bytes = b.bytes();
   return w;
+}
+
+size_t pack_deepseek2_weights(Ds2Weights& w, const DeepSeek2Config& c, ThreadPool& pool) {
+  size_t bytes = 0;
+  auto pack = [&](WeightView& v) {
+    if (v.data && pack_weight_in_place(v, &pool)) bytes += static_cast<size_t>(v.rows) * v.row_stride;
+  };
+  // The experts of one 3-D tensor packed as one matrix (groups of 8 rows never straddle
+  // two experts when rows_per_expert % 8 == 0); `views` then all get the packed layout.
+  auto pack_experts = [&](const WeightView& first, int64_t rows_per_expert, std::initializer_list<StackedWeight*> views) {
+    if (!first.data || rows_per_expert % 8 != 0 ||
+        kernels::packed_layout_for(first.type, rows_per_expert, first.cols) == WeightLayout::kRows)
+      return;
+    WeightView all = first;
+    all.rows = rows_per_expert * c.n_expert;
+    if (!pack_weight_in_place(all, &pool)) return;
+    bytes += static_cast<size_t>(all.rows) * all.row_stride;
+    for (StackedWeight* s : views) s->w.layout = all.layout;
+  };
+  for (size_t il = 0; il < w.layers.size(); ++il) {
+    Ds2LayerWeights& L = w.layers[il];
+    for (WeightView* v : {&L.wq, &L.wq_a, &L.wq_b, &L.wkv_a, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down, &L.gate_shexp,
+                          &L.up_shexp, &L.down_shexp})
+      pack(*v);
+    if (!c.is_moe_layer(static_cast<int64_t>(il))) continue;
+    const int64_t F = c.n_ff_exp;
+    const bool fused = L.gate_exps.stride == static_cast<size_t>(2 * F) * L.gate_exps.w.row_stride;
+    if (fused) {  // ffn_gate_up_exps: per expert F gate rows, then F up rows
+      if (F % 8 == 0) pack_experts(L.gate_exps.w, 2 * F, {&L.gate_exps, &L.up_exps});
+    } else {
+      pack_experts(L.gate_exps.w, F, {&L.gate_exps});
+      pack_experts(L.up_exps.w, F, {&L.up_exps});
+    }
+    pack_experts(L.down_exps.w, c.n_embd, {&L.down_exps});
+  }
+  if (w.output.data != w.tok_embd.data) pack(w.output);
+  return bytes;
 }
 
 }  // namespace r1

@@ -13,6 +13,7 @@
 
 namespace r1 {
 
+class ThreadPool;
 namespace gguf {
 class File;
 }
@@ -66,5 +67,13 @@ struct Ds2Weights {
 // r1::Error naming the file and tensor. Sets cfg.n_vocab. Tensors of the trailing
 // nextn (MTP) layers are skipped; other unknown tensors are reported as warnings.
 Ds2Weights bind_deepseek2_weights(const gguf::File& file, DeepSeek2Config& cfg);
+
+// Packs, in place, the matrices llama.cpp repacks on this CPU (kernels/repack.hpp), as
+// the dense models do: the 2-D Q4_0/Q4_K weights of plain products and the routed
+// experts (when each expert's rows are a multiple of 8); never the 3-D attn_k_b /
+// attn_v_b (llama.cpp keeps those row-major) nor the embedding. Same results, one
+// contiguous weight stream per thread. Touches (copies on write) every packed page, so
+// it is skipped when the model runs paged from the file. Returns the bytes packed.
+size_t pack_deepseek2_weights(Ds2Weights& w, const DeepSeek2Config& cfg, ThreadPool& pool);
 
 }  // namespace r1
