@@ -138,6 +138,30 @@ for (const preset of PRESETS) {
   }
 }
 
+// The R1 attention and router shapes (q LoRA 1536, kv LoRA 512, rope 64, nope 128, v 128,
+// 32 experts in 8 groups of which 4 are used, 8 experts per token, 3 dense layers, an MTP
+// layer) with a narrow residual stream (512), 8 heads and a small vocabulary, so it stays fast.
+test("deepseek2 r1-shaped (narrow) q8_0 matches llama.cpp", {skip, timeout: 180_000}, async () => {
+  const dir = path.join(TMP, "deepseek2-r1-narrow");
+  fs.mkdirSync(dir, {recursive: true});
+  const model = path.join(dir, "model.gguf");
+  await run(["gen-model", "--arch", "deepseek2", "--preset", "r1-shaped", "--embd", "512", "--heads", "8", "--ff", "1024",
+             "--expert-ff", "256", "--vocab", "1024", "--nextn", "1", "--dtype", "q8_0", "--seed", "61", "-o", model]);
+  try {
+    const ids = forcedSequence(await L.tokenize(model, CORPUS)).slice(0, 160);
+    const {nVocab, logprobs: refRows} = await L.teacherForced(model, ids);
+    const ourRows = readLogitsBin(await r1Logits(model, ids, dir), ids.length, nVocab).map(logSoftmax);
+    const m = compareDistributions(refRows, ourRows, {k: 10});
+    results.push({preset: "r1-shaped narrow", dtype: "q8_0", positions: m.nPositions,
+                  maxAbsTop10: m.maxAbsTopK.toExponential(2), worstPos: m.worstPos,
+                  meanKL: m.meanKL.toExponential(2), top1: (100 * m.top1Agree).toFixed(1) + "%"});
+    assert.ok(m.meanKL <= LIMITS.quant.meanKL, `mean KL = ${m.meanKL} (limit ${LIMITS.quant.meanKL})`);
+    assert.ok(m.top1Agree >= LIMITS.quant.top1Agree, `top-1 agreement = ${m.top1Agree} (limit ${LIMITS.quant.top1Agree})`);
+  } finally {
+    await L.unloadModel(model);
+  }
+});
+
 test("r1 inspect: MLA KV cache bytes per token of the DeepSeek-V3/R1 shape", {skip}, async () => {
   const dir = path.join(TMP, "deepseek2-inspect");
   fs.mkdirSync(dir, {recursive: true});
