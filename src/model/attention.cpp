@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/thread_pool.hpp"
+#include "kernels/attention.hpp"
 #include "kernels/ggml_order.hpp"
 #include "kernels/types.hpp"
 
@@ -118,10 +119,47 @@ bool cpu_has_fma() {
 bool cpu_has_fma() { return false; }
 #endif
 
+// Decode path: batches of fewer rows than this go one query row at a time through the
+// flash-decoding kernels (kernels/attention.hpp): all heads of a GQA group share each
+// K/V load, and the keys are split among the threads. Larger batches (prefill) take the
+// tiled path above, llama.cpp's order for >= 64 rows.
+constexpr int64_t kDecodeRows = 16;
+// Fewest keys worth a thread of their own (below, the pool's wake-up costs more).
+constexpr int64_t kKeysPerThread = 256;
+
+void attention_decode(const AttentionShape& s, const float* q, int64_t n_tokens, int64_t pos0,
+                      const uint16_t* k_cache, const uint16_t* v_cache, float* out, ThreadPool& pool) {
+  const kernels::AttnRowShape rs{s.n_head, s.n_head_kv, s.head_dim, s.scale, s.n_head_kv * s.head_dim};
+  const int64_t q_dim = s.n_head * s.head_dim;
+  std::vector<float> m, l, acc;
+  for (int64_t r = 0; r < n_tokens; ++r) {
+    const int64_t n_kv = pos0 + r + 1;
+    const int parts = static_cast<int>(std::clamp<int64_t>(n_kv / kKeysPerThread, 1, pool.size()));
+    m.resize(static_cast<size_t>(parts * s.n_head));
+    l.resize(m.size());
+    acc.resize(m.size() * static_cast<size_t>(s.head_dim));
+    auto part = [&](int p) {
+      if (p >= parts) return;
+      kernels::attn_partial_f16(rs, q + r * q_dim, k_cache, v_cache, n_kv * p / parts, n_kv * (p + 1) / parts,
+                                &m[static_cast<size_t>(p * s.n_head)], &l[static_cast<size_t>(p * s.n_head)],
+                                &acc[static_cast<size_t>(p * s.n_head * s.head_dim)]);
+    };
+    if (parts == 1)
+      part(0);
+    else
+      pool.run(part);
+    kernels::attn_merge(rs, parts, m.data(), l.data(), acc.data(), out + r * q_dim);
+  }
+}
+
 }  // namespace
 
 void attention_f16(const AttentionShape& s, const float* q, int64_t n_tokens, int64_t pos0,
                    const uint16_t* k_cache, const uint16_t* v_cache, float* out, ThreadPool& pool) {
+  if (n_tokens < kDecodeRows) {
+    attention_decode(s, q, n_tokens, pos0, k_cache, v_cache, out, pool);
+    return;
+  }
   const int lanes = ggml_lanes();
   const int64_t n_qtiles = (n_tokens + kTile - 1) / kTile;
   std::vector<Scratch> scratch(static_cast<size_t>(pool.size()));

@@ -1,4 +1,6 @@
-// Causal multi-head attention over an F16 KV cache (scalar reference).
+// Causal multi-head attention over an F16 KV cache. Fewer than 16 new rows (decode):
+// flash-decoding kernels (kernels/attention.hpp), keys split across threads; larger
+// batches (prefill): tiled online softmax in llama.cpp's float order (attention.cpp).
 #pragma once
 #include <cstdint>
 
