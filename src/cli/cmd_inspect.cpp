@@ -154,7 +154,7 @@ uint64_t kv_bytes_per_token(const gguf::Metadata& md) {
 // per token only the selected routed experts' weights are read.
 struct Deepseek2Needs {
   uint64_t kv_bytes_per_token = 0;
-  uint64_t active_weight_bytes = 0;  // weights read per token (all but the unselected experts, MTP skipped)
+  uint64_t active_weight_bytes = 0;  // weights read per token: selected experts, one embedding row, no MTP
   uint64_t mtp_bytes = 0;            // multi-token-prediction layers (not run)
   std::string kv_layout;
 };
@@ -167,6 +167,10 @@ Deepseek2Needs deepseek2_needs(const gguf::File& file, const DeepSeek2Config& c)
     int layer = -1;
     if (std::sscanf(t.name.c_str(), "blk.%d.", &layer) == 1 && layer >= c.n_layer) {
       d.mtp_bytes += t.nbytes;
+      continue;
+    }
+    if (t.name == "token_embd.weight" && file.find_tensor("output.weight") && t.shape.size() == 2) {
+      d.active_weight_bytes += t.nbytes / static_cast<uint64_t>(t.shape[1]);  // one row per token
       continue;
     }
     const bool routed = t.name.find("_exps.") != std::string::npos;
