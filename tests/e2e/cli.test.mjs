@@ -430,12 +430,17 @@ pump(10, b"> ")
 os.write(fd, b"Hello\\n"); pump(1.0)
 os.write(fd, b"\\x03"); pump(10, b"cancelled")
 os.write(fd, b"\\x03"); pump(10, b"press Ctrl-C again")
-os.write(fd, b"\\x03")
+# A Ctrl-C that lands while the prompt is being redrawn can be taken as the first of
+# the pair on a loaded machine, so repeat it (at most 3 times, 2 s apart) until exit.
 end, status = time.time() + 10, None
-while time.time() < end:
-    pump(0.1)
-    wp, st = os.waitpid(pid, os.WNOHANG)
-    if wp == pid: status = st; break
+for attempt in range(3):
+    os.write(fd, b"\\x03")
+    end = time.time() + 2
+    while time.time() < end:
+        pump(0.1)
+        wp, st = os.waitpid(pid, os.WNOHANG)
+        if wp == pid: status = st; break
+    if status is not None: break
 sys.stdout.write(out.decode("utf8", "replace"))
 sys.stdout.write("\\nEXIT %s\\n" % (os.waitstatus_to_exitcode(status) if status is not None else "none"))
 `;
