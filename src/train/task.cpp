@@ -82,15 +82,15 @@ std::optional<TaskProblem> make_arith(Rng& rng, bool mul, bool hard) {
   TaskProblem p;
   int64_t a, b;
   if (mul) {
-    a = random_number(rng, static_cast<int>(hard ? uniform(rng, 5, 6) : uniform(rng, 2, 4)));
+    a = random_number(rng, static_cast<int>(hard ? uniform(rng, 4, 5) : uniform(rng, 2, 3)));
     b = uniform(rng, 2, 9);
     p.question = fmt::format("What is {} * {}?", a, b);
     p.reasoning = mul_trace(a, b);
     p.answer = std::to_string(a * b);
     p.content = fmt::format("{} * {} = \\boxed{{{}}}", a, b, a * b);
   } else {
-    const int la = static_cast<int>(hard ? uniform(rng, 5, 6) : uniform(rng, 1, 4));
-    const int lb = static_cast<int>(uniform(rng, hard ? 1 : 1, la));
+    const int la = static_cast<int>(hard ? uniform(rng, 4, 5) : uniform(rng, 1, 3));
+    const int lb = static_cast<int>(uniform(rng, 1, la));
     a = random_number(rng, la);
     b = random_number(rng, lb);
     if (uniform(rng, 0, 1)) std::swap(a, b);
@@ -250,7 +250,7 @@ std::vector<TaskProblem> generate_tasks(const TaskOptions& o) {
         kind == "countdown" ? make_countdown(rng, hard) : make_arith(rng, kind == "mul", hard);
     if (!p) continue;
     const std::string key = problem_key(*p);
-    if (test_side(key) != want_test || !seen.insert(key).second) continue;
+    if (test_side(key) != want_test || (want_test && !seen.insert(key).second)) continue;
     p->split = o.split;
     p->id = fmt::format("{}-{}-{}", kind, o.split, out.size());
     out.push_back(std::move(*p));

@@ -9,14 +9,15 @@
 //   countdown  reach a target from 3 (in-distribution) or 4 (harder) numbers with
 //              + - * /, each number used once; the trace shows a few failed attempts,
 //              then the solution; the answer is the expression.
-// Splits: "train" and "id" share a distribution (add: up to 4 digits; mul: 2-4
-// digits; countdown: 3 numbers); "ood" is harder (add and mul: 5-6 digits;
-// countdown: 4 numbers). "grpo" mixes both distributions (RL prompts may come from
+// Splits: "train" and "id" share a distribution (add: up to 3 digits; mul: 2-3
+// digits; countdown: 3 numbers); "ood" is harder (add and mul: 4-5 digits, one or
+// two columns more than ever shown; countdown: 4 numbers). "grpo" mixes both distributions (RL prompts may come from
 // the harder one: that is how RL extends a distilled model). Problems are assigned
 // to a train side or a test side by a hash of the problem itself, so "train" and
 // "grpo" never share a problem with "id" or "ood", whatever the seeds.
 //
-// Contract: the same options give the same problems, distinct within one call; every trace is checked
+// Contract: the same options give the same problems (distinct within one call for
+// the id and ood splits; train and grpo draw with replacement); every trace is checked
 // against the answer when it is written (the teacher never writes a wrong trace).
 #pragma once
 #include <cstdint>

@@ -114,13 +114,13 @@ TEST(TrainTask, ArithmeticTracesAreCorrect) {
       const long r = m[2] == "+" ? a + b : a * b;
       EXPECT_EQ(p.answer, std::to_string(r));
       EXPECT_NE(p.reasoning.find("So far " + std::to_string(r) + ".\nDone"), std::string::npos) << p.reasoning;
-      // Difficulty: in-distribution up to 4 digits, harder split 5-6 digits.
+      // Difficulty: in-distribution up to 3 digits, harder split 4-5 digits.
       const size_t longest = std::max(std::to_string(a).size(), m[2] == "*" ? 0 : std::to_string(b).size());
       if (split == "ood") {
-        EXPECT_GE(longest, 5u) << p.question;
-        EXPECT_LE(longest, 6u) << p.question;
+        EXPECT_GE(longest, 4u) << p.question;
+        EXPECT_LE(longest, 5u) << p.question;
       } else {
-        EXPECT_LE(longest, 4u) << p.question;
+        EXPECT_LE(longest, 3u) << p.question;
       }
     }
 }
