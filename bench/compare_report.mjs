@@ -21,25 +21,28 @@ for (const r of rows) {
   if (r.test == null)
     r.test = (r.n_prompt > 0 ? `pp${r.n_prompt}` : `tg${r.n_gen}`) + (r.n_depth > 0 ? ` @ d${r.n_depth}` : "");
   const key = `${path.basename(r.model_filename)}|${r.test}`;
-  if (!groups.has(key)) groups.set(key, {r1: [], llama: [], isa: null, rss: null, weights: null});
+  if (!groups.has(key)) groups.set(key, {r1: [], llama: [], r1cpu: [], llamacpu: [], isa: null, rss: null, weights: null});
   const g = groups.get(key);
   if (r.engine === "r1") {
     g.r1.push(...r.samples_ts);
+    g.r1cpu.push(...(r.samples_cpu_ts ?? []));
     g.isa = r.kernel_isa;
     g.rss = Math.max(g.rss ?? 0, r.peak_rss_bytes);
     g.weights = r.weight_bytes;
   } else {
     g.llama.push(...r.samples_ts);
+    g.llamacpu.push(...(r.samples_cpu_ts ?? []));
   }
 }
 
 const fmt = (v) => (v.length ? `${mean(v).toFixed(2)} ± ${stddev(v).toFixed(2)}` : "-");
-console.log(`| file | test | r1 t/s | llama.cpp t/s | r1 / llama.cpp |`);
-console.log(`| --- | --- | ---: | ---: | ---: |`);
+const ratio = (a, b) => (a.length && b.length ? (mean(a) / mean(b)).toFixed(2) + "x" : "-");
+console.log(`| file | test | r1 t/s | llama.cpp t/s | r1 / llama.cpp | same, per CPU second |`);
+console.log(`| --- | --- | ---: | ---: | ---: | ---: |`);
 for (const [key, g] of groups) {
   const [f, test] = key.split("|");
-  const ratio = g.r1.length && g.llama.length ? (mean(g.r1) / mean(g.llama)).toFixed(2) + "x" : "-";
-  console.log(`| ${f.replace(/\.gguf$/, "")} | ${test} | ${fmt(g.r1)} | ${fmt(g.llama)} | ${ratio} |`);
+  console.log(`| ${f.replace(/\.gguf$/, "")} | ${test} | ${fmt(g.r1)} | ${fmt(g.llama)} | ${ratio(g.r1, g.llama)} | ` +
+              `${ratio(g.r1cpu, g.llamacpu)} |`);
 }
 const cpu = os.cpus()[0]?.model ?? "?";
 const isa = [...groups.values()].find((g) => g.isa)?.isa ?? "?";

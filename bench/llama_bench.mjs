@@ -10,7 +10,8 @@
 //   pp<p>    p random tokens in one decode call, logits for the last one (controlledEvaluate)
 //   tg<n>    n single-token decode calls with random tokens, logits for each (controlledEvaluate
 //            with generateNext.token: greedy argmax over the vocabulary, ~0.1 ms per call)
-// One untimed warm-up per test. Flash attention defaults to node-llama-cpp's default ("auto",
+// CPU-time rates (samples_cpu_ts: tokens per second of process CPU time, all threads)
+// come with the wall-clock ones. One untimed warm-up per test. Flash attention defaults to node-llama-cpp's default ("auto",
 // which turns it on for the CPU backend).
 import {createRequire} from "node:module";
 import path from "node:path";
@@ -84,11 +85,14 @@ const seq = ctx.getSequence();
 
 // Timed part of one repetition, on a sequence that holds exactly the depth tokens.
 async function timed(prompt, gen) {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   if (prompt.length > 0)
     await seq.controlledEvaluate(prompt.map((tok, i) => (i === prompt.length - 1 ? [tok, {generateNext: {token: true}}] : tok)));
   for (const tok of gen) await seq.controlledEvaluate([[tok, {generateNext: {token: true}}]]);
-  return Number(process.hrtime.bigint() - t0);
+  const wall = Number(process.hrtime.bigint() - t0);
+  const c = process.cpuUsage(c0);
+  return {wall, cpu: (c.user + c.system) / 1e6};
 }
 // Drops everything after the first `depth` tokens.
 async function rewind(depth) {
@@ -100,17 +104,19 @@ for (const t of tests) {
   await seq.clearHistory();
   if (t.d > 0) await seq.evaluateWithoutGeneratingNewTokens(randomTokens(t.d));
   await timed(randomTokens(t.p), randomTokens(t.p > 0 ? 0 : 1));  // warm-up
-  const ns = [];
+  const ns = [], cpuTs = [];
   for (let i = 0; i < o.r; ++i) {
     await rewind(t.d);
-    ns.push(await timed(randomTokens(t.p), randomTokens(t.n)));
+    const tm = await timed(randomTokens(t.p), randomTokens(t.n));
+    ns.push(tm.wall);
+    cpuTs.push((t.p + t.n) / tm.cpu);
   }
   const ts = ns.map((x) => ((t.p + t.n) * 1e9) / x);
   const name = (t.p > 0 ? `pp${t.p}` : `tg${t.n}`) + (t.d > 0 ? ` @ d${t.d}` : "");
   console.log(JSON.stringify({
     engine: "llama.cpp (node-llama-cpp 3.21.1)", test: name, model_filename: o.model, n_threads: o.t,
     flash_attn: o.fa, n_prompt: t.p, n_gen: t.n, n_depth: t.d, avg_ns: mean(ns), stddev_ns: stddev(ns),
-    avg_ts: mean(ts), stddev_ts: stddev(ts), samples_ts: ts,
+    avg_ts: mean(ts), stddev_ts: stddev(ts), samples_ts: ts, avg_cpu_ts: mean(cpuTs), samples_cpu_ts: cpuTs,
   }));
 }
 await ctx.dispose();

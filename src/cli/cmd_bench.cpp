@@ -75,6 +75,8 @@ nlohmann::json to_json(const BenchResult& r, const ModelFacts& f, const Model& m
       {"stddev_ts", r.stddev_ts},
       {"samples_ns", r.samples_ns},
       {"samples_ts", r.samples_ts},
+      {"avg_cpu_ts", r.avg_cpu_ts},
+      {"samples_cpu_ts", r.samples_cpu_ts},
       {"peak_rss_bytes", r.peak_rss_bytes},
       {"weight_bytes", m.weight_bytes()},
       {"kv_bytes_per_token", m.kv_bytes_per_token()},

@@ -20,14 +20,19 @@ using Clock = std::chrono::steady_clock;
 // activation scratch (and the peak RSS) stays that of a 512-token batch.
 constexpr int64_t kDepthChunk = 512;
 
+struct Timing {
+  double wall_ns, cpu_s;
+};
 // Timed part of one repetition on a cache that holds exactly the depth tokens: either
-// one forward pass of n_prompt tokens or n_gen single-token passes. Returns nanoseconds.
-double run_timed(Model& model, KvCache& kv, const std::vector<int32_t>& prompt, const std::vector<int32_t>& gen) {
+// one forward pass of n_prompt tokens or n_gen single-token passes.
+Timing run_timed(Model& model, KvCache& kv, const std::vector<int32_t>& prompt, const std::vector<int32_t>& gen) {
   std::vector<float> logits;
+  const double c0 = process_cpu_seconds();
   const auto t0 = Clock::now();
   if (!prompt.empty()) model.forward(prompt, kv, logits);
   for (const int32_t& id : gen) model.forward(std::span<const int32_t>(&id, 1), kv, logits);
-  return std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+  const double wall = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+  return {wall, process_cpu_seconds() - c0};
 }
 
 std::string test_name(int64_t n_prompt, int64_t n_gen, int64_t n_depth) {
@@ -51,6 +56,13 @@ double stddev_of(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += (x - m) * (x - m);
   return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + 1e-6 * static_cast<double>(tv.tv_usec); };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 int64_t peak_rss_bytes() {
@@ -107,12 +119,14 @@ std::vector<BenchResult> run_bench(Model& model, const BenchOptions& opts,
     const double tokens = static_cast<double>(t.p + t.n);
     for (int i = 0; i < opts.reps; ++i) {
       kv->truncate(t.d);
-      const double ns = run_timed(model, *kv, random_tokens(t.p), random_tokens(t.n));
-      r.samples_ns.push_back(ns);
-      r.samples_ts.push_back(tokens * 1e9 / ns);
+      const Timing tm = run_timed(model, *kv, random_tokens(t.p), random_tokens(t.n));
+      r.samples_ns.push_back(tm.wall_ns);
+      r.samples_ts.push_back(tokens * 1e9 / tm.wall_ns);
+      r.samples_cpu_ts.push_back(tm.cpu_s > 0 ? tokens / tm.cpu_s : 0.0);
     }
     r.avg_ns = mean_of(r.samples_ns), r.stddev_ns = stddev_of(r.samples_ns);
     r.avg_ts = mean_of(r.samples_ts), r.stddev_ts = stddev_of(r.samples_ts);
+    r.avg_cpu_ts = mean_of(r.samples_cpu_ts);
     r.peak_rss_bytes = peak_rss_bytes();
     if (on_result) on_result(r);
     out.push_back(std::move(r));

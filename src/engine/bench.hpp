@@ -36,7 +36,10 @@ struct BenchResult {
   int n_threads = 0;
   std::vector<double> samples_ns;  // one per repetition
   std::vector<double> samples_ts;  // tokens per second, one per repetition
-  double avg_ns = 0, stddev_ns = 0, avg_ts = 0, stddev_ts = 0;
+  // Tokens per second of process CPU time (user + system, all threads): on a machine
+  // shared with other work this tracks the work done, where wall time tracks the share.
+  std::vector<double> samples_cpu_ts;
+  double avg_ns = 0, stddev_ns = 0, avg_ts = 0, stddev_ts = 0, avg_cpu_ts = 0;
   int64_t peak_rss_bytes = 0;  // process peak resident set after this test
 };
 
@@ -52,5 +55,7 @@ double stddev_of(const std::vector<double>& v);
 
 // Peak resident set size of this process so far, in bytes (getrusage).
 int64_t peak_rss_bytes();
+// User + system CPU seconds of this process so far (all threads).
+double process_cpu_seconds();
 
 }  // namespace r1

@@ -13,13 +13,20 @@ namespace r1 {
 DenseModel::DenseModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const ModelOptions& opts)
     : file_(std::move(file)), cfg_(std::move(cfg)), pool_(opts.n_threads) {
   w_ = bind_dense_weights(*file_, cfg_);
-  // Interleave the matrices llama.cpp repacks (Q4_0, Q4_K) in place, inside the private
-  // mapping: same results, one contiguous weight stream per thread. The embedding stays
-  // row-major (read a row at a time); a tied output matrix therefore stays too.
-  const bool tied = w_.output.data == w_.tok_embd.data;
+  // The matrices move into a resident huge-page copy, packed where the kernels want it
+  // (weight_store.hpp). The embedding stays in the map (read a row at a time), and so
+  // does a tied output matrix.
+  std::vector<WeightView*> mats;
   for (LayerWeights& L : w_.layers)
-    for (WeightView* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) pack_weight_in_place(*W, &pool_);
-  if (!tied) pack_weight_in_place(w_.output, &pool_);
+    for (WeightView* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) mats.push_back(W);
+  if (w_.output.data != w_.tok_embd.data) mats.push_back(&w_.output);
+  std::vector<uint64_t> offsets;
+  for (const WeightView* W : mats) {
+    const gguf::TensorInfo* ti = file_->find_tensor(W->name);
+    if (!ti || ti->data != W->data) fail("internal: tensor '{}' is not bound from the file", W->name);
+    offsets.push_back(file_->data_offset() + ti->offset);
+  }
+  store_.load(file_->name(), mats, offsets, pool_);
   tokenizer_ = Tokenizer::from_gguf(file_->metadata());
   if (tokenizer_->n_vocab() > cfg_.n_vocab)
     fail("{}: the tokenizer has {} tokens but token_embd.weight has only {} rows", file_->name(),

@@ -7,6 +7,7 @@
 #include "base/thread_pool.hpp"
 #include "format/gguf.hpp"
 #include "model/model.hpp"
+#include "model/weight_store.hpp"
 #include "model/weights.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -44,6 +45,7 @@ class DenseModel final : public Model {
   std::unique_ptr<gguf::File> file_;
   ModelConfig cfg_;
   DenseWeights w_;
+  WeightStore store_;  // resident (packed) copy of w_'s matrices; w_ points into it
   std::unique_ptr<Tokenizer> tokenizer_;
   ThreadPool pool_;
   Scratch s_;
