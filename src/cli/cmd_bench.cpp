@@ -61,7 +61,7 @@ nlohmann::json to_json(const BenchResult& r, const ModelFacts& f, const Model& m
       {"model_size", f.size},
       {"model_n_params", f.n_params},
       {"backends", "CPU"},
-      {"kernel_isa", isa_name(active_isa())},
+      {"kernel_isa", kernels_name()},
       {"n_threads", r.n_threads},
       {"n_batch", r.n_prompt > 0 ? r.n_prompt : 1},
       {"type_k", "f16"},
@@ -104,7 +104,7 @@ int run_bench_cmd(const BenchCliOptions& o) {
       if (md) {
         std::printf("| %s | %.2f GiB | %.2f B | CPU (%s) | %d | %s | %.2f ± %.2f |\n", facts.type.c_str(),
                     static_cast<double>(facts.size) / (1024.0 * 1024 * 1024), static_cast<double>(facts.n_params) / 1e9,
-                    isa_name(active_isa()), r.n_threads, r.name.c_str(), r.avg_ts, r.stddev_ts);
+                    kernels_name(), r.n_threads, r.name.c_str(), r.avg_ts, r.stddev_ts);
         std::fflush(stdout);
       } else if (o.output == "jsonl") {
         std::printf("%s\n", to_json(r, facts, *model).dump().c_str());
@@ -115,7 +115,7 @@ int run_bench_cmd(const BenchCliOptions& o) {
     });
     if (md)
       std::printf("\nkernels: %s, threads: %d, peak RSS %.1f MiB (weights %.1f MiB, KV %.1f KiB/token)\n",
-                  isa_name(active_isa()), model->pool().size(), static_cast<double>(peak_rss_bytes()) / (1 << 20),
+                  kernels_name(), model->pool().size(), static_cast<double>(peak_rss_bytes()) / (1 << 20),
                   static_cast<double>(model->weight_bytes()) / (1 << 20),
                   static_cast<double>(model->kv_bytes_per_token()) / 1024);
   }

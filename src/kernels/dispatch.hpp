@@ -22,4 +22,11 @@ Isa active_isa();
 // ISA is unavailable. Entries an ISA does not specialise are the scalar ones.
 const TypeTraits* find_traits_for(Isa isa, DType type);
 
+// 512-bit variants of the packed / tiled matrix kernels (AVX-512 F, BW, VL and VNNI:
+// Zen 4 and later, Ice Lake and later), bit-identical to the AVX2 ones. True when the
+// CPU has them, active_isa() is kAvx2 and R1_KERNELS is not "avx2" (read once).
+bool avx512_active();
+// What the matrix kernels run on: "scalar", "avx2" or "avx2+avx512" (r1 bench prints it).
+const char* kernels_name();
+
 }  // namespace r1

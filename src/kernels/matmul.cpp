@@ -17,6 +17,7 @@
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
 #include "kernels/dispatch.hpp"
+#include "kernels/gemm_rows.hpp"
 #include "kernels/ggml_order.hpp"
 #include "kernels/repack.hpp"
 #include "kernels/types.hpp"
@@ -104,8 +105,12 @@ void run_rows(const Prepared& p, int64_t r0, int64_t r1, int64_t n_tokens) {
   const auto* base = static_cast<const uint8_t*>(W.data);
   if (W.layout != WeightLayout::kRows) {
     const kernels::PackedGemmFn fn = kernels::packed_gemm(W.layout);
-    fn(W.cols, base + static_cast<size_t>(r0) * W.row_stride, (r1 - r0) / 8, act, stride, n_tokens,
+    fn(W.cols, base + static_cast<size_t>(r0) * W.row_stride, (r1 - r0) / kernels::layout_rows(W.layout), act, stride, n_tokens,
        n_tokens - n_tokens % 4, p.Y + r0, p.ldy);
+    return;
+  }
+  if (const kernels::RowsGemmFn fn = kernels::rows_gemm_for(W.type)) {
+    fn(W.cols, base, W.row_stride, r0, r1, act, stride, n_tokens, p.Y, p.ldy);
     return;
   }
   // Row-major Q4_0 / Q4_K with rows % 8 == 0: llama.cpp repacks these, so follow its
@@ -152,6 +157,16 @@ void convert(ActBuffer& b, const float* X, int64_t ldx, int64_t n_tokens, Thread
 
 }  // namespace
 
+namespace kernels {
+RowsGemmFn rows_gemm_for(DType type) {
+  if (active_isa() != Isa::kAvx2) return nullptr;
+  const bool wide = avx512_active();
+  if (type == DType::Q8_0) return wide ? gemm_q8_0_rows_avx512 : gemm_q8_0_rows_avx2;
+  if (type == DType::Q6_K) return wide ? gemm_q6_k_rows_avx512 : gemm_q6_k_rows_avx2;
+  return nullptr;
+}
+}  // namespace kernels
+
 void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
                   ThreadPool& pool) {
   if (n_tokens <= 0) return;
@@ -167,7 +182,7 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
     if (W.layout == WeightLayout::kRows &&
         matmul_ggml_order(W, X, ldx, n_tokens, jobs[i].Y, jobs[i].ldy, pool, at))
       continue;
-    const bool act_q8_0 = W.layout == WeightLayout::kQ4_0x8;
+    const bool act_q8_0 = W.layout == WeightLayout::kQ4_0x8 || W.layout == WeightLayout::kQ4_0x16;
     const DType vt = wt.vec_dot_type;
     const ActBuffer* buf = nullptr;
     for (const ActBuffer& b : acts)
@@ -176,7 +191,7 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
       acts.push_back(ActBuffer{.act_q8_0 = act_q8_0, .type = vt, .cols = W.cols, .stride = 0, .bytes = {}});
       buf = &acts.back();
     }
-    const int64_t grain = W.layout != WeightLayout::kRows ? 8 : 4;
+    const int64_t grain = W.layout != WeightLayout::kRows ? kernels::layout_rows(W.layout) : 4;
     prep.push_back({&W, &wt, jobs[i].Y, jobs[i].ldy, buf, grain, static_cast<double>(row_bytes(W.type, W.cols))});
   }
   if (prep.empty()) return;
@@ -229,9 +244,9 @@ bool pack_weight_in_place(WeightView& W, ThreadPool* pool) {
   const uintptr_t p0 = begin & ~(page - 1), p1 = (begin + bytes + page - 1) & ~(page - 1);
   if (mprotect(reinterpret_cast<void*>(p0), p1 - p0, PROT_READ | PROT_WRITE) != 0) return false;
   auto* data = const_cast<void*>(W.data);
-  const int64_t groups = W.rows / 8;
+  const int64_t G = kernels::layout_rows(layout), groups = W.rows / G;
   auto pack = [&](int64_t g0, int64_t g1, int) {
-    kernels::pack_rows(layout, static_cast<uint8_t*>(data) + static_cast<size_t>(g0) * 8 * W.row_stride, g1 - g0,
+    kernels::pack_rows(layout, static_cast<uint8_t*>(data) + static_cast<size_t>(g0 * G) * W.row_stride, g1 - g0,
                        W.cols);
   };
   if (pool)

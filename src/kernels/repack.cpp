@@ -14,50 +14,57 @@ namespace r1::kernels {
 
 namespace {
 
-// Offset of byte j of row r's block fields inside a packed group block. Each layout
-// is described by where row r's byte at offset `o` of its row-major block goes.
-size_t q4_0x8_offset(int r, size_t o) {
+// Where byte `o` of row r's row-major block goes inside its group block (G rows).
+template <int G>
+size_t q4_0_offset(int r, size_t o) {
   // row-major BlockQ4_0: d at 0..1, qs at 2..17
   if (o < 2) return 2 * static_cast<size_t>(r) + o;
   const size_t q = o - 2;  // qs index 0..15: k = q / 4, j = q % 4
-  return 16 + 32 * (q / 4) + 4 * static_cast<size_t>(r) + q % 4;
+  return 2 * G + 4 * G * (q / 4) + 4 * static_cast<size_t>(r) + q % 4;
 }
-size_t q4_kx8_offset(int r, size_t o) {
+template <int G>
+size_t q4_k_offset(int r, size_t o) {
   // row-major BlockQ4_K: d at 0..1, dmin at 2..3, scales at 4..15, qs at 16..143
   if (o < 2) return 2 * static_cast<size_t>(r) + o;
-  if (o < 4) return 16 + 2 * static_cast<size_t>(r) + (o - 2);
+  if (o < 4) return 2 * G + 2 * static_cast<size_t>(r) + (o - 2);
   if (o < 16) {
     const size_t s = o - 4;  // word w = s / 4
-    return 32 + 32 * (s / 4) + 4 * static_cast<size_t>(r) + s % 4;
+    return 4 * G + 4 * G * (s / 4) + 4 * static_cast<size_t>(r) + s % 4;
   }
   const size_t q = o - 16;  // qs index 0..127: pair p = q / 32, k = (q % 32) / 4, j = q % 4
-  return 128 + 256 * (q / 32) + 32 * ((q % 32) / 4) + 4 * static_cast<size_t>(r) + q % 4;
+  return 16 * G + 32 * G * (q / 32) + 4 * G * ((q % 32) / 4) + 4 * static_cast<size_t>(r) + q % 4;
 }
 
 struct LayoutInfo {
+  int rows;            // G
   size_t block_bytes;  // row-major bytes of one block of one row
   int64_t block_cols;
   size_t header;       // leading bytes moved in 2-byte runs (fp16 scales); the rest in 4-byte runs
+  size_t (*offset)(int, size_t);
 };
 LayoutInfo info(WeightLayout layout) {
   switch (layout) {
     case WeightLayout::kQ4_0x8:
-      return {sizeof(BlockQ4_0), kQK, 2};
+      return {8, sizeof(BlockQ4_0), kQK, 2, q4_0_offset<8>};
     case WeightLayout::kQ4_Kx8:
-      return {sizeof(BlockQ4_K), kQK_K, 4};
+      return {8, sizeof(BlockQ4_K), kQK_K, 4, q4_k_offset<8>};
+    case WeightLayout::kQ4_0x16:
+      return {16, sizeof(BlockQ4_0), kQK, 2, q4_0_offset<16>};
+    case WeightLayout::kQ4_Kx16:
+      return {16, sizeof(BlockQ4_K), kQK_K, 4, q4_k_offset<16>};
     case WeightLayout::kRows:
       break;
   }
   assert(false && "not a packed layout");
-  return {0, 1, 0};
+  return {1, 0, 1, 0, nullptr};
 }
 
-// Moves every run of row r's block `row_block` to / from the group block `group_block`.
-template <bool kToPacked, size_t (*Offset)(int, size_t)>
-inline void move_block(const LayoutInfo& li, int r, uint8_t* row_block, uint8_t* group_block) {
+// Moves every run of row r's block `row_block` to (kToPacked) or from its group block.
+template <bool kToPacked>
+void move_block(const LayoutInfo& li, int r, uint8_t* row_block, uint8_t* group_block) {
   for (size_t o = 0; o < li.block_bytes;) {
     const size_t run = o < li.header ? 2 : 4;
-    uint8_t* packed = group_block + Offset(r, o);
+    uint8_t* packed = group_block + li.offset(r, o);
     if (kToPacked)
       std::memcpy(packed, row_block + o, run);
     else
@@ -65,20 +72,17 @@ inline void move_block(const LayoutInfo& li, int r, uint8_t* row_block, uint8_t*
     o += run;
   }
 }
-template <bool kToPacked>
-void move_block(WeightLayout layout, const LayoutInfo& li, int r, uint8_t* row_block, uint8_t* group_block) {
-  if (layout == WeightLayout::kQ4_0x8)
-    move_block<kToPacked, q4_0x8_offset>(li, r, row_block, group_block);
-  else
-    move_block<kToPacked, q4_kx8_offset>(li, r, row_block, group_block);
-}
 
 }  // namespace
 
+int layout_rows(WeightLayout layout) { return layout == WeightLayout::kRows ? 1 : info(layout).rows; }
+
 WeightLayout packed_layout_for(DType type, int64_t rows, int64_t cols) {
-  if (active_isa() != Isa::kAvx2 || rows % 8 != 0 || rows <= 0) return WeightLayout::kRows;
-  if (type == DType::Q4_0 && cols % kQK == 0) return WeightLayout::kQ4_0x8;
-  if (type == DType::Q4_K && cols % kQK_K == 0) return WeightLayout::kQ4_Kx8;
+  if (active_isa() != Isa::kAvx2 || rows <= 0) return WeightLayout::kRows;
+  const bool wide = avx512_active() && rows % 16 == 0;
+  if (!wide && rows % 8 != 0) return WeightLayout::kRows;
+  if (type == DType::Q4_0 && cols % kQK == 0) return wide ? WeightLayout::kQ4_0x16 : WeightLayout::kQ4_0x8;
+  if (type == DType::Q4_K && cols % kQK_K == 0) return wide ? WeightLayout::kQ4_Kx16 : WeightLayout::kQ4_Kx8;
   return WeightLayout::kRows;
 }
 
@@ -86,15 +90,15 @@ void pack_rows(WeightLayout layout, void* data, int64_t n_groups, int64_t cols) 
   const LayoutInfo li = info(layout);
   const int64_t nb = cols / li.block_cols;
   const size_t row_bytes = static_cast<size_t>(nb) * li.block_bytes;
-  std::vector<uint8_t> tmp(8 * row_bytes);
+  std::vector<uint8_t> tmp(li.rows * row_bytes);
   auto* base = static_cast<uint8_t*>(data);
   for (int64_t g = 0; g < n_groups; ++g) {
-    uint8_t* group = base + static_cast<size_t>(g) * 8 * row_bytes;
+    uint8_t* group = base + static_cast<size_t>(g) * li.rows * row_bytes;
     std::memcpy(tmp.data(), group, tmp.size());
     for (int64_t b = 0; b < nb; ++b)
-      for (int r = 0; r < 8; ++r)
-        move_block<true>(layout, li, r, tmp.data() + r * row_bytes + static_cast<size_t>(b) * li.block_bytes,
-                         group + static_cast<size_t>(b) * 8 * li.block_bytes);
+      for (int r = 0; r < li.rows; ++r)
+        move_block<true>(li, r, tmp.data() + r * row_bytes + static_cast<size_t>(b) * li.block_bytes,
+                         group + static_cast<size_t>(b) * li.rows * li.block_bytes);
   }
 }
 
@@ -102,11 +106,11 @@ void unpack_rows(WeightLayout layout, void* data, int64_t n_groups, int64_t cols
   const LayoutInfo li = info(layout);
   const int64_t nb = cols / li.block_cols;
   const size_t row_bytes = static_cast<size_t>(nb) * li.block_bytes;
-  std::vector<uint8_t> tmp(8 * row_bytes);
+  std::vector<uint8_t> tmp(li.rows * row_bytes);
   auto* base = static_cast<uint8_t*>(data);
   for (int64_t g = 0; g < n_groups; ++g) {
-    uint8_t* group = base + static_cast<size_t>(g) * 8 * row_bytes;
-    for (int r = 0; r < 8; ++r) packed_row(layout, group, cols, r, tmp.data() + r * row_bytes);
+    uint8_t* group = base + static_cast<size_t>(g) * li.rows * row_bytes;
+    for (int r = 0; r < li.rows; ++r) packed_row(layout, group, cols, r, tmp.data() + r * row_bytes);
     std::memcpy(group, tmp.data(), tmp.size());
   }
 }
@@ -114,11 +118,11 @@ void unpack_rows(WeightLayout layout, void* data, int64_t n_groups, int64_t cols
 void packed_row(WeightLayout layout, const void* data, int64_t cols, int64_t row, void* dst) {
   const LayoutInfo li = info(layout);
   const int64_t nb = cols / li.block_cols;
-  const size_t group_block = 8 * li.block_bytes;
-  auto* group = const_cast<uint8_t*>(static_cast<const uint8_t*>(data)) + static_cast<size_t>(row / 8) * nb * group_block;
+  const size_t group_block = li.rows * li.block_bytes;
+  auto* group = const_cast<uint8_t*>(static_cast<const uint8_t*>(data)) + static_cast<size_t>(row / li.rows) * nb * group_block;
   auto* out = static_cast<uint8_t*>(dst);
   for (int64_t b = 0; b < nb; ++b)
-    move_block<false>(layout, li, static_cast<int>(row % 8), out + static_cast<size_t>(b) * li.block_bytes,
+    move_block<false>(li, static_cast<int>(row % li.rows), out + static_cast<size_t>(b) * li.block_bytes,
                       group + static_cast<size_t>(b) * group_block);
 }
 
@@ -144,43 +148,47 @@ void quantize_act_q8_0(FromFloatFn from_float, const float* x, int64_t ldx, int6
 
 // ---------------------------------------------------------------- references
 
-void gemm_q4_0x8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
-                     int64_t n_tokens, int64_t /*n_gemm*/, float* y, int64_t ldy) {
+namespace {
+
+template <int G>
+void gemm_q4_0_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride, int64_t n_tokens,
+                   float* y, int64_t ldy) {
   const int64_t nb = k / kQK;
-  const auto* blocks = static_cast<const BlockQ4_0x8*>(w);
+  const auto* blocks = static_cast<const BlockQ4_0xG<G>*>(w);
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* a = reinterpret_cast<const ActQ8_0*>(static_cast<const uint8_t*>(act) + t * act_stride);
     for (int64_t g = 0; g < n_groups; ++g)
-      for (int r = 0; r < 8; ++r) {
+      for (int r = 0; r < G; ++r) {
         float acc = 0.0f;
         for (int64_t b = 0; b < nb; ++b) {
-          const BlockQ4_0x8& blk = blocks[g * nb + b];
+          const BlockQ4_0xG<G>& blk = blocks[g * nb + b];
           int sum = 0;
           for (int q = 0; q < 16; ++q) {
-            const uint8_t byte = blk.qs[32 * (q / 4) + 4 * r + q % 4];
+            const uint8_t byte = blk.qs[4 * G * (q / 4) + 4 * r + q % 4];
             sum += ((byte & 0x0F) - 8) * a[b].qs[q] + ((byte >> 4) - 8) * a[b].qs[q + 16];
           }
           acc = std::fma(static_cast<float>(sum), half_to_float(blk.d[r]) * a[b].d, acc);
         }
-        y[t * ldy + 8 * g + r] = acc;
+        y[t * ldy + G * g + r] = acc;
       }
   }
 }
 
-void gemm_q4_kx8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
-                     int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy) {
+template <int G>
+void gemm_q4_k_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride, int64_t n_tokens,
+                   int64_t n_gemm, float* y, int64_t ldy) {
   const int64_t nb = k / kQK_K;
-  const auto* blocks = static_cast<const BlockQ4_Kx8*>(w);
+  const auto* blocks = static_cast<const BlockQ4_KxG<G>*>(w);
   for (int64_t t = 0; t < n_tokens; ++t) {
     const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) + t * act_stride);
     const bool per_pair = t < n_gemm;
     for (int64_t g = 0; g < n_groups; ++g)
-      for (int r = 0; r < 8; ++r) {
+      for (int r = 0; r < G; ++r) {
         float acc = 0.0f, acc_m = 0.0f;
         for (int64_t b = 0; b < nb; ++b) {
-          const BlockQ4_Kx8& blk = blocks[g * nb + b];
+          const BlockQ4_KxG<G>& blk = blocks[g * nb + b];
           uint8_t scales[12];
-          for (int s = 0; s < 12; ++s) scales[s] = blk.scales[32 * (s / 4) + 4 * r + s % 4];
+          for (int s = 0; s < 12; ++s) scales[s] = blk.scales[4 * G * (s / 4) + 4 * r + s % 4];
           const float dd = half_to_float(blk.d[r]) * a[b].d;
           const float dm = half_to_float(blk.dmin[r]) * a[b].d;
           int block_i = 0, block_m = 0;
@@ -192,7 +200,7 @@ void gemm_q4_kx8_ref(int64_t k, const void* w, int64_t n_groups, const void* act
               unpack_scale_min_k4(j, scales, &sc, &m);
               int dot = 0;
               for (int l = 0; l < 32; ++l) {
-                const uint8_t byte = blk.qs[256 * p + 32 * (l / 4) + 4 * r + l % 4];
+                const uint8_t byte = blk.qs[32 * G * p + 4 * G * (l / 4) + 4 * r + l % 4];
                 const int q = half == 0 ? (byte & 0x0F) : (byte >> 4);
                 dot += q * a[b].qs[64 * p + 32 * half + l];
               }
@@ -211,9 +219,28 @@ void gemm_q4_kx8_ref(int64_t k, const void* w, int64_t n_groups, const void* act
             acc_m = std::fma(static_cast<float>(block_m), dm, acc_m);
           }
         }
-        y[t * ldy + 8 * g + r] = acc - acc_m;
+        y[t * ldy + G * g + r] = acc - acc_m;
       }
   }
+}
+
+}  // namespace
+
+void gemm_q4_0x8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                     int64_t n_tokens, int64_t, float* y, int64_t ldy) {
+  gemm_q4_0_ref<8>(k, w, n_groups, act, act_stride, n_tokens, y, ldy);
+}
+void gemm_q4_0x16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                      int64_t n_tokens, int64_t, float* y, int64_t ldy) {
+  gemm_q4_0_ref<16>(k, w, n_groups, act, act_stride, n_tokens, y, ldy);
+}
+void gemm_q4_kx8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                     int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy) {
+  gemm_q4_k_ref<8>(k, w, n_groups, act, act_stride, n_tokens, n_gemm, y, ldy);
+}
+void gemm_q4_kx16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                      int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy) {
+  gemm_q4_k_ref<16>(k, w, n_groups, act, act_stride, n_tokens, n_gemm, y, ldy);
 }
 
 PackedGemmFn packed_gemm_reference(WeightLayout layout) {
@@ -222,6 +249,10 @@ PackedGemmFn packed_gemm_reference(WeightLayout layout) {
       return gemm_q4_0x8_ref;
     case WeightLayout::kQ4_Kx8:
       return gemm_q4_kx8_ref;
+    case WeightLayout::kQ4_0x16:
+      return gemm_q4_0x16_ref;
+    case WeightLayout::kQ4_Kx16:
+      return gemm_q4_kx16_ref;
     case WeightLayout::kRows:
       break;
   }
@@ -229,12 +260,16 @@ PackedGemmFn packed_gemm_reference(WeightLayout layout) {
 }
 
 PackedGemmFn packed_gemm(WeightLayout layout) {
-  if (active_isa() != Isa::kAvx2) return packed_gemm_reference(layout);
+  const bool avx2 = active_isa() == Isa::kAvx2, avx512 = avx512_active();
   switch (layout) {
     case WeightLayout::kQ4_0x8:
-      return gemm_q4_0x8_avx2;
+      return avx2 ? gemm_q4_0x8_avx2 : gemm_q4_0x8_ref;
     case WeightLayout::kQ4_Kx8:
-      return gemm_q4_kx8_avx2;
+      return avx2 ? gemm_q4_kx8_avx2 : gemm_q4_kx8_ref;
+    case WeightLayout::kQ4_0x16:
+      return avx512 ? gemm_q4_0x16_avx512 : gemm_q4_0x16_ref;
+    case WeightLayout::kQ4_Kx16:
+      return avx512 ? gemm_q4_kx16_avx512 : gemm_q4_kx16_ref;
     case WeightLayout::kRows:
       break;
   }

@@ -1,6 +1,6 @@
-// Interleaved ("repacked") weight layouts: 8 consecutive rows stored block by block, so
-// that one 256-bit register holds 4 bytes of each of the 8 rows and every SIMD lane
-// computes a different output row. Decode then streams the weights once, in one
+// Interleaved ("repacked") weight layouts: G = 8 (AVX2) or 16 (AVX-512) consecutive rows
+// stored block by block, so that one 256- / 512-bit register holds 4 bytes of each of
+// the G rows and every SIMD lane computes a different output row. Decode then streams the weights once, in one
 // contiguous run per thread, and needs no horizontal sums.
 //
 // Float order: each output is computed exactly as llama.cpp's repacked x86 kernels do
@@ -10,8 +10,8 @@
 // I and M, then acc = fma(float(I), d_w * d_a, acc), acc_m = fma(float(M), dmin_w * d_a,
 // acc_m), result acc - acc_m. So the packed kernels equal vec_dot_*_repack_avx2 bit for bit.
 //
-// A packed tensor has exactly the size of the row-major one (8 * rows_bytes per group of
-// 8 rows), so it is repacked in place inside the model's private memory map: no second
+// A packed tensor has exactly the size of the row-major one (G * row bytes per group of
+// G rows), so it is repacked in place inside the model's private memory map: no second
 // copy of the weights is ever resident.
 #pragma once
 #include <cstddef>
@@ -26,26 +26,37 @@ enum class WeightLayout : uint8_t {
   kRows = 0,  // plain GGML row-major blocks
   kQ4_0x8,    // BlockQ4_0x8 groups (Q4_0 weights, rows % 8 == 0)
   kQ4_Kx8,    // BlockQ4_Kx8 groups (Q4_K weights, rows % 8 == 0)
+  kQ4_0x16,   // BlockQ4_0x16 groups (AVX-512 kernels, rows % 16 == 0)
+  kQ4_Kx16,   // BlockQ4_Kx16 groups (AVX-512 kernels, rows % 16 == 0)
 };
 
 }  // namespace r1
 
 namespace r1::kernels {
 
-// 8 rows x one 32-column block of Q4_0.
-struct BlockQ4_0x8 {
-  uint16_t d[8];     // (8) scale of row r (fp16)
-  uint8_t qs[128];   // (4 k, 8 rows, 4 bytes): row r's qs[4k + j] at 32k + 4r + j
+// Rows per group of a packed layout (1 for kRows).
+int layout_rows(WeightLayout layout);
+
+// G rows (8 or 16) x one 32-column block of Q4_0.
+template <int G>
+struct BlockQ4_0xG {
+  uint16_t d[G];      // (G) scale of row r (fp16)
+  uint8_t qs[16 * G]; // (4 k, G rows, 4 bytes): row r's qs[4k + j] at 4Gk + 4r + j
 };
-// 8 rows x one 256-column super-block of Q4_K.
-struct BlockQ4_Kx8 {
-  uint16_t d[8];       // (8) super-block scale of row r (fp16)
-  uint16_t dmin[8];    // (8) super-block min scale of row r (fp16)
-  uint8_t scales[96];  // (3 words, 8 rows, 4 bytes): bytes 4w..4w+3 of row r's 12 packed scales at 32w + 4r
-  uint8_t qs[1024];    // (4 pairs, 8 k, 8 rows, 4 bytes): row r's qs[32p + 4k + j] at 256p + 32k + 4r + j
+// G rows x one 256-column super-block of Q4_K.
+template <int G>
+struct BlockQ4_KxG {
+  uint16_t d[G];          // (G) super-block scale of row r (fp16)
+  uint16_t dmin[G];       // (G) super-block min scale of row r (fp16)
+  uint8_t scales[12 * G]; // (3 words, G rows, 4 bytes): bytes 4w..4w+3 of row r's 12 packed scales at 4Gw + 4r
+  uint8_t qs[128 * G];    // (4 pairs, 8 k, G rows, 4 bytes): row r's qs[32p + 4k + j] at 32Gp + 4Gk + 4r + j
 };
-static_assert(sizeof(BlockQ4_0x8) == 8 * sizeof(BlockQ4_0));
-static_assert(sizeof(BlockQ4_Kx8) == 8 * sizeof(BlockQ4_K));
+using BlockQ4_0x8 = BlockQ4_0xG<8>;
+using BlockQ4_Kx8 = BlockQ4_KxG<8>;
+using BlockQ4_0x16 = BlockQ4_0xG<16>;
+using BlockQ4_Kx16 = BlockQ4_KxG<16>;
+static_assert(sizeof(BlockQ4_0x8) == 8 * sizeof(BlockQ4_0) && sizeof(BlockQ4_0x16) == 16 * sizeof(BlockQ4_0));
+static_assert(sizeof(BlockQ4_Kx8) == 8 * sizeof(BlockQ4_K) && sizeof(BlockQ4_Kx16) == 16 * sizeof(BlockQ4_K));
 
 // One activation block for the Q4_0x8 kernels: a Q8_0 block with its scale as float and
 // 8 * (sum of its quants), so that sum((q - 8) y) = sum(q y) - sum8 stays one subtraction.
@@ -55,12 +66,13 @@ struct ActQ8_0 {
   int8_t qs[32];
 };
 
-// The layout llama.cpp would repack `type` into for a (rows x cols) matrix on this
-// CPU, or kRows. Only AVX2 kernels exist for the packed layouts.
+// The packed layout the active kernels use for a (rows x cols) matrix of `type`, or
+// kRows: Q4_0 / Q4_K (the types llama.cpp repacks on x86), 16-row groups for the AVX-512
+// kernels, 8-row groups for the AVX2 ones; none for the scalar kernels.
 WeightLayout packed_layout_for(DType type, int64_t rows, int64_t cols);
 
-// Rewrites `n_groups` groups of 8 row-major rows (each row `row_bytes` long) in place
-// into `layout`, and back. Both are exact permutations of bytes.
+// Rewrites `n_groups` groups of layout_rows() row-major rows in place into `layout`,
+// and back. Both are exact permutations of bytes.
 void pack_rows(WeightLayout layout, void* data, int64_t n_groups, int64_t cols);
 void unpack_rows(WeightLayout layout, void* data, int64_t n_groups, int64_t cols);
 // Row `row` of a packed matrix as row-major blocks (row_bytes(type, cols) bytes).
@@ -71,11 +83,11 @@ void packed_row(WeightLayout layout, const void* data, int64_t cols, int64_t row
 void quantize_act_q8_0(FromFloatFn from_float, const float* x, int64_t ldx, int64_t k, int64_t n_tokens,
                        ActQ8_0* out);
 
-// Packed matrix products: for groups [0, n_groups) of the packed matrix `w` (k columns)
-// and tokens t < n_tokens (activation rows `act_stride` bytes apart),
-//   y[t * ldy + 8 g + r] = row (8 g + r) . activation t.
-// Q4_0x8 takes ActQ8_0 rows, Q4_Kx8 BlockQ8_K rows; n_gemm: the tokens t < n_gemm use
-// the gemm float order (per pair for Q4_K; Q4_0 has one order).
+// Packed matrix products: for groups [0, n_groups) of the packed matrix `w` (k columns,
+// G rows per group) and tokens t < n_tokens (activation rows `act_stride` bytes apart),
+//   y[t * ldy + G g + r] = row (G g + r) . activation t.
+// Q4_0 layouts take ActQ8_0 rows, Q4_K layouts BlockQ8_K rows; n_gemm (a multiple of 4):
+// the tokens t < n_gemm use the gemm float order (per pair for Q4_K; Q4_0 has one order).
 using PackedGemmFn = void (*)(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                               int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
 void gemm_q4_0x8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
@@ -86,8 +98,17 @@ void gemm_q4_0x8_avx2(int64_t k, const void* w, int64_t n_groups, const void* ac
                       int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
 void gemm_q4_kx8_avx2(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                       int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+void gemm_q4_0x16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                      int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+void gemm_q4_kx16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                      int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+// AVX-512 F/BW/VL/VNNI (call only when avx512_active()).
+void gemm_q4_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                         int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+void gemm_q4_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                         int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
 
-// The kernel for `layout` on the active ISA (scalar reference when not AVX2).
+// The kernel for `layout` on the active ISA (the scalar reference when there is none).
 PackedGemmFn packed_gemm(WeightLayout layout);
 PackedGemmFn packed_gemm_reference(WeightLayout layout);
 

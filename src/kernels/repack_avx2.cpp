@@ -35,21 +35,26 @@ void q4_0x8_tile(int64_t nb, const BlockQ4_0x8* w, const ActQ8_0* const* a, floa
   for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ4_0x8& blk = w[b];
-    __m256i s16[T];
-    for (int t = 0; t < T; ++t) s16[t] = _mm256_setzero_si256();
+    // The block's 8 nibble registers (4 bytes of each row per lane), unpacked once.
+    __m256i lo[4], hi[4];
     for (int k = 0; k < 4; ++k) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk.qs + 32 * k));
-      const __m256i lo = _mm256_and_si256(q, m4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-      for (int t = 0; t < T; ++t) {
-        // |pair| <= 2 * 15 * 127, eight of them fit int16 exactly.
-        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lo, bcast32(a[t][b].qs + 4 * k)));
-        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(hi, bcast32(a[t][b].qs + 16 + 4 * k)));
-      }
+      lo[k] = _mm256_and_si256(q, m4);
+      hi[k] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
     }
     const __m256 d = load_f16x8(blk.d);
     for (int t = 0; t < T; ++t) {
-      const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones), _mm256_set1_epi32(a[t][b].sum8));
+      const int8_t* yq = a[t][b].qs;
+      // |pair| <= 2 * 15 * 127, eight of them fit int16 exactly.
+      __m256i s16 = _mm256_maddubs_epi16(lo[0], bcast32(yq));
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi[0], bcast32(yq + 16)));
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo[1], bcast32(yq + 4)));
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi[1], bcast32(yq + 20)));
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo[2], bcast32(yq + 8)));
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi[2], bcast32(yq + 24)));
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(lo[3], bcast32(yq + 12)));
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(hi[3], bcast32(yq + 28)));
+      const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(a[t][b].sum8));
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(d, _mm256_set1_ps(a[t][b].d)), acc[t]);
     }
   }

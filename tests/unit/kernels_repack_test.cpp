@@ -1,4 +1,4 @@
-// Packed (interleaved 8-row) layouts: exact byte round trips, and the packed kernels
+// Packed (interleaved 8- and 16-row) layouts: exact byte round trips, and the packed kernels
 // against (1) their scalar references bit for bit, (2) llama.cpp's repacked float order as
 // the numerics helper reproduced it per row (vec_dot_*_repack_avx2) bit for bit, and
 // (3) the plain scalar vec_dot within a summation-order tolerance. Shapes sweep ragged
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/thread_pool.hpp"
+#include "kernels/dispatch.hpp"
 #include "kernels/ggml_order.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/repack.hpp"
@@ -37,28 +38,32 @@ std::vector<uint8_t> random_weights(DType type, int64_t rows, int64_t cols, uint
 }
 
 TEST(KernelsRepack, PackUnpackRoundTripAndRowExtraction) {
-  for (const Case c : {Case{DType::Q4_0, WeightLayout::kQ4_0x8, 96}, Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 512}}) {
-    const int64_t rows = 24;
+  for (const Case c : {Case{DType::Q4_0, WeightLayout::kQ4_0x8, 96}, Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 512},
+                       Case{DType::Q4_0, WeightLayout::kQ4_0x16, 64}, Case{DType::Q4_K, WeightLayout::kQ4_Kx16, 256}}) {
+    const int64_t G = kernels::layout_rows(c.layout), rows = 3 * G;
     const size_t rb = row_bytes(c.type, c.cols);
     std::vector<uint8_t> orig(rb * rows);
     for (size_t i = 0; i < orig.size(); ++i) orig[i] = static_cast<uint8_t>(i * 131 + 7);
     std::vector<uint8_t> packed = orig;
-    kernels::pack_rows(c.layout, packed.data(), rows / 8, c.cols);
+    kernels::pack_rows(c.layout, packed.data(), rows / G, c.cols);
     EXPECT_NE(packed, orig);
     std::vector<uint8_t> row(rb);
     for (int64_t r = 0; r < rows; ++r) {
       kernels::packed_row(c.layout, packed.data(), c.cols, r, row.data());
       ASSERT_EQ(0, std::memcmp(row.data(), orig.data() + r * rb, rb)) << r;
     }
-    kernels::unpack_rows(c.layout, packed.data(), rows / 8, c.cols);
+    kernels::unpack_rows(c.layout, packed.data(), rows / G, c.cols);
     EXPECT_EQ(packed, orig);
   }
 }
 
 TEST(KernelsRepack, LayoutChoice) {
-  const bool avx2 = active_isa() == Isa::kAvx2;
-  EXPECT_EQ(kernels::packed_layout_for(DType::Q4_0, 16, 64), avx2 ? WeightLayout::kQ4_0x8 : WeightLayout::kRows);
+  const bool avx2 = active_isa() == Isa::kAvx2, wide = avx512_active();
+  EXPECT_EQ(kernels::packed_layout_for(DType::Q4_0, 16, 64),
+            !avx2 ? WeightLayout::kRows : wide ? WeightLayout::kQ4_0x16 : WeightLayout::kQ4_0x8);
   EXPECT_EQ(kernels::packed_layout_for(DType::Q4_K, 8, 256), avx2 ? WeightLayout::kQ4_Kx8 : WeightLayout::kRows);
+  EXPECT_EQ(kernels::packed_layout_for(DType::Q4_K, 32, 256),
+            !avx2 ? WeightLayout::kRows : wide ? WeightLayout::kQ4_Kx16 : WeightLayout::kQ4_Kx8);
   EXPECT_EQ(kernels::packed_layout_for(DType::Q4_0, 12, 64), WeightLayout::kRows);  // rows % 8 != 0
   EXPECT_EQ(kernels::packed_layout_for(DType::Q8_0, 16, 64), WeightLayout::kRows);
 }
@@ -83,12 +88,13 @@ TEST(KernelsRepack, ActivationBlocksCarryScaleAndSum) {
 TEST(KernelsRepack, PackedKernelsMatchReferencesExactly) {
   uint32_t seed = 100;
   for (const Case c : {Case{DType::Q4_0, WeightLayout::kQ4_0x8, 32}, Case{DType::Q4_0, WeightLayout::kQ4_0x8, 224},
-                       Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 256}, Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 768}}) {
-    const int64_t rows = 16, k = c.cols;
+                       Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 256}, Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 768},
+                       Case{DType::Q4_0, WeightLayout::kQ4_0x16, 96}, Case{DType::Q4_K, WeightLayout::kQ4_Kx16, 512}}) {
+    const int64_t G = kernels::layout_rows(c.layout), rows = 2 * G, k = c.cols;
     const size_t rb = row_bytes(c.type, k);
     const std::vector<uint8_t> w_rows = random_weights(c.type, rows, k, ++seed);
     std::vector<uint8_t> w_packed = w_rows;
-    kernels::pack_rows(c.layout, w_packed.data(), rows / 8, k);
+    kernels::pack_rows(c.layout, w_packed.data(), rows / G, k);
     for (int64_t n_tokens = 1; n_tokens <= 9; ++n_tokens) {
       const auto x = test::gaussian(static_cast<size_t>(n_tokens * k), ++seed, 2.f);
       // Activations: ActQ8_0 for the packed Q4_0 kernels, plain Q8_0 / Q8_K rows otherwise.
@@ -105,9 +111,9 @@ TEST(KernelsRepack, PackedKernelsMatchReferencesExactly) {
 
       const int64_t ldy = rows + 3;
       std::vector<float> ref(static_cast<size_t>(n_tokens * ldy), -1.f), fast = ref;
-      kernels::packed_gemm_reference(c.layout)(k, w_packed.data(), rows / 8, act, stride, n_tokens, n_gemm,
+      kernels::packed_gemm_reference(c.layout)(k, w_packed.data(), rows / G, act, stride, n_tokens, n_gemm,
                                                ref.data(), ldy);
-      kernels::packed_gemm(c.layout)(k, w_packed.data(), rows / 8, act, stride, n_tokens, n_gemm, fast.data(), ldy);
+      kernels::packed_gemm(c.layout)(k, w_packed.data(), rows / G, act, stride, n_tokens, n_gemm, fast.data(), ldy);
       for (int64_t t = 0; t < n_tokens; ++t)
         for (int64_t r = 0; r < rows; ++r) {
           const float want = ref[t * ldy + r];
@@ -137,7 +143,7 @@ TEST(KernelsRepack, MatmulPackedEqualsRowMajor) {
   if (active_isa() != Isa::kAvx2) GTEST_SKIP() << "packing needs the AVX2 kernels";
   ThreadPool pool1(1), pool2(2);
   for (const Case c : {Case{DType::Q4_0, WeightLayout::kQ4_0x8, 160}, Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 512}}) {
-    const int64_t rows = 40, k = c.cols;
+    const int64_t rows = 48, k = c.cols;
     std::vector<uint8_t> w_rows = random_weights(c.type, rows, k, 7);
     std::vector<uint8_t> w_packed = w_rows;
     WeightView plain{.type = c.type, .rows = rows, .cols = k, .row_stride = row_bytes(c.type, k),
@@ -145,10 +151,10 @@ TEST(KernelsRepack, MatmulPackedEqualsRowMajor) {
     WeightView packed = plain;
     packed.data = w_packed.data();
     ASSERT_TRUE(pack_weight_in_place(packed, &pool2));
-    EXPECT_EQ(packed.layout, c.layout);
+    EXPECT_EQ(packed.layout, kernels::packed_layout_for(c.type, rows, k));
     EXPECT_FALSE(pack_weight_in_place(packed));  // already packed
     std::vector<float> a(k), b(k);
-    for (int64_t r : {0, 7, 8, 39}) {
+    for (int64_t r : {0, 7, 8, 17, 47}) {
       dequantize_row(plain, r, a.data());
       dequantize_row(packed, r, b.data());
       ASSERT_EQ(a, b) << r;

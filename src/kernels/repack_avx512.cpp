@@ -1,0 +1,204 @@
+// AVX-512 (F, BW, VL, VNNI) kernels of the 16-row packed layouts (repack.hpp): one
+// 512-bit lane group per row, 4-byte groups of unsigned nibbles times the broadcast
+// activation bytes with vpdpbusd (exact int32 sums, no int16 stage). The float
+// operations per output are those of the scalar references (bit-identical results).
+// This file carries its own target pragma (the build compiles it for baseline x86-64);
+// callers check avx512_active(). No standard-library templates here: see quant_util.hpp.
+#pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
+// GCC 12 flags its own intrinsics headers (the undefined-vector idiom) here.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/repack.hpp"
+
+namespace r1::kernels {
+
+namespace {
+
+inline __m512i bcast32(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+inline __m512 load_f16x16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
+
+// ---------------------------------------------------------------- Q4_0x16 . ActQ8_0
+
+template <int T>
+void q4_0x16_tile(int64_t nb, const BlockQ4_0x16* w, const ActQ8_0* const* a, float* const* y) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ4_0x16& blk = w[b];
+    __m512i lo[4], hi[4];
+    for (int k = 0; k < 4; ++k) {
+      const __m512i q = load512(blk.qs + 64 * k);
+      lo[k] = _mm512_and_si512(q, m4);
+      hi[k] = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+    }
+    const __m512 d = load_f16x16(blk.d);
+    for (int t = 0; t < T; ++t) {
+      const int8_t* yq = a[t][b].qs;
+      __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], bcast32(yq));
+      s = _mm512_dpbusd_epi32(s, hi[0], bcast32(yq + 16));
+      s = _mm512_dpbusd_epi32(s, lo[1], bcast32(yq + 4));
+      s = _mm512_dpbusd_epi32(s, hi[1], bcast32(yq + 20));
+      s = _mm512_dpbusd_epi32(s, lo[2], bcast32(yq + 8));
+      s = _mm512_dpbusd_epi32(s, hi[2], bcast32(yq + 24));
+      s = _mm512_dpbusd_epi32(s, lo[3], bcast32(yq + 12));
+      s = _mm512_dpbusd_epi32(s, hi[3], bcast32(yq + 28));
+      const __m512i dot = _mm512_sub_epi32(s, _mm512_set1_epi32(a[t][b].sum8));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(d, _mm512_set1_ps(a[t][b].d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y[t], acc[t]);
+}
+
+// ---------------------------------------------------------------- Q4_Kx16 . Q8_K
+
+// Byte j of each 32-bit lane, zero-extended to 32 bits (scales).
+inline __m512i byte_of_lanes(__m512i v, int j) {
+  const char c = static_cast<char>(j);
+  const __m128i idx = _mm_setr_epi8(c, -1, -1, -1, static_cast<char>(4 + j), -1, -1, -1, static_cast<char>(8 + j), -1,
+                                    -1, -1, static_cast<char>(12 + j), -1, -1, -1);
+  return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(idx));
+}
+// Bytes j and j + 1 of each 32-bit lane as two 16-bit values (mins of a pair).
+inline __m512i pair_bytes(__m512i v, int j) {
+  const __m128i idx = _mm_setr_epi8(static_cast<char>(j), -1, static_cast<char>(j + 1), -1, static_cast<char>(4 + j),
+                                    -1, static_cast<char>(5 + j), -1, static_cast<char>(8 + j), -1,
+                                    static_cast<char>(9 + j), -1, static_cast<char>(12 + j), -1,
+                                    static_cast<char>(13 + j), -1);
+  return _mm512_shuffle_epi8(v, _mm512_broadcast_i32x4(idx));
+}
+
+template <int T, bool kPerPair>
+void q4_kx16_tile(int64_t nb, const BlockQ4_Kx16* w, const BlockQ8_K* const* a, float* const* y) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m6 = _mm512_set1_epi8(0x3F), m2 = _mm512_set1_epi8(0x03);
+  __m512 acc[T], acc_m[T];
+  for (int t = 0; t < T; ++t) acc[t] = acc_m[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ4_Kx16& blk = w[b];
+    const __m512i A = load512(blk.scales), B = load512(blk.scales + 64), C = load512(blk.scales + 128);
+    const __m512i sc_lo = _mm512_and_si512(A, m6);
+    const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(C, m4),
+                                          _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(A, 6), m2), 4));
+    const __m512i mn_lo = _mm512_and_si512(B, m6);
+    const __m512i mn_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(C, 4), m4),
+                                          _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(B, 6), m2), 4));
+    const __m512 d = load_f16x16(blk.d), dmin = load_f16x16(blk.dmin);
+    __m512i blk_i[T], blk_m[T];
+    for (int t = 0; t < T; ++t) blk_i[t] = blk_m[t] = _mm512_setzero_si512();
+    for (int p = 0; p < 4; ++p) {
+      const __m512i sw = p < 2 ? sc_lo : sc_hi, mw = p < 2 ? mn_lo : mn_hi;
+      const int j0 = 2 * (p % 2);
+      __m512i s0[T], s1[T];
+      for (int t = 0; t < T; ++t) s0[t] = s1[t] = _mm512_setzero_si512();
+      const uint8_t* qp = blk.qs + 512 * p;
+      for (int k = 0; k < 8; ++k) {
+        const __m512i q = load512(qp + 64 * k);
+        const __m512i lo = _mm512_and_si512(q, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        for (int t = 0; t < T; ++t) {
+          const int8_t* yq = a[t][b].qs + 64 * p + 4 * k;
+          s0[t] = _mm512_dpbusd_epi32(s0[t], lo, bcast32(yq));
+          s1[t] = _mm512_dpbusd_epi32(s1[t], hi, bcast32(yq + 32));
+        }
+      }
+      const __m512i scale0 = byte_of_lanes(sw, j0), scale1 = byte_of_lanes(sw, j0 + 1);
+      const __m512i mins = pair_bytes(mw, j0);
+      for (int t = 0; t < T; ++t) {
+        const int16_t* bs = a[t][b].bsums + 4 * p;
+        const int32_t bs0 = bs[0] + bs[1], bs1 = bs[2] + bs[3];
+        const __m512i bpair = _mm512_set1_epi32(static_cast<int32_t>((static_cast<uint32_t>(bs0) & 0xFFFFu) |
+                                                                     (static_cast<uint32_t>(bs1) << 16)));
+        const __m512i pi = _mm512_add_epi32(_mm512_mullo_epi32(s0[t], scale0), _mm512_mullo_epi32(s1[t], scale1));
+        const __m512i pm = _mm512_madd_epi16(mins, bpair);
+        if (kPerPair) {
+          const __m512 ya = _mm512_set1_ps(a[t][b].d);
+          acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(d, ya), acc[t]);
+          acc_m[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pm), _mm512_mul_ps(dmin, ya), acc_m[t]);
+        } else {
+          blk_i[t] = _mm512_add_epi32(blk_i[t], pi);
+          blk_m[t] = _mm512_add_epi32(blk_m[t], pm);
+        }
+      }
+    }
+    if (!kPerPair)
+      for (int t = 0; t < T; ++t) {
+        const __m512 ya = _mm512_set1_ps(a[t][b].d);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(blk_i[t]), _mm512_mul_ps(d, ya), acc[t]);
+        acc_m[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(blk_m[t]), _mm512_mul_ps(dmin, ya), acc_m[t]);
+      }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y[t], _mm512_sub_ps(acc[t], acc_m[t]));
+}
+
+// For each group, tokens in tiles of 4 (the group's weights stay in cache).
+template <class Act, class Block, class Tile>
+void run_tiles(int64_t nb, const Block* w, int64_t n_groups, const void* act, size_t act_stride, int64_t n_tokens,
+               float* y, int64_t ldy, Tile tile) {
+  for (int64_t g = 0; g < n_groups; ++g) {
+    const Block* wg = w + g * nb;
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
+      const int T = n_tokens - t0 < 4 ? static_cast<int>(n_tokens - t0) : 4;
+      const Act* rows[4];
+      float* outs[4];
+      for (int i = 0; i < T; ++i) {
+        rows[i] = reinterpret_cast<const Act*>(static_cast<const uint8_t*>(act) + (t0 + i) * act_stride);
+        outs[i] = y + (t0 + i) * ldy + 16 * g;
+      }
+      tile(T, t0, wg, rows, outs);
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_q4_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                         int64_t n_tokens, int64_t /*n_gemm*/, float* y, int64_t ldy) {
+  const int64_t nb = k / 32;
+  run_tiles<ActQ8_0>(nb, static_cast<const BlockQ4_0x16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
+                     [nb](int T, int64_t, const BlockQ4_0x16* wg, const ActQ8_0* const* rows, float* const* outs) {
+                       switch (T) {
+                         case 4: q4_0x16_tile<4>(nb, wg, rows, outs); break;
+                         case 3: q4_0x16_tile<3>(nb, wg, rows, outs); break;
+                         case 2: q4_0x16_tile<2>(nb, wg, rows, outs); break;
+                         default: q4_0x16_tile<1>(nb, wg, rows, outs); break;
+                       }
+                     });
+}
+
+void gemm_q4_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                         int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy) {
+  const int64_t nb = k / 256;
+  run_tiles<BlockQ8_K>(
+      nb, static_cast<const BlockQ4_Kx16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
+      [nb, n_gemm](int T, int64_t t0, const BlockQ4_Kx16* wg, const BlockQ8_K* const* rows, float* const* outs) {
+        if (t0 < n_gemm) {
+          switch (T) {
+            case 4: q4_kx16_tile<4, true>(nb, wg, rows, outs); break;
+            case 3: q4_kx16_tile<3, true>(nb, wg, rows, outs); break;
+            case 2: q4_kx16_tile<2, true>(nb, wg, rows, outs); break;
+            default: q4_kx16_tile<1, true>(nb, wg, rows, outs); break;
+          }
+        } else {
+          switch (T) {
+            case 4: q4_kx16_tile<4, false>(nb, wg, rows, outs); break;
+            case 3: q4_kx16_tile<3, false>(nb, wg, rows, outs); break;
+            case 2: q4_kx16_tile<2, false>(nb, wg, rows, outs); break;
+            default: q4_kx16_tile<1, false>(nb, wg, rows, outs); break;
+          }
+        }
+      });
+}
+
+}  // namespace r1::kernels
