@@ -4,10 +4,15 @@
 //   int8 maddubs peak     independent _mm256_maddubs_epi16 chains (32 u8*s8 multiply-adds each),
 //                         and the full int8 dot step used by the Q4/Q8 kernels
 //                         (maddubs -> madd(ones) -> add_epi32), per multiply-add
+//   AVX-512 (where the CPU has BW and VNNI): 512-bit maddubs and vpdpbusd chains
 // each with 1 and 2 threads (or the counts given: r1_probe [threads...] [--mib N]).
 // Best of several runs: on a shared machine the best run is the one least disturbed.
 // x86-64 with AVX2 + FMA only (functions carry their own target attributes).
+// GCC 12 flags its own AVX-512 intrinsics headers (the undefined-vector idiom).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -47,15 +52,15 @@ double timed_parallel(int n, const std::function<void(int)>& fn) {
   return now_s() - t0;
 }
 
+// 8 independent 256-bit loads per 256-byte step (fewer leave a core's load queue idle).
 __attribute__((target("avx2"))) uint64_t read_stream(const uint8_t* p, size_t bytes) {
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 128 <= bytes; i += 128) {
-    a0 = _mm256_xor_si256(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
-    a1 = _mm256_xor_si256(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
-    a2 = _mm256_xor_si256(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
-    a3 = _mm256_xor_si256(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
-  }
-  const __m256i s = _mm256_xor_si256(_mm256_xor_si256(a0, a1), _mm256_xor_si256(a2, a3));
+  __m256i a[8];
+  for (auto& v : a) v = _mm256_setzero_si256();
+  for (size_t i = 0; i + 256 <= bytes; i += 256)
+    for (int j = 0; j < 8; ++j)
+      a[j] = _mm256_xor_si256(a[j], _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32 * j)));
+  __m256i s = a[0];
+  for (int j = 1; j < 8; ++j) s = _mm256_xor_si256(s, a[j]);
   return static_cast<uint64_t>(_mm256_extract_epi64(s, 0) ^ _mm256_extract_epi64(s, 3));
 }
 
@@ -110,6 +115,35 @@ __attribute__((target("avx2"))) int dot_step_loop(int64_t iters) {
 }
 constexpr double kMacsPerIter = kChains * 32;
 
+// The same chains 512 bits wide (AVX-512BW vpmaddubsw, AVX-512 VNNI vpdpbusd: 4 u8 x s8
+// products summed into each int32 lane, the step of r1's AVX-512 kernels).
+#define R1_PROBE_DECL512(j) __m512i z##j = _mm512_set1_epi8(static_cast<char>(j + 1));
+#define R1_PROBE_FOLD512(j) t = _mm512_xor_si512(t, z##j);
+__attribute__((target("avx512f,avx512bw"))) int maddubs512_loop(int64_t iters) {
+  R1_PROBE_CHAINS(R1_PROBE_DECL512)
+  const __m512i s = _mm512_set1_epi8(-2);
+  for (int64_t i = 0; i < iters; ++i) {
+#define STEP(j) z##j = _mm512_maddubs_epi16(z##j, s);
+    R1_PROBE_CHAINS(STEP)
+#undef STEP
+  }
+  __m512i t = _mm512_setzero_si512();
+  R1_PROBE_CHAINS(R1_PROBE_FOLD512)
+  return _mm_cvtsi128_si32(_mm512_castsi512_si128(t));
+}
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) int dpbusd512_loop(int64_t iters) {
+  R1_PROBE_CHAINS(R1_PROBE_DECL512)
+  const __m512i s = _mm512_set1_epi8(-2);
+  for (int64_t i = 0; i < iters; ++i) {
+#define STEP(j) z##j = _mm512_dpbusd_epi32(z##j, z##j, s);
+    R1_PROBE_CHAINS(STEP)
+#undef STEP
+  }
+  __m512i t = _mm512_setzero_si512();
+  R1_PROBE_CHAINS(R1_PROBE_FOLD512)
+  return _mm_cvtsi128_si32(_mm512_castsi512_si128(t));
+}
+
 template <class F>
 double best_of(int runs, F&& f) {
   double best = 1e30;
@@ -142,17 +176,23 @@ int main(int argc, char** argv) {
   }
   if (threads.empty()) threads = {1, 2};
   const size_t bytes = mib << 20;
-  auto* buf = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
+  // Huge pages where the kernel allows them, as r1 keeps its weights (model/weight_store).
+  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  auto* buf = mem == MAP_FAILED ? nullptr : static_cast<uint8_t*>(mem);
+  if (buf) madvise(buf, bytes, MADV_HUGEPAGE);
   if (!buf) {
     std::fprintf(stderr, "r1_probe: cannot allocate %zu MiB\n", mib);
     return 1;
   }
   for (size_t i = 0; i < bytes; i += 64) std::memset(buf + i, static_cast<int>(i >> 6), 64);
 
-  std::printf("| threads | DRAM read GB/s | FP32 FMA GFLOP/s | int8 maddubs G MAC/s | int8 dot step G MAC/s |\n");
-  std::printf("| ---: | ---: | ---: | ---: | ---: |\n");
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vnni");
+  std::printf("| threads | DRAM read GB/s | FP32 FMA GFLOP/s | int8 maddubs G MAC/s | int8 dot step G MAC/s |%s\n",
+              avx512 ? " AVX-512 maddubs G MAC/s | AVX-512 VNNI dpbusd G MAC/s |" : "");
+  std::printf("| ---: | ---: | ---: | ---: | ---: |%s\n", avx512 ? " ---: | ---: |" : "");
   for (int nt : threads) {
-    const size_t share = (bytes / static_cast<size_t>(nt)) & ~size_t{127};
+    const size_t share = (bytes / static_cast<size_t>(nt)) & ~size_t{255};
     const double t_read = best_of(5, [&] {
       return timed_parallel(nt, [&](int i) { g_sink += read_stream(buf + share * static_cast<size_t>(i), share); });
     });
@@ -170,8 +210,19 @@ int main(int argc, char** argv) {
     const double gflops = kFmaFlopsPerIter * static_cast<double>(iters) * nt / t_fma / 1e9;
     const double gmac = kMacsPerIter * static_cast<double>(iters) * nt / t_mad / 1e9;
     const double gdot = kMacsPerIter * static_cast<double>(iters) * nt / t_dot / 1e9;
-    std::printf("| %d | %.1f | %.0f | %.0f | %.0f |\n", nt, gb, gflops, gmac, gdot);
+    std::printf("| %d | %.1f | %.0f | %.0f | %.0f |", nt, gb, gflops, gmac, gdot);
+    if (avx512) {
+      const double t_m512 = best_of(5, [&] {
+        return timed_parallel(nt, [&](int) { g_sink += static_cast<uint64_t>(maddubs512_loop(iters)); });
+      });
+      const double t_d512 = best_of(5, [&] {
+        return timed_parallel(nt, [&](int) { g_sink += static_cast<uint64_t>(dpbusd512_loop(iters)); });
+      });
+      std::printf(" %.0f | %.0f |", 2 * kMacsPerIter * static_cast<double>(iters) * nt / t_m512 / 1e9,
+                  2 * kMacsPerIter * static_cast<double>(iters) * nt / t_d512 / 1e9);
+    }
+    std::printf("\n");
   }
-  std::free(buf);
+  munmap(buf, bytes);
   return g_sink.load() == 42 ? 3 : 0;
 }
