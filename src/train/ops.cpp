@@ -40,14 +40,17 @@ void axpy(T* y, T a, const T* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-// Transposes src (rows, cols) into dst (cols, rows).
-void transpose(float* dst, const float* src, int64_t rows, int64_t cols, ThreadPool* pool) {
+// Transposes src (rows, cols) into dst (cols, ld): dst[c * ld + r] = src[r * cols + c];
+// columns r in [rows, ld) of dst are set to zero.
+void transpose(float* dst, const float* src, int64_t rows, int64_t cols, int64_t ld, ThreadPool* pool) {
   constexpr int64_t B = 32;
   for_rows(pool, (cols + B - 1) / B, [&](int64_t b0, int64_t b1) {
-    for (int64_t cb = b0 * B; cb < std::min(cols, b1 * B); cb += B)
+    for (int64_t cb = b0 * B; cb < std::min(cols, b1 * B); cb += B) {
       for (int64_t rb = 0; rb < rows; rb += B)
         for (int64_t c = cb; c < std::min(cols, cb + B); ++c)
-          for (int64_t r = rb; r < std::min(rows, rb + B); ++r) dst[c * rows + r] = src[r * cols + c];
+          for (int64_t r = rb; r < std::min(rows, rb + B); ++r) dst[c * ld + r] = src[r * cols + c];
+      for (int64_t c = cb; c < std::min(cols, cb + B); ++c) std::fill(dst + c * ld + rows, dst + (c + 1) * ld, 0.0f);
+    }
   });
 }
 
@@ -171,16 +174,19 @@ void matmul_backward(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w,
       if (dx) {
         float* wt = fit(s.a, C * OC);
         float* tmp = fit(s.c, n * C);
-        transpose(wt, w, OC, C, pool);  // (C, OC)
+        transpose(wt, w, OC, C, OC, pool);  // (C, OC)
         matmul(f32_view(wt, C, OC), dout, OC, n, tmp, C, *pool);
         for_rows(pool, n, [&](int64_t t0, int64_t t1) { add_inplace(dx + t0 * C, tmp + t0 * C, (t1 - t0) * C); });
       }
-      float* xt = fit(s.a, C * n);
-      float* dt = fit(s.b, OC * n);
+      // Token rows padded with zeros to a multiple of 16, so the kernels take their
+      // tiled path (a zero column adds nothing to the sums).
+      const int64_t np = (n + 15) / 16 * 16;
+      float* xt = fit(s.a, C * np);
+      float* dt = fit(s.b, OC * np);
       float* tmp = fit(s.c, OC * C);
-      transpose(xt, x, n, C, pool);     // (C, n)
-      transpose(dt, dout, n, OC, pool);  // (OC, n)
-      matmul(f32_view(xt, C, n), dt, n, OC, tmp, C, *pool);  // tmp[o, c]
+      transpose(xt, x, n, C, np, pool);     // (C, np)
+      transpose(dt, dout, n, OC, np, pool);  // (OC, np)
+      matmul(f32_view(xt, C, np), dt, np, OC, tmp, C, *pool);  // tmp[o, c]
       for_rows(pool, OC, [&](int64_t o0, int64_t o1) { add_inplace(dw + o0 * C, tmp + o0 * C, (o1 - o0) * C); });
       return;
     }

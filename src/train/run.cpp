@@ -61,7 +61,9 @@ LoadedModel make_initial_model(const ModelInit& init) {
   m.meta.cfg = init.cfg;
   ModelConfig& c = m.meta.cfg;
   const auto n_tok = static_cast<int64_t>(m.meta.vocab.tokens.size());
-  if (c.n_vocab <= 0) c.n_vocab = n_tok;
+  // Embedding rows rounded up to a multiple of 16 (unused [PAD] tokens), as real
+  // models do, so the output head's matrix products take the kernels' tiled path.
+  if (c.n_vocab <= 0) c.n_vocab = (n_tok + 15) / 16 * 16;
   if (c.n_vocab < n_tok) fail("vocab={} is smaller than the tokenizer ({} tokens)", c.n_vocab, n_tok);
   finish_config(&c);
   if (c.name.empty()) c.name = "r1-trained";

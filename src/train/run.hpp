@@ -16,7 +16,8 @@ using LogFn = std::function<void(const std::string&)>;
 
 struct ModelInit {
   std::string init_path;       // GGUF to start from; empty = a new model from cfg
-  ModelConfig cfg;             // new model: arch and dimensions (n_vocab from the tokenizer when 0)
+  ModelConfig cfg;             // new model: arch and dimensions (n_vocab 0: the tokenizer's size
+                               // rounded up to a multiple of 16)
   std::string tokenizer_path;  // new model: .gguf or tokenizer .json; empty = built-in byte vocabulary
   std::string chat_template;   // template text to store; empty = keep the tokenizer's
   uint64_t seed = 1;           // new model: initialisation

@@ -84,7 +84,8 @@ const std::vector<T>& TransformerT<T>::forward(const Batch& b) {
     a.att.resize(N * qd);
     attention_forward(a.att.data(), a.probs.data(), a.q.data(), a.k.data(), a.v.data(), b.seq_start.data(),
                       b.n_seq(), ash, &pool_);
-    std::vector<T> tmp(N * E);
+    std::vector<T>& tmp = tmp_;
+    tmp.resize(N * E);
     matmul_forward(tmp.data(), a.att.data(), L.wo, static_cast<const T*>(nullptr), n, qd, E, &pool_);
     add_inplace(x.data(), tmp.data(), n * E);
     a.x_mid = x;

@@ -95,6 +95,7 @@ class TransformerT {
   // Backward buffers, kept between calls.
   MatmulScratch mm_;
   std::vector<T> dx_, dxn_, dh_, dgate_, dup_, datt_, dq_, dk_, dv_;
+  std::vector<T> tmp_;         // forward scratch (n, E)
 };
 
 using Transformer = TransformerT<float>;
