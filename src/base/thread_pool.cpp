@@ -61,6 +61,15 @@ int ThreadPool::default_thread_count() {
   return std::max(1, std::min<int>(n, logical > 0 ? static_cast<int>(logical) : n));
 }
 
+namespace {
+constexpr int kChunkBits = 20;
+constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
+constexpr uint64_t kGenMask = (uint64_t{1} << 24) - 1;
+uint64_t ticket_gen(uint64_t t) { return t >> (2 * kChunkBits); }
+uint64_t ticket_count(uint64_t t) { return (t >> kChunkBits) & kChunkMask; }
+uint64_t ticket_next(uint64_t t) { return t & kChunkMask; }
+}  // namespace
+
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads > 0 ? n_threads : default_thread_count()) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
 }
@@ -75,25 +84,40 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run(const std::function<void(int)>& fn) {
-  if (n_threads_ == 1) {
-    fn(0);
+void ThreadPool::work_on(uint64_t gen) {
+  uint64_t t = ticket_.load(std::memory_order_acquire);
+  for (;;) {
+    if (ticket_gen(t) != gen || ticket_next(t) >= ticket_count(t)) return;
+    // Claiming chunk c of job `gen` proves the job is still running (chunk c has not
+    // finished), so job_ is still that job's function.
+    if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    (*job_)(static_cast<int64_t>(ticket_next(t)));
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    t = ticket_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::run_chunks(int64_t n_chunks, const std::function<void(int64_t)>& fn) {
+  if (n_chunks <= 0) return;
+  if (n_threads_ == 1 || n_chunks == 1) {
+    for (int64_t c = 0; c < n_chunks; ++c) fn(c);
     return;
   }
+  const uint64_t gen = (ticket_gen(ticket_.load(std::memory_order_relaxed)) + 1) & kGenMask;
   job_ = &fn;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  done_.store(0, std::memory_order_relaxed);
+  ticket_.store(gen << (2 * kChunkBits) | static_cast<uint64_t>(n_chunks) << kChunkBits, std::memory_order_release);
   {
     // Publishing under the mutex pairs with the sleepers' predicate check.
     std::lock_guard<std::mutex> lock(mutex_);
     generation_.fetch_add(1, std::memory_order_release);
   }
   if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
-  fn(0);
-  poll_until([&] { return pending_.load(std::memory_order_acquire) == 0; }, /*may_sleep=*/false);
-  job_ = nullptr;
+  work_on(gen);
+  poll_until([&] { return done_.load(std::memory_order_acquire) == n_chunks; }, /*may_sleep=*/false);
 }
 
-void ThreadPool::worker(int index) {
+void ThreadPool::worker(int /*index*/) {
   uint64_t seen = 0;
   for (;;) {
     auto changed = [&] { return generation_.load(std::memory_order_acquire) != seen; };
@@ -105,8 +129,7 @@ void ThreadPool::worker(int index) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    (*job_)(index);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    work_on(ticket_gen(ticket_.load(std::memory_order_acquire)));
   }
 }
 

@@ -1,8 +1,16 @@
 // A fork-join thread pool tuned for few cores and many small ops (decode).
-// Contract: run(fn) calls fn(i) once for every i in [0, size()) — index 0 on the
-// calling thread — and returns after all calls finished. Workers spin briefly
-// between jobs, then sleep, so back-to-back ops pay no wake-up latency while an
-// idle pool costs no CPU. Not reentrant: fn must not call run() on the same pool.
+//
+// Work is handed out as numbered chunks that threads claim one at a time from a shared
+// ticket (the calling thread claims too). A call returns as soon as every chunk has
+// finished; it never waits for a worker that has not started, so on a machine where
+// other programs (or more threads than cores) compete for the CPU, whichever of our
+// threads is running does the work instead of waiting for one that is not.
+//
+// Contract: run_chunks(n, fn) calls fn(c) exactly once for every c in [0, n), on any of
+// the pool's threads (the caller included), and returns after all calls finished.
+// run(fn) is run_chunks(size(), fn). Workers spin briefly between jobs, then yield,
+// then sleep, so back-to-back ops pay no wake-up latency while an idle pool costs no
+// CPU. Not reentrant: fn must not call run() on the same pool.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -23,10 +31,15 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
-  void run(const std::function<void(int thread_index)>& fn);
+  // n_chunks < 2^20.
+  void run_chunks(int64_t n_chunks, const std::function<void(int64_t chunk)>& fn);
+  void run(const std::function<void(int index)>& fn) {
+    run_chunks(n_threads_, [&fn](int64_t c) { fn(static_cast<int>(c)); });
+  }
 
-  // Splits [0, n) into size() contiguous chunks and calls fn(begin, end, thread_index)
-  // for each non-empty one. `grain` rounds chunk boundaries to multiples of it.
+  // Splits [0, n) into size() contiguous chunks and calls fn(begin, end, chunk_index)
+  // for each non-empty one (chunk_index < size(), each used by one call at a time, so
+  // it can pick per-chunk scratch). `grain` rounds chunk boundaries to multiples of it.
   template <class F>
   void parallel_for(int64_t n, F&& fn, int64_t grain = 1) {
     if (n <= 0) return;
@@ -48,12 +61,16 @@ class ThreadPool {
 
  private:
   void worker(int index);
+  // Claims and runs chunks of the job whose ticket generation is `gen` until none is left.
+  void work_on(uint64_t gen);
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  const std::function<void(int)>* job_ = nullptr;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  // The current job: ticket = generation (24 bits) | chunk count (20) | next chunk (20).
+  const std::function<void(int64_t)>* job_ = nullptr;
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int64_t> done_{0};   // finished chunks of the current job
+  std::atomic<uint64_t> generation_{0};  // bumped per job: wakes the workers
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

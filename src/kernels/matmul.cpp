@@ -29,6 +29,8 @@ namespace {
 // Output rows computed together against every token: the tile of weight rows stays in
 // cache while the activation rows stream past it.
 constexpr int64_t kRowTile = 16;
+// Chunks of a matmul_multi call per thread (see the work split there).
+constexpr int64_t kChunksPerThread = 4;
 
 const TypeTraits& weight_traits(const WeightView& W, const TypeTraits* t) {
   if (!t) fail("tensor '{}': type {} is not supported by this build", W.name, dtype_name(W.type));
@@ -197,32 +199,35 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
   if (prep.empty()) return;
   for (ActBuffer& b : acts) convert(b, X, ldx, n_tokens, pool);
 
-  // Units of `grain` rows, laid end to end over all jobs; thread t takes the units whose
-  // start falls in its share of the total bytes.
+  // Units of `grain` rows, laid end to end over all jobs, cut into chunks of equal bytes;
+  // chunk c takes the units whose start falls in its share. Several chunks per thread,
+  // claimed dynamically: a thread that is descheduled (shared machine) holds up at most
+  // one chunk while the others take the rest.
   double total = 0;
   for (const Prepared& p : prep) total += p.cost_per_row * static_cast<double>(p.W->rows);
-  const int nt = pool.size();
-  auto work = [&](int t) {
-    const double lo = total * t / nt, hi = total * (t + 1) / nt;
+  const int64_t n_chunks = pool.size() == 1 ? 1 : kChunksPerThread * pool.size();
+  auto work = [&](int64_t c) {
+    const double lo = total * static_cast<double>(c) / static_cast<double>(n_chunks);
+    const double hi = total * static_cast<double>(c + 1) / static_cast<double>(n_chunks);
     double at = 0;
     for (const Prepared& p : prep) {
       const double job_cost = p.cost_per_row * static_cast<double>(p.W->rows);
       if (at + job_cost > lo && at < hi) {
         const int64_t units = (p.W->rows + p.grain - 1) / p.grain;
         const double unit_cost = p.cost_per_row * static_cast<double>(p.grain);
-        // First unit whose start is >= lo (resp. hi): ceil((lo - at) / unit_cost).
+        // First unit whose start is >= x: ceil((x - at) / unit_cost).
         auto first_at = [&](double x) {
           if (x <= at) return int64_t{0};
           const auto u = static_cast<int64_t>((x - at) / unit_cost);
           return std::min(units, at + static_cast<double>(u) * unit_cost < x ? u + 1 : u);
         };
-        const int64_t u0 = t == 0 ? 0 : first_at(lo), u1 = t == nt - 1 ? units : first_at(hi);
+        const int64_t u0 = c == 0 ? 0 : first_at(lo), u1 = c == n_chunks - 1 ? units : first_at(hi);
         if (u0 < u1) run_rows(p, u0 * p.grain, std::min(p.W->rows, u1 * p.grain), n_tokens);
       }
       at += job_cost;
     }
   };
-  pool.run(work);
+  pool.run_chunks(n_chunks, work);
 }
 
 void matmul(const WeightView& W, const float* X, int64_t ldx, int64_t n_tokens, float* Y, int64_t ldy,
