@@ -7,6 +7,7 @@
 #include "base/thread_pool.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/ggml_order.hpp"
+#include "kernels/ggml_vec.hpp"
 #include "kernels/types.hpp"
 
 namespace r1 {
@@ -26,33 +27,60 @@ namespace {
 constexpr int64_t kTile = 64;
 
 struct Scratch {
-  std::vector<float> kt;   // [HD][kTile]: K tile transposed, F32
-  std::vector<float> vt;   // [kTile][HD]: V tile, F32
   std::vector<float> acc;  // [kTile][HD]: per query row output accumulators
   std::vector<float> m, s; // [kTile]: running max and sum per query row
   std::vector<float> p;    // [kTile]: scores, then probabilities, of one row
 };
 
+// K and V of one call converted to F32 once (not once per query head and query tile):
+// kt: per K/V head and key tile, the tile transposed ([HD][kTile]); vt: per K/V head,
+// the rows ([n_keys][HD]). Kept per thread and reused, so calls do not page-fault.
+struct KvF32 {
+  std::vector<float> kt, vt;
+  int64_t n_keys = 0, n_ktiles = 0, head_dim = 0;
+  const float* k_tile(int64_t kvh, int64_t tile) const {
+    return kt.data() + static_cast<size_t>((kvh * n_ktiles + tile) * head_dim * kTile);
+  }
+  const float* v_row(int64_t kvh, int64_t key) const {
+    return vt.data() + static_cast<size_t>((kvh * n_keys + key) * head_dim);
+  }
+};
+
+void convert_kv(const AttentionShape& sh, int64_t n_keys, const uint16_t* k_cache, const uint16_t* v_cache,
+                KvF32& kv, ThreadPool& pool) {
+  const int64_t HD = sh.head_dim, kv_dim = sh.n_head_kv * HD;
+  kv.n_keys = n_keys, kv.n_ktiles = (n_keys + kTile - 1) / kTile, kv.head_dim = HD;
+  kv.kt.resize(static_cast<size_t>(sh.n_head_kv * kv.n_ktiles * HD * kTile));
+  kv.vt.resize(static_cast<size_t>(sh.n_head_kv * n_keys * HD));
+  const TypeTraits& f16 = traits(DType::F16);  // exact F16 -> F32 (F16C where available)
+  pool.parallel_for(sh.n_head_kv * kv.n_ktiles, [&](int64_t i0, int64_t i1, int) {
+    std::vector<float> row(static_cast<size_t>(HD));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t kvh = i / kv.n_ktiles, tile = i % kv.n_ktiles;
+      float* kt = const_cast<float*>(kv.k_tile(kvh, tile));
+      for (int64_t j = 0; j < kTile && tile * kTile + j < n_keys; ++j) {
+        const int64_t key = tile * kTile + j;
+        f16.to_float(k_cache + key * kv_dim + kvh * HD, row.data(), HD);
+        for (int64_t d = 0; d < HD; ++d) kt[d * kTile + j] = row[static_cast<size_t>(d)];
+        f16.to_float(v_cache + key * kv_dim + kvh * HD, const_cast<float*>(kv.v_row(kvh, key)), HD);
+      }
+    }
+  });
+}
+
 // The body is compiled twice: plainly (std::fma is a libm call there) and, below, inside
 // a function with the AVX2+FMA target, where the fma loops become vector FMAs. Same
 // operations and order either way; `w` is sized by the caller.
 [[gnu::always_inline]] inline void attend_tile_body(const AttentionShape& sh, const float* q, int64_t t0, int64_t t1,
-                                                    int64_t h, int64_t pos0, const uint16_t* k_cache,
-                                                    const uint16_t* v_cache, float* out, int lanes, Scratch& w) {
-  const int64_t HD = sh.head_dim, kv_dim = sh.n_head_kv * HD, q_dim = sh.n_head * HD;
+                                                    int64_t h, int64_t pos0, const KvF32& kv, float* out, int lanes,
+                                                    Scratch& w) {
+  const int64_t HD = sh.head_dim, q_dim = sh.n_head * HD;
   const int64_t kvh = h / (sh.n_head / sh.n_head_kv);
   const int64_t rows = t1 - t0;
   const int64_t n_keys_max = pos0 + t1;  // keys visible to the last row of the tile
   for (int64_t ic = 0; ic < n_keys_max; ic += kTile) {
     const int64_t n_tile = std::min(kTile, n_keys_max - ic);
-    for (int64_t j = 0; j < n_tile; ++j) {
-      const uint16_t* k = k_cache + (ic + j) * kv_dim + kvh * HD;
-      const uint16_t* v = v_cache + (ic + j) * kv_dim + kvh * HD;
-      for (int64_t d = 0; d < HD; ++d) {
-        w.kt[static_cast<size_t>(d * kTile + j)] = fp16_to_fp32(k[d]);
-        w.vt[static_cast<size_t>(j * HD + d)] = fp16_to_fp32(v[d]);
-      }
-    }
+    const float* kt = kv.k_tile(kvh, ic / kTile);
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t n_vis = std::min(n_tile, pos0 + t0 + r + 1 - ic);  // causal mask
       if (n_vis <= 0) continue;
@@ -61,7 +89,7 @@ struct Scratch {
       for (int64_t j = 0; j < n_vis; ++j) p[j] = 0.0f;
       for (int64_t d = 0; d < HD; ++d) {
         const float qd = qr[d];
-        const float* kd = &w.kt[static_cast<size_t>(d * kTile)];
+        const float* kd = kt + d * kTile;
         for (int64_t j = 0; j < n_vis; ++j) p[j] = std::fma(kd[j], qd, p[j]);
       }
       float tile_max = -INFINITY;
@@ -79,14 +107,14 @@ struct Scratch {
         S *= ms;
       }
       M = m_new;
-      for (int64_t j = 0; j < n_vis; ++j) p[j] = ggml_expf(p[j] - m_new, lanes);
+      ggml_expf_shifted(p, n_vis, m_new, lanes);
       for (int64_t j = n_vis; j < kTile; ++j) p[j] = 0.0f;
       double sum = 0;
       for (int64_t c = 0; c < kTile; c += lanes) sum += static_cast<double>(ggml_hsum(p + c, lanes));
       S = static_cast<float>(static_cast<double>(S) + sum);
       for (int64_t j = 0; j < n_vis; ++j) {
         const float pj = p[j];
-        const float* vj = &w.vt[static_cast<size_t>(j * HD)];
+        const float* vj = kv.v_row(kvh, ic + j);
         for (int64_t d = 0; d < HD; ++d) acc[d] = std::fma(vj[d], pj, acc[d]);
       }
     }
@@ -101,15 +129,15 @@ struct Scratch {
 }
 
 void attend_tile_plain(const AttentionShape& sh, const float* q, int64_t t0, int64_t t1, int64_t h, int64_t pos0,
-                       const uint16_t* k_cache, const uint16_t* v_cache, float* out, int lanes, Scratch& w) {
-  attend_tile_body(sh, q, t0, t1, h, pos0, k_cache, v_cache, out, lanes, w);
+                       const KvF32& kv, float* out, int lanes, Scratch& w) {
+  attend_tile_body(sh, q, t0, t1, h, pos0, kv, out, lanes, w);
 }
 
 #if defined(__x86_64__)
 [[gnu::target("avx2,fma")]] void attend_tile_fma(const AttentionShape& sh, const float* q, int64_t t0, int64_t t1,
-                                                 int64_t h, int64_t pos0, const uint16_t* k_cache,
-                                                 const uint16_t* v_cache, float* out, int lanes, Scratch& w) {
-  attend_tile_body(sh, q, t0, t1, h, pos0, k_cache, v_cache, out, lanes, w);
+                                                 int64_t h, int64_t pos0, const KvF32& kv, float* out, int lanes,
+                                                 Scratch& w) {
+  attend_tile_body(sh, q, t0, t1, h, pos0, kv, out, lanes, w);
 }
 bool cpu_has_fma() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -162,24 +190,26 @@ void attention_f16(const AttentionShape& s, const float* q, int64_t n_tokens, in
   }
   const int lanes = ggml_lanes();
   const int64_t n_qtiles = (n_tokens + kTile - 1) / kTile;
+  // A local reference: the worker lambdas must see the calling thread's buffer, not their own.
+  thread_local KvF32 kv_tls;
+  KvF32& kv = kv_tls;
+  convert_kv(s, pos0 + n_tokens, k_cache, v_cache, kv, pool);
   std::vector<Scratch> scratch(static_cast<size_t>(pool.size()));
   pool.parallel_for(s.n_head * n_qtiles, [&](int64_t begin, int64_t end, int thread) {
     Scratch& w = scratch[static_cast<size_t>(thread)];
     for (int64_t item = begin; item < end; ++item) {
       const int64_t h = item % s.n_head, t0 = (item / s.n_head) * kTile, t1 = std::min(n_tokens, t0 + kTile);
-      w.kt.resize(static_cast<size_t>(s.head_dim * kTile));
-      w.vt.resize(static_cast<size_t>(kTile * s.head_dim));
       w.acc.assign(static_cast<size_t>((t1 - t0) * s.head_dim), 0.0f);
       w.m.assign(static_cast<size_t>(t1 - t0), -INFINITY);
       w.s.assign(static_cast<size_t>(t1 - t0), 0.0f);
       w.p.resize(static_cast<size_t>(kTile));
 #if defined(__x86_64__)
       if (cpu_has_fma()) {
-        attend_tile_fma(s, q, t0, t1, h, pos0, k_cache, v_cache, out, lanes, w);
+        attend_tile_fma(s, q, t0, t1, h, pos0, kv, out, lanes, w);
         continue;
       }
 #endif
-      attend_tile_plain(s, q, t0, t1, h, pos0, k_cache, v_cache, out, lanes, w);
+      attend_tile_plain(s, q, t0, t1, h, pos0, kv, out, lanes, w);
     }
   });
 }

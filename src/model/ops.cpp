@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "kernels/ggml_order.hpp"
+#include "kernels/ggml_vec.hpp"
 
 namespace r1::ops {
 
@@ -44,13 +45,7 @@ void rope(float* x, int64_t pos, const RopeParams& p) {
 
 void swiglu(const float* gate, const float* up, int64_t n, float* out) {
   // ggml_vec_swiglu_f32: ggml_v_silu on whole vectors, libm expf on the n % lanes tail.
-  const int lanes = ggml_lanes();
-  const int64_t nv = n - n % lanes;
-  for (int64_t i = 0; i < nv; ++i) out[i] = ggml_silu(gate[i], lanes) * up[i];
-  for (int64_t i = nv; i < n; ++i) {
-    const float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
+  ggml_swiglu(gate, up, n, out, ggml_lanes());
 }
 
 void add_inplace(float* y, const float* x, int64_t n) {
