@@ -57,12 +57,13 @@ bool rowwise(const MatJob& j, ThreadPool& pool) {
     return true;
   }
   if (W.layout != WeightLayout::kRows) {  // packed in place at load: the packed gemv kernels
-    if (!id || W.rows % 8 != 0) fail("tensor '{}': packed layout where llama.cpp keeps rows", W.name);
+    const int64_t G = kernels::layout_rows(W.layout);  // rows per packed group (8 or 16)
+    if (!id || W.rows % G != 0) fail("tensor '{}': packed layout where llama.cpp keeps rows", W.name);
     const kernels::PackedGemmFn fn = kernels::packed_gemm(W.layout);
-    // Q4_0x8 takes ActQ8_0 rows, Q4_Kx8 Q8_K rows
+    // Packed Q4_0 takes ActQ8_0 rows, packed Q4_K Q8_K rows
     std::vector<uint8_t> buf;
     size_t a_stride = 0;
-    if (W.layout == WeightLayout::kQ4_0x8) {
+    if (W.layout == WeightLayout::kQ4_0x8 || W.layout == WeightLayout::kQ4_0x16) {
       a_stride = static_cast<size_t>(W.cols / 32) * sizeof(kernels::ActQ8_0);
       buf.resize(a_stride * static_cast<size_t>(j.n));
       kernels::quantize_act_q8_0(traits(DType::Q8_0).from_float, j.x, j.ldx, W.cols, j.n,
@@ -73,9 +74,9 @@ bool rowwise(const MatJob& j, ThreadPool& pool) {
       for (int64_t r = 0; r < j.n; ++r) traits(DType::Q8_K).from_float(j.x + r * j.ldx, buf.data() + r * a_stride, W.cols);
     }
     const uint8_t* a = buf.data();
-    pool.parallel_for(W.rows / 8, [&](int64_t g0, int64_t g1, int) {
-      fn(W.cols, base + static_cast<size_t>(g0) * 8 * W.row_stride, g1 - g0, a, a_stride, j.n, /*n_gemm=*/0,
-         j.y + g0 * 8, j.ldy);
+    pool.parallel_for(W.rows / G, [&](int64_t g0, int64_t g1, int) {
+      fn(W.cols, base + static_cast<size_t>(g0 * G) * W.row_stride, g1 - g0, a, a_stride, j.n, /*n_gemm=*/0,
+         j.y + g0 * G, j.ldy);
     });
     return true;
   }

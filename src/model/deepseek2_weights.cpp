@@ -183,14 +183,17 @@ size_t pack_deepseek2_weights(Ds2Weights& w, const DeepSeek2Config& c, ThreadPoo
   auto pack = [&](WeightView& v) {
     if (v.data && pack_weight_in_place(v, &pool)) bytes += static_cast<size_t>(v.rows) * v.row_stride;
   };
-  // The experts of one 3-D tensor packed as one matrix (groups of 8 rows never straddle
-  // two experts when rows_per_expert % 8 == 0); `views` then all get the packed layout.
-  auto pack_experts = [&](const WeightView& first, int64_t rows_per_expert, std::initializer_list<StackedWeight*> views) {
-    if (!first.data || rows_per_expert % 8 != 0 ||
-        kernels::packed_layout_for(first.type, rows_per_expert, first.cols) == WeightLayout::kRows)
-      return;
+  // The experts of one 3-D tensor packed as one matrix; a packed group (8 or 16 rows)
+  // must never straddle two experts or two views (gate and up of a fused tensor), so
+  // `unit` (the rows of one view of one expert) has to be a multiple of the group size
+  // the whole matrix gets. `views` then all get the packed layout.
+  auto pack_experts = [&](const WeightView& first, int64_t rows_per_expert, int64_t unit,
+                          std::initializer_list<StackedWeight*> views) {
+    if (!first.data) return;
     WeightView all = first;
     all.rows = rows_per_expert * c.n_expert;
+    const WeightLayout whole = kernels::packed_layout_for(first.type, all.rows, first.cols);
+    if (whole == WeightLayout::kRows || unit % kernels::layout_rows(whole) != 0) return;
     if (!pack_weight_in_place(all, &pool)) return;
     bytes += static_cast<size_t>(all.rows) * all.row_stride;
     for (StackedWeight* s : views) s->w.layout = all.layout;
@@ -204,12 +207,12 @@ size_t pack_deepseek2_weights(Ds2Weights& w, const DeepSeek2Config& c, ThreadPoo
     const int64_t F = c.n_ff_exp;
     const bool fused = L.gate_exps.stride == static_cast<size_t>(2 * F) * L.gate_exps.w.row_stride;
     if (fused) {  // ffn_gate_up_exps: per expert F gate rows, then F up rows
-      if (F % 8 == 0) pack_experts(L.gate_exps.w, 2 * F, {&L.gate_exps, &L.up_exps});
+      pack_experts(L.gate_exps.w, 2 * F, F, {&L.gate_exps, &L.up_exps});
     } else {
-      pack_experts(L.gate_exps.w, F, {&L.gate_exps});
-      pack_experts(L.up_exps.w, F, {&L.up_exps});
+      pack_experts(L.gate_exps.w, F, F, {&L.gate_exps});
+      pack_experts(L.up_exps.w, F, F, {&L.up_exps});
     }
-    pack_experts(L.down_exps.w, c.n_embd, {&L.down_exps});
+    pack_experts(L.down_exps.w, c.n_embd, c.n_embd, {&L.down_exps});
   }
   if (w.output.data != w.tok_embd.data) pack(w.output);
   return bytes;

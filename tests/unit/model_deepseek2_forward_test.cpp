@@ -42,6 +42,9 @@ class Deepseek2Forward : public ::testing::Test {
     l.mix = WeightMix::q4_k_m;  // Q4_K / Q6_K with Q5_0 and F16 fallbacks for short rows
     v2q_ = (dir_ / "v2q.gguf").string();
     write_random_deepseek2(l, v2q_, 1);
+    s.mix = WeightMix::q4_k_m;
+    v3q_ = (dir_ / "v3q.gguf").string();
+    write_random_deepseek2(s, v3q_, 1);
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
@@ -52,7 +55,7 @@ class Deepseek2Forward : public ::testing::Test {
   }
 
   static inline fs::path dir_;
-  static inline std::string v3_, v2_, v2q_;
+  static inline std::string v3_, v2_, v2q_, v3q_;
 };
 
 TEST_F(Deepseek2Forward, LoadsAndSizesTheLatentCache) {
@@ -70,6 +73,31 @@ TEST_F(Deepseek2Forward, LoadsAndSizesTheLatentCache) {
   q->forward(tokens(10), *qkv, logits, false);
   ASSERT_EQ(logits.size(), static_cast<size_t>(q->config().n_vocab));
   for (float x : logits) ASSERT_TRUE(std::isfinite(x));
+}
+
+TEST_F(Deepseek2Forward, PackedWeightsEqualRowMajorOnes) {
+  // Q4_K experts and matrices are packed at load (8- or 16-row groups, whichever the CPU's
+  // kernels use); with allow_paging they stay row-major and take the row-by-row kernel
+  // in the same float order. Both must give the same logits for prompts of several
+  // lengths (short ones exercise partial token tiles) and for decode steps.
+  for (const std::string& path : {v3q_, v2q_}) {
+    auto packed = Model::load(path, {.n_threads = 2});
+    auto rows = Model::load(path, {.n_threads = 2, .allow_paging = true});
+    for (int n : {1, 3, 7, 20}) {
+      auto kp = packed->new_cache(32), kr = rows->new_cache(32);
+      std::vector<float> lp, lr;
+      const std::vector<int32_t> ids = tokens(n), next = tokens(2);
+      for (int step = 0; step < 3; ++step) {
+        const std::span<const int32_t> in =
+            step == 0 ? std::span<const int32_t>(ids) : std::span<const int32_t>(&next[step - 1], 1);
+        packed->forward(in, *kp, lp, true);
+        rows->forward(in, *kr, lr, true);
+        ASSERT_EQ(lp.size(), lr.size());
+        for (size_t i = 0; i < lp.size(); ++i)
+          ASSERT_NEAR(lp[i], lr[i], 1e-4f) << path << " prompt " << n << " step " << step << " logit " << i;
+      }
+    }
+  }
 }
 
 TEST_F(Deepseek2Forward, PrefillEqualsDecode) {
