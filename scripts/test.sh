@@ -13,7 +13,8 @@ scripts/setup.sh
 cmake --preset release >/dev/null
 cmake --build build -j"$jobs"
 status=0
-ctest --test-dir build --output-on-failure -j"$jobs" "$@" || status=1
+# --timeout: a test without its own limit (unit tests) fails after 10 min instead of hanging CI.
+ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs" "$@" || status=1
 
 # libFuzzer needs clang: a separate build tree; runs the GGUF fuzzer for a bounded time.
 if [[ $# -eq 0 || " $* " == *" fuzz "* ]]; then

@@ -103,6 +103,7 @@ void ThreadPool::run_chunks(int64_t n_chunks, const std::function<void(int64_t)>
     for (int64_t c = 0; c < n_chunks; ++c) fn(c);
     return;
   }
+  std::lock_guard<std::mutex> caller(caller_mutex_);
   const uint64_t gen = (ticket_gen(ticket_.load(std::memory_order_relaxed)) + 1) & kGenMask;
   job_ = &fn;
   done_.store(0, std::memory_order_relaxed);

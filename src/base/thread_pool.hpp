@@ -10,7 +10,9 @@
 // the pool's threads (the caller included), and returns after all calls finished.
 // run(fn) is run_chunks(size(), fn). Workers spin briefly between jobs, then yield,
 // then sleep, so back-to-back ops pay no wake-up latency while an idle pool costs no
-// CPU. Not reentrant: fn must not call run() on the same pool.
+// CPU. Calls from several threads at once are serialised (one job at a time: a model
+// shared by sessions on different threads stays correct). Not reentrant: fn must not
+// call run() on the same pool.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -72,6 +74,7 @@ class ThreadPool {
   std::atomic<int64_t> done_{0};   // finished chunks of the current job
   std::atomic<uint64_t> generation_{0};  // bumped per job: wakes the workers
   std::atomic<bool> stop_{false};
+  std::mutex caller_mutex_;  // one job at a time, whichever thread submits it
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<int> sleepers_{0};

@@ -1,4 +1,5 @@
 // ThreadPool: every chunk runs exactly once per call, back-to-back calls do not mix,
+// calls from two threads at once are serialised,
 // oversubscribed pools (more threads than cores) finish, parallel_for covers [0, n)
 // with per-chunk indices below size(), and idle pools sleep and shut down cleanly.
 #include <gtest/gtest.h>
@@ -24,6 +25,25 @@ TEST(ThreadPool, EveryChunkExactlyOnceOverManyCalls) {
       for (int64_t c = 0; c < n; ++c) ASSERT_EQ(hits[static_cast<size_t>(c)].load(), 1) << threads << " " << call;
     }
   }
+}
+
+TEST(ThreadPool, CallersOnSeveralThreadsAreSerialised) {
+  // Two threads share one pool (as two sessions on one model do): each of their calls
+  // still runs its own chunks exactly once and returns.
+  ThreadPool pool(2);
+  std::atomic<int> bad{0};
+  auto caller = [&](int salt) {
+    for (int call = 0; call < 3000; ++call) {
+      const int64_t n = 2 + (call + salt) % 9;
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      pool.run_chunks(n, [&](int64_t c) { hits[static_cast<size_t>(c)].fetch_add(1); });
+      for (int64_t c = 0; c < n; ++c) bad += hits[static_cast<size_t>(c)].load() != 1;
+    }
+  };
+  std::thread other(caller, 5);
+  caller(0);
+  other.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(ThreadPool, RunGivesEachIndexOnce) {
