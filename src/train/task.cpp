@@ -245,7 +245,9 @@ std::vector<TaskProblem> generate_tasks(const TaskOptions& o) {
   while (static_cast<int64_t>(out.size()) < o.n) {
     if (++tries > 1000 * (o.n + 10)) fail("task: could not generate {} distinct problems", o.n);
     const std::string& kind = o.kinds[out.size() % o.kinds.size()];
-    const bool hard = o.split == "ood" || (o.split == "grpo" && uniform(rng, 0, 1) == 1);
+    // train: 1 problem in 8 from the harder distribution; grpo: half; id: none; ood: all.
+    const bool hard = o.split == "ood" || (o.split == "grpo" && uniform(rng, 0, 1) == 1) ||
+                      (o.split == "train" && uniform(rng, 0, 7) == 0);
     std::optional<TaskProblem> p =
         kind == "countdown" ? make_countdown(rng, hard) : make_arith(rng, kind == "mul", hard);
     if (!p) continue;

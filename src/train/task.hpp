@@ -9,12 +9,15 @@
 //   countdown  reach a target from 3 (in-distribution) or 4 (harder) numbers with
 //              + - * /, each number used once; the trace shows a few failed attempts,
 //              then the solution; the answer is the expression.
-// Splits: "train" and "id" share a distribution (add: up to 3 digits; mul: 2-3
-// digits; countdown: 3 numbers); "ood" is harder (add and mul: 4-5 digits, one or
-// two columns more than ever shown; countdown: 4 numbers). "grpo" mixes both distributions (RL prompts may come from
-// the harder one: that is how RL extends a distilled model). Problems are assigned
-// to a train side or a test side by a hash of the problem itself, so "train" and
-// "grpo" never share a problem with "id" or "ood", whatever the seeds.
+// Two difficulties: easy (add: up to 3 digits; mul: 2-3 digits; countdown: 3
+// numbers) and hard (add and mul: 4-5 digits; countdown: 4 numbers). Splits:
+//   id     easy only (the in-distribution test set)
+//   ood    hard only (the harder test set)
+//   train  easy, with 1 problem in 8 hard: distillation sees the harder kind rarely
+//   grpo   half and half: RL practises most where the distilled model is weak
+// Problems are assigned to a train side or a test side by a hash of the problem
+// itself, so "train" and "grpo" never share a problem with "id" or "ood", whatever
+// the seeds.
 //
 // Contract: the same options give the same problems (distinct within one call for
 // the id and ood splits; train and grpo draw with replacement); every trace is checked

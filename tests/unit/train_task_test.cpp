@@ -105,8 +105,9 @@ TEST(TrainTask, AdditionTracesMatchAnIndependentRendering) {
 }
 
 TEST(TrainTask, ArithmeticTracesAreCorrect) {
+  int hard_in_train = 0;
   for (const std::string split : {"train", "id", "ood"})
-    for (const TaskProblem& p : gen("add,mul", split, 200)) {
+    for (const TaskProblem& p : gen("add,mul", split, 400)) {
       check_column_lines(p.reasoning);
       std::smatch m;
       ASSERT_TRUE(std::regex_match(p.question, m, std::regex(R"(What is (\d+) ([+*]) (\d+)\?)"))) << p.question;
@@ -114,19 +115,24 @@ TEST(TrainTask, ArithmeticTracesAreCorrect) {
       const long r = m[2] == "+" ? a + b : a * b;
       EXPECT_EQ(p.answer, std::to_string(r));
       EXPECT_NE(p.reasoning.find("So far " + std::to_string(r) + ".\nDone"), std::string::npos) << p.reasoning;
-      // Difficulty: in-distribution up to 3 digits, harder split 4-5 digits.
+      // Difficulty: easy up to 3 digits, hard 4-5 digits; train has 1 hard problem in 8.
       const size_t longest = std::max(std::to_string(a).size(), m[2] == "*" ? 0 : std::to_string(b).size());
       if (split == "ood") {
         EXPECT_GE(longest, 4u) << p.question;
         EXPECT_LE(longest, 5u) << p.question;
-      } else {
+      } else if (split == "id") {
         EXPECT_LE(longest, 3u) << p.question;
+      } else {
+        EXPECT_LE(longest, 5u) << p.question;
+        hard_in_train += longest >= 4;
       }
     }
+  EXPECT_GT(hard_in_train, 400 / 8 / 2);
+  EXPECT_LT(hard_in_train, 400 / 8 * 2);
 }
 
 TEST(TrainTask, CountdownSolutionsReachTheTarget) {
-  for (const std::string split : {"train", "ood"})
+  for (const std::string split : {"id", "ood"})
     for (const TaskProblem& p : gen("countdown", split, 100)) {
       EXPECT_EQ(p.numbers.size(), split == "ood" ? 4u : 3u);
       EXPECT_EQ(p.answer, std::to_string(p.target));
