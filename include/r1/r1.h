@@ -24,6 +24,8 @@ typedef struct r1_model r1_model;
 typedef struct r1_model_params {
   int32_t n_threads; /* 0: physical cores */
   int64_t n_ctx;     /* 0: the model's context, at most 8192 */
+  int32_t allow_paging; /* nonzero: compute from the memory map, pages read from disk as needed,
+                           instead of refusing weights larger than the available memory */
 } r1_model_params;
 
 typedef struct r1_message {

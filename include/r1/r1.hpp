@@ -32,6 +32,7 @@ class Engine {
   struct Options {
     int n_threads = 0;   // 0: physical cores
     int64_t n_ctx = 0;   // context length in tokens; 0: the model's, at most 8192
+    bool allow_paging = false;  // weights larger than memory: page them from disk instead of refusing
   };
 
   struct Message {

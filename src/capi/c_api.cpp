@@ -39,7 +39,7 @@ auto guarded(F&& f, decltype(f()) on_error) -> decltype(f()) {
 
 extern "C" {
 
-r1_model_params r1_model_default_params(void) { return r1_model_params{0, 0}; }
+r1_model_params r1_model_default_params(void) { return r1_model_params{0, 0, 0}; }
 
 r1_gen_params r1_gen_default_params(void) {
   r1::Engine::Request d;
@@ -63,7 +63,8 @@ r1_model* r1_model_open(const char* path, const r1_model_params* params) {
       [&]() -> r1_model* {
         if (!path) throw std::invalid_argument("r1_model_open: path is NULL");
         r1_model_params p = params ? *params : r1_model_default_params();
-        auto engine = r1::Engine::open(path, r1::Engine::Options{.n_threads = p.n_threads, .n_ctx = p.n_ctx});
+        auto engine = r1::Engine::open(
+            path, r1::Engine::Options{.n_threads = p.n_threads, .n_ctx = p.n_ctx, .allow_paging = p.allow_paging != 0});
         return new r1_model{std::move(engine)};
       },
       nullptr);

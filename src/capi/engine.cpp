@@ -32,7 +32,7 @@ Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::open(const std::string& path, const Options& options) {
   auto impl = std::make_unique<Impl>();
-  impl->model = Model::load(path, ModelOptions{.n_threads = options.n_threads});
+  impl->model = Model::load(path, ModelOptions{.n_threads = options.n_threads, .allow_paging = options.allow_paging});
   const int64_t n_ctx = options.n_ctx > 0 ? options.n_ctx : default_context_length(impl->model->config());
   impl->session = std::make_unique<Session>(*impl->model, n_ctx);
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));

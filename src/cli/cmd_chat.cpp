@@ -57,7 +57,8 @@ nlohmann::json base_messages(const GenFlags& gen) {
 
 int run_chat(const ChatOptions& o) {
   check_gen_flags(o.gen);
-  auto model = Model::load(o.gen.model, ModelOptions{.n_threads = o.gen.threads});
+  const std::string model_path = resolve_model(o.gen.model);
+  auto model = Model::load(model_path, ModelOptions{.n_threads = o.gen.threads, .allow_paging = o.gen.allow_paging});
   const int64_t n_ctx = o.gen.ctx > 0 ? o.gen.ctx : default_context_length(model->config());
   Session session(*model, n_ctx);
   const bool interactive = stdin_is_tty();
@@ -68,7 +69,7 @@ int run_chat(const ChatOptions& o) {
   nlohmann::json messages = base_messages(o.gen);
   if (interactive)
     std::fprintf(stderr, "r1 chat: %s, context %lld. /exit or Ctrl-D to leave, /clear to start over.\n",
-                 o.gen.model.c_str(), static_cast<long long>(n_ctx));
+                 model_path.c_str(), static_cast<long long>(n_ctx));
 
   std::string line;
   int interrupts_at_prompt = 0;

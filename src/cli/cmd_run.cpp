@@ -73,10 +73,11 @@ nlohmann::ordered_json result_json(const GenerateResult& r) {
 
 int run_run(const RunOptions& o) {
   check_gen_flags(o.gen);
+  const std::string model_path = resolve_model(o.gen.model);
   if (o.raw && !o.gen.system.empty()) fail("--system cannot be used with --raw (the prompt is used as-is)");
   const std::string prompt = read_prompt(o);
 
-  auto model = Model::load(o.gen.model, ModelOptions{.n_threads = o.gen.threads});
+  auto model = Model::load(model_path, ModelOptions{.n_threads = o.gen.threads, .allow_paging = o.gen.allow_paging});
   const int64_t n_ctx = o.gen.ctx > 0 ? o.gen.ctx : default_context_length(model->config());
   if (n_ctx > model->config().n_ctx_train && model->config().n_ctx_train > 0)
     log(LogLevel::warn, "context {} is longer than the model was trained for ({})", n_ctx,
@@ -100,7 +101,7 @@ int run_run(const RunOptions& o) {
   auto record = [&](const GenerateResult& r) {
     if (!trace) return;
     TraceRecord t;
-    t.model = o.gen.model;
+    t.model = model_path;
     t.prompt = o.raw ? nlohmann::ordered_json(prompt) : nlohmann::ordered_json(req.messages);
     t.prompt_text = r.prompt_text;
     t.reasoning = r.reasoning;

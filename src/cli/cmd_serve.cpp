@@ -22,6 +22,7 @@ namespace {
 struct ServeFlags {
   std::string model;
   int threads = 0;
+  bool allow_paging = false;
   int64_t ctx = 0;
   std::string reasoning_field = "reasoning_content";
   serve::ServerOptions opts;
@@ -55,7 +56,7 @@ int run_serve(ServeFlags& f) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a vanished client must not kill the server
 
-  auto model = Model::load(f.model, ModelOptions{.n_threads = f.threads});
+  auto model = Model::load(f.model, ModelOptions{.n_threads = f.threads, .allow_paging = f.allow_paging});
   serve::ServerOptions& o = f.opts;
   o.scheduler.n_ctx = f.ctx > 0 ? f.ctx : default_context_length(model->config());
   if (o.limits.max_tokens == 0) o.limits.max_tokens = static_cast<int32_t>(o.scheduler.n_ctx);
@@ -109,6 +110,8 @@ const bool registered = register_command({
       sub.add_option("-c,--ctx-size", f->ctx, "context length per slot (0 = the model's, at most 8192)")
           ->capture_default_str()->envname("R1_CTX_SIZE");
       sub.add_option("-t,--threads", f->threads, "compute threads (0 = physical cores)")->envname("R1_THREADS");
+      sub.add_flag("--allow-paging", f->allow_paging,
+                   "run weights larger than the available memory from the memory map (paged from disk; slow)");
       sub.add_option("--api-key", o.api_key, "require 'Authorization: Bearer KEY' on every route but /health")
           ->envname("R1_API_KEY");
       sub.add_option("--max-body", o.max_body, "largest request body in bytes (413 above)")

@@ -1,14 +1,21 @@
 #include "cli/terminal_flags.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 
 #include "base/error.hpp"
 
 namespace r1::cli {
 
 void add_gen_flags(CLI::App& sub, GenFlags& f) {
-  sub.add_option("-m,--model", f.model, "model file (GGUF)")->required();
+  sub.add_option("-m,--model", f.model,
+                 "model file (GGUF; default: $R1_MODEL, else the bundled " + std::string(kBundledModel) + ")");
   sub.add_option("-t,--threads", f.threads, "threads (0 = physical cores)");
+  sub.add_flag("--allow-paging", f.allow_paging,
+               "run weights larger than the available memory from the memory map (paged from disk; slow)");
   sub.add_option("-c,--ctx", f.ctx, "context length in tokens (0 = the model's, at most 8192)");
   sub.add_option("-n,--n-predict", f.n_predict, "max tokens to generate (-1 = until the context is full)")
       ->capture_default_str();
@@ -24,6 +31,24 @@ void add_gen_flags(CLI::App& sub, GenFlags& f) {
                  "end the reasoning after N tokens and continue with the answer (-1 = no limit)");
   sub.add_option("--system", f.system, "system prompt");
   sub.add_flag("--ignore-eos", f.ignore_eos, "do not stop at end-of-generation tokens (benchmarks)");
+}
+
+std::string resolve_model(const std::string& given) {
+  namespace fs = std::filesystem;
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("R1_MODEL"); env && *env) return env;
+  // Next to the program's source tree (build/r1 -> models/), then the working directory.
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const fs::path& root : {exe.parent_path().parent_path(), exe.parent_path()}) {
+      const fs::path p = root / kBundledModel;
+      if (fs::exists(p, ec)) return p.string();
+    }
+  }
+  if (fs::exists(kBundledModel, ec)) return kBundledModel;
+  fail("no model given: pass -m MODEL.gguf or set R1_MODEL (the bundled default {} was not found next to the "
+       "program or in the working directory)", kBundledModel);
 }
 
 void check_gen_flags(const GenFlags& f) {

@@ -14,6 +14,7 @@ namespace r1::cli {
 struct GenFlags {
   std::string model;          // -m
   int threads = 0;            // -t (0: physical cores)
+  bool allow_paging = false;  // --allow-paging
   int64_t ctx = 0;            // -c (0: the model's, at most 8192)
   int32_t n_predict = -1;     // -n (-1: until the context is full)
   SamplingParams sampling;
@@ -23,7 +24,14 @@ struct GenFlags {
   std::string system;         // --system
 };
 
+// The project's own small reasoning model, relative to the source tree.
+inline constexpr const char* kBundledModel = "models/r1-tiny-reasoner.gguf";
+
 void add_gen_flags(CLI::App& sub, GenFlags& f);
+// The model to load: `given` (-m) if set, else $R1_MODEL, else the bundled model found
+// beside the program (build/r1 -> ../models/) or in the working directory; fails with a
+// message naming both ways to choose one when there is none.
+std::string resolve_model(const std::string& given);
 void check_gen_flags(const GenFlags& f);
 // The request fields that come from the flags (sampling, limits, reasoning).
 void apply_gen_flags(const GenFlags& f, GenerateRequest& req);

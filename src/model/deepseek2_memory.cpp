@@ -27,7 +27,8 @@ void check_weights_fit(const std::string& file, uint64_t weight_bytes, uint64_t 
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
   if (!allow_paging)
     fail("{}: the weights need {:.2f} GiB but only {:.2f} GiB of memory is available; free memory, use a smaller "
-         "quantization, or allow running from the memory map with weights paged in from disk (much slower)",
+         "quantization, or allow running from the memory map with weights paged in from disk (--allow-paging; much "
+         "slower)",
          file, weight_bytes / kGiB, available / kGiB);
   log(LogLevel::warn, "{}: the weights ({:.2f} GiB) exceed the available memory ({:.2f} GiB); running from the memory "
       "map, weights are paged in from disk as needed", file, weight_bytes / kGiB, available / kGiB);

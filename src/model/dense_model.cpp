@@ -5,6 +5,7 @@
 #include "base/error.hpp"
 #include "kernels/types.hpp"
 #include "model/attention.hpp"
+#include "model/deepseek2_memory.hpp"
 #include "model/kv_cache.hpp"
 #include "model/ops.hpp"
 
@@ -15,18 +16,22 @@ DenseModel::DenseModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const 
   w_ = bind_dense_weights(*file_, cfg_);
   // The matrices move into a resident huge-page copy, packed where the kernels want it
   // (weight_store.hpp). The embedding stays in the map (read a row at a time), and so
-  // does a tied output matrix.
+  // does a tied output matrix. Weights larger than the available memory are refused
+  // unless paging was allowed; then everything is computed from the memory map.
   std::vector<WeightView*> mats;
   for (LayerWeights& L : w_.layers)
     for (WeightView* W : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) mats.push_back(W);
   if (w_.output.data != w_.tok_embd.data) mats.push_back(&w_.output);
   std::vector<uint64_t> offsets;
+  uint64_t weight_bytes = 0;
   for (const WeightView* W : mats) {
     const gguf::TensorInfo* ti = file_->find_tensor(W->name);
     if (!ti || ti->data != W->data) fail("internal: tensor '{}' is not bound from the file", W->name);
     offsets.push_back(file_->data_offset() + ti->offset);
+    weight_bytes += static_cast<uint64_t>(W->rows) * W->row_stride;
   }
-  store_.load(file_->name(), mats, offsets, pool_);
+  check_weights_fit(file_->name(), weight_bytes, mem_available_bytes(), opts.allow_paging);
+  if (!opts.allow_paging) store_.load(file_->name(), mats, offsets, pool_);
   tokenizer_ = Tokenizer::from_gguf(file_->metadata());
   if (tokenizer_->n_vocab() > cfg_.n_vocab)
     fail("{}: the tokenizer has {} tokens but token_embd.weight has only {} rows", file_->name(),

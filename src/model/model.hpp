@@ -44,9 +44,9 @@ struct SeqBatch {
 
 struct ModelOptions {
   int n_threads = 0;   // 0 = physical cores
-  // Run even when the weights exceed the available memory, paging them in from the
-  // memory-mapped file as needed (slow). Without it, load() refuses such models early
-  // (checked for the MoE families, deepseek2).
+  // Compute from the memory-mapped file (no resident copy, no repacking), so that weights
+  // larger than the available memory are paged in from disk as needed (slow). Without
+  // it, load() refuses a model whose weights exceed the available memory.
   bool allow_paging = false;
 };
 

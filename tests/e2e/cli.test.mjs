@@ -115,6 +115,15 @@ test("run --json: greedy is deterministic, seeds reproduce, temperature varies",
   assert.ok(others.some((o) => JSON.stringify(o.tokens) !== JSON.stringify(s1.tokens)), "seeds change the sample");
 });
 
+test("run: --allow-paging (computing from the memory map) and R1_MODEL give the same greedy tokens", {skip}, () => {
+  const a = runJson(["-p", "Tell me", "-n", "16", "--temp", "0"]).j;
+  const paged = runJson(["-p", "Tell me", "-n", "16", "--temp", "0", "--allow-paging"]).j;
+  assert.deepEqual(paged.tokens, a.tokens);
+  const r = ok(["run", "--json", "-p", "Tell me", "-n", "16", "--temp", "0"], {env: {R1_MODEL: MODEL}});
+  assert.deepEqual(JSON.parse(r.stdout).tokens, a.tokens);
+  fails(["run", "-p", "x"], /missing\.gguf/, {env: {R1_MODEL: path.join(TMP, "missing.gguf")}});
+});
+
 test("run --raw: the prompt is used as-is, BOS added once", {skip}, () => {
   const {j} = runJson(["--raw", "-p", "ab", "-n", "1", "--temp", "0"]);
   assert.equal(j.prompt_tokens[0], idOf("<｜begin▁of▁sentence｜>"));
