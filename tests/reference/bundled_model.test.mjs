@@ -9,7 +9,10 @@
 // 2. The bundled default model (models/r1-tiny-reasoner.gguf; skipped when absent): on 20
 //    held-out task prompts (10 in-distribution, 10 from the harder split) r1 and llama.cpp
 //    give the same greedy answer token for token, up to and including the end-of-sequence
-//    token, and every answer has a closed reasoning block and a \boxed{} answer.
+//    token, and every answer has a closed reasoning block and a \boxed{} answer. Where
+//    llama.cpp disagrees with itself (its flash-attention scoring ranks r1's token first
+//    while its greedy decoding picked another) or its top two are within 1e-3, llama.cpp is
+//    restarted from r1's prefix, so the rest of the answer is still compared.
 //
 // Environment: R1_BIN (the built r1; skipped without it), R1_TMP (scratch directory).
 import {test, after} from "node:test";
@@ -74,6 +77,41 @@ async function firstRealDifference(model, prompt, ours, ref, stats, tie) {
   return -1;
 }
 
+// True when llama.cpp itself cannot tell `ours` from its greedy token at the end of
+// `prefix`: its teacher-forced (flash-attention) distribution ranks `ours` first, while its
+// greedy decoding (no flash attention) picked another token, or the top two are within
+// `tie` nats. llama.cpp's two attention paths differ by up to ~8e-3 in log p.
+async function llamaTie(model, prefix, ours, tie) {
+  const {logprobs} = await L.teacherForced(model, prefix);
+  const row = Array.from(logprobs[logprobs.length - 1]);
+  const order = [...row.keys()].sort((a, b) => row[b] - row[a]);
+  return {tie: order[0] === ours || row[order[0]] - row[order[1]] < tie, gap: row[order[0]] - row[order[1]]};
+}
+
+// Compares r1's greedy answer `ours` (then end of sequence) with llama.cpp's greedy
+// decoding of the same prompt. Where llama.cpp is itself tied (llamaTie), llama.cpp is
+// re-started from r1's prefix and the comparison goes on, so every token is checked.
+// Returns {same, ties} or throws naming the first real difference.
+async function compareWholeAnswer(model, prompt, ours, eos, label) {
+  let same = 0, ties = 0, start = 0;
+  while (start <= ours.length) {
+    const ref = await L.greedy(model, prompt.concat(ours.slice(0, start)), ours.length - start + 1);
+    let i = start;
+    while (i < ours.length && ours[i] === ref[i - start]) i++;
+    same += i - start;
+    if (i === ours.length) {
+      assert.equal(ref[i - start], eos, `${label}: llama.cpp does not stop where r1 stops`);
+      return {same, ties};
+    }
+    const t = await llamaTie(model, prompt.concat(ours.slice(0, i)), ours[i], 1e-3);
+    assert.ok(t.tie, `${label}: greedy answers differ at token ${i}: r1 ${ours.slice(i, i + 5)} llama.cpp ` +
+                     `${ref.slice(i - start, i - start + 5)} (llama.cpp's top-2 gap ${t.gap})`);
+    ties++;
+    start = i + 1;
+  }
+  return {same, ties};
+}
+
 const skip = R1_BIN ? false : "R1_BIN is not set (path to the built r1 program)";
 
 test("a model trained by r1 (f32, f16, q8_0) decodes like llama.cpp", {skip, timeout: 600_000}, async () => {
@@ -135,21 +173,24 @@ test("a model trained by r1 (f32, f16, q8_0) decodes like llama.cpp", {skip, tim
 
 test("the bundled model answers 20 held-out prompts like llama.cpp, with reasoning and a boxed answer",
      {skip: skip || (fs.existsSync(BUNDLED) ? false : `${BUNDLED} is not there`), timeout: 600_000}, async () => {
-  const probs = (await tasks("id", 10, 9101)).concat(await tasks("ood", 10, 9102));
+  const probs = (await tasks("id", 10, 9101, "add,mul")).concat(await tasks("ood", 10, 9102, "add,mul"));
   const eos = (await L.loadModel(BUNDLED)).tokens.eos;
-  let correct = 0;
+  let correct = 0, same = 0, ties = 0, total = 0;
   for (const p of probs) {
     const ours = await r1Greedy(BUNDLED, p.question, 600, false);
     assert.equal(ours.finish_reason, "stop", `'${p.question}': r1 did not finish (${ours.finish_reason})`);
-    const ref = await L.greedy(BUNDLED, ours.prompt_tokens, ours.tokens.length + 1);
-    assert.deepEqual(ref.slice(0, ours.tokens.length), ours.tokens, `'${p.question}': greedy answers differ`);
-    assert.equal(ref[ours.tokens.length], eos, `'${p.question}': llama.cpp does not stop where r1 stops`);
+    const c = await compareWholeAnswer(BUNDLED, ours.prompt_tokens, ours.tokens, eos, `'${p.question}'`);
+    same += c.same;
+    ties += c.ties;
+    total += ours.tokens.length;
     assert.ok(ours.reasoning.trim().length > 0, `'${p.question}': no reasoning trace`);
     assert.match(ours.content, /\\boxed\{.+\}/, `'${p.question}': no boxed answer in '${ours.content}'`);
     const m = ours.content.match(/\\boxed\{(.*)\}/);
-    if (p.kind !== "countdown" && m && m[1] === p.answer) correct++;
+    if (m && m[1] === p.answer) correct++;
   }
-  console.log(`bundled model: ${correct} arithmetic answers correct (greedy) of ${probs.filter((p) => p.kind !== "countdown").length}`);
+  console.log(`bundled model: ${same} of ${total} greedy tokens identical to llama.cpp's, ${ties} llama.cpp tie(s) ` +
+              `re-synchronised; ${correct} of ${probs.length} answers correct`);
+  assert.ok(ties <= probs.length, `too many ties (${ties}) for a meaningful comparison`);
 });
 
 after(async () => {
