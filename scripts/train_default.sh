@@ -74,6 +74,40 @@ console.log("| model | split | problems | pass@1 (%) | maj@8 (%) | pass@8 (%) | 
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 console.log(rows.join("\n"));
 EOF
+# The same figures as a bar chart: pass@1 and maj@8 per split, SFT beside SFT + GRPO.
+node - > results.svg <<'EOF'
+const fs = require("fs");
+const get = (m, s) => JSON.parse(fs.readFileSync(`eval_${m}_${s}.summary.json`, "utf8")).overall;
+const W = 640, H = 300, x0 = 60, y0 = 250, h = 200, bw = 28;
+const out = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+             `<rect width="100%" height="100%" fill="white"/>`,
+             `<text x="${x0}" y="20" font-weight="bold">r1 eval, k = 8, T = 0.6: SFT vs SFT + GRPO</text>`];
+for (let v = 0; v <= 100; v += 25) {
+  const y = y0 - (h * v) / 100;
+  out.push(`<line x1="${x0}" x2="${W - 20}" y1="${y}" y2="${y}" stroke="#eee"/>`,
+           `<text x="${x0 - 6}" y="${y + 4}" text-anchor="end">${v}%</text>`);
+}
+let x = x0 + 20;
+for (const [s, split] of [["id", "in-distribution"], ["ood", "harder (4-5 digits)"]]) {
+  const gx = x;
+  for (const [metric, label] of [["pass@1", "pass@1"], ["maj@k", "maj@8"]]) {
+    for (const [m, color] of [["sft", "#9ecae1"], ["grpo", "#3182bd"]]) {
+      const v = 100 * get(m, s)[metric];
+      out.push(`<rect x="${x}" y="${y0 - (h * v) / 100}" width="${bw}" height="${(h * v) / 100}" fill="${color}"/>`,
+               `<text x="${x + bw / 2}" y="${y0 - (h * v) / 100 - 4}" text-anchor="middle">${v.toFixed(1)}</text>`);
+      x += bw + 2;
+    }
+    out.push(`<text x="${x - bw - 2}" y="${y0 + 14}" text-anchor="middle">${label}</text>`);
+    x += 14;
+  }
+  out.push(`<text x="${(gx + x - 14) / 2}" y="${y0 + 32}" text-anchor="middle" font-weight="bold">${split}</text>`);
+  x += 40;
+}
+out.push(`<rect x="${W - 150}" y="40" width="12" height="12" fill="#9ecae1"/><text x="${W - 132}" y="50">SFT</text>`,
+         `<rect x="${W - 150}" y="58" width="12" height="12" fill="#3182bd"/><text x="${W - 132}" y="68">SFT + GRPO</text>`,
+         `</svg>`);
+console.log(out.join("\n"));
+EOF
 cat results.md
 echo "total: $(( ($(date +%s) - START) / 60 )) min"
 
@@ -83,6 +117,7 @@ if [[ $INSTALL == 1 ]]; then
   mv "$ROOT/models/r1-tiny-reasoner.gguf.tmp" "$ROOT/models/r1-tiny-reasoner.gguf"
   mkdir -p "$ROOT/docs/results"
   cp results.md "$ROOT/docs/results/table.md"
+  cp results.svg "$ROOT/docs/results/results.svg"
   cp sft.csv sft.svg grpo.csv grpo.svg "$ROOT/docs/results/"
   for m in sft grpo; do for s in id ood; do
     cp eval_${m}_$s.csv "$ROOT/docs/results/"
