@@ -5,7 +5,7 @@
 #   -> GRPO (r1 train grpo) -> evaluation, k = 8 at temperature 0.6 (r1 eval) -> results
 #
 # Every step resumes where it stopped when the script is run again (checkpoints, eval
-# sample files). About 45 minutes on a 2-core machine that is otherwise idle.
+# sample files). About 55 minutes on a 2-core machine (SFT 11, GRPO 43, the rest 1-2).
 #
 # Usage: scripts/train_default.sh [--install]
 #   --install   copy the model to models/, the results table and curves to docs/results/
