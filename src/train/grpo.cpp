@@ -144,13 +144,10 @@ GrpoResult run_grpo(const GrpoOptions& o, const LogFn& log) {
   CurveLog curves({"step", "reward", "accuracy", "format", "kl", "reasoning_tokens", "tokens", "truncated",
                    "groups_used", "lr", "grad_norm", "elapsed_s"});
   if (resumed) {
-    opt.m() = std::move(ck.m);
-    opt.v() = std::move(ck.v);
-    opt.set_steps_done(ck.step);
-    epoch = ck.run.value("epoch", int64_t{0});
-    pos = ck.run.value("pos", int64_t{0});
-    elapsed_before = ck.run.value("elapsed_s", 0.0);
-    curves.restore(csv_path, static_cast<double>(ck.step));
+    const RunPosition at = resume_run(ck, opt, curves, csv_path);
+    epoch = at.epoch;
+    pos = at.pos;
+    elapsed_before = at.elapsed_s;
   }
   std::vector<size_t> order = epoch_order(probs.size(), o.seed, epoch);
   const auto t0 = Clock::now();

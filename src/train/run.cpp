@@ -132,4 +132,13 @@ void CurveLog::write_svg(const std::string& path, const std::string& x_label,
   eval::write_svg(path, out);
 }
 
+RunPosition resume_run(Checkpoint& ck, AdamW& opt, CurveLog& curves, const std::string& csv_path) {
+  opt.m() = std::move(ck.m);
+  opt.v() = std::move(ck.v);
+  opt.set_steps_done(ck.step);
+  curves.restore(csv_path, static_cast<double>(ck.step));
+  return {.epoch = ck.run.value("epoch", int64_t{0}), .pos = ck.run.value("pos", int64_t{0}),
+          .elapsed_s = ck.run.value("elapsed_s", 0.0)};
+}
+
 }  // namespace r1::train

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "eval/plot.hpp"
+#include "train/checkpoint.hpp"
 #include "train/model_io.hpp"
+#include "train/optimizer.hpp"
 
 namespace r1::train {
 
@@ -52,5 +54,15 @@ class CurveLog {
   std::vector<std::string> columns_;
   std::vector<std::vector<double>> rows_;
 };
+
+// Where a resumed run continues: data epoch and position, and the seconds already spent.
+struct RunPosition {
+  int64_t epoch = 0, pos = 0;
+  double elapsed_s = 0;
+};
+// Moves the checkpoint's AdamW moments and step count into `opt`, reloads the curve rows
+// logged up to its step from csv_path, and returns its data position (shared by SFT and
+// GRPO resume, so both continue the same run).
+RunPosition resume_run(Checkpoint& ck, AdamW& opt, CurveLog& curves, const std::string& csv_path);
 
 }  // namespace r1::train

@@ -117,13 +117,10 @@ SftResult run_sft(const SftOptions& o, const LogFn& log) {
   double elapsed_before = 0;
   CurveLog curves({"step", "epoch", "lr", "loss", "val_loss", "grad_norm", "tokens_per_s", "elapsed_s"});
   if (resumed) {
-    opt.m() = std::move(ck.m);
-    opt.v() = std::move(ck.v);
-    opt.set_steps_done(ck.step);
-    epoch = ck.run.value("epoch", int64_t{0});
-    pos = ck.run.value("pos", int64_t{0});
-    elapsed_before = ck.run.value("elapsed_s", 0.0);
-    curves.restore(csv_path, static_cast<double>(ck.step));
+    const RunPosition at = resume_run(ck, opt, curves, csv_path);
+    epoch = at.epoch;
+    pos = at.pos;
+    elapsed_before = at.elapsed_s;
   }
   std::vector<size_t> order = epoch_order(data.size(), o.seed, epoch);
 
