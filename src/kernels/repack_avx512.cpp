@@ -28,9 +28,22 @@ inline __m512 load_f16x16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
+// Asks for the cache lines kPrefetchBytes past a block of `bytes` bytes: with many tokens
+// per pass the kernel computes long enough per block that the hardware prefetcher alone
+// leaves the stream of weights from DRAM waiting on every group. Prefetches past the
+// end of the matrix are harmless (they never fault).
+constexpr int kPrefetchBytes = 2048;
+inline void prefetch_ahead(const void* block, int bytes) {
+  const char* p = static_cast<const char*>(block) + kPrefetchBytes;
+  for (int off = 0; off < bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
 
 // ---------------------------------------------------------------- Q4_0x16 . ActQ8_0
 
+// T tokens (T <= 8) against one group: the group's nibbles are unpacked once per block
+// and stay in registers for all T tokens. Each token's sum starts at -sum8 (exact int32
+// arithmetic: the same integer as dot - sum8) and runs in two independent chains (low
+// and high nibbles) that meet before the one float step of the block.
 template <int T>
 void q4_0x16_tile(int64_t nb, const BlockQ4_0x16* w, const ActQ8_0* const* a, float* const* y) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
@@ -38,6 +51,7 @@ void q4_0x16_tile(int64_t nb, const BlockQ4_0x16* w, const ActQ8_0* const* a, fl
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ4_0x16& blk = w[b];
+    if (T >= 4) prefetch_ahead(&blk, sizeof(blk));
     __m512i lo[4], hi[4];
     for (int k = 0; k < 4; ++k) {
       const __m512i q = load512(blk.qs + 64 * k);
@@ -47,15 +61,15 @@ void q4_0x16_tile(int64_t nb, const BlockQ4_0x16* w, const ActQ8_0* const* a, fl
     const __m512 d = load_f16x16(blk.d);
     for (int t = 0; t < T; ++t) {
       const int8_t* yq = a[t][b].qs;
-      __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], bcast32(yq));
-      s = _mm512_dpbusd_epi32(s, hi[0], bcast32(yq + 16));
+      __m512i s = _mm512_dpbusd_epi32(_mm512_set1_epi32(-a[t][b].sum8), lo[0], bcast32(yq));
+      __m512i u = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], bcast32(yq + 16));
       s = _mm512_dpbusd_epi32(s, lo[1], bcast32(yq + 4));
-      s = _mm512_dpbusd_epi32(s, hi[1], bcast32(yq + 20));
+      u = _mm512_dpbusd_epi32(u, hi[1], bcast32(yq + 20));
       s = _mm512_dpbusd_epi32(s, lo[2], bcast32(yq + 8));
-      s = _mm512_dpbusd_epi32(s, hi[2], bcast32(yq + 24));
+      u = _mm512_dpbusd_epi32(u, hi[2], bcast32(yq + 24));
       s = _mm512_dpbusd_epi32(s, lo[3], bcast32(yq + 12));
-      s = _mm512_dpbusd_epi32(s, hi[3], bcast32(yq + 28));
-      const __m512i dot = _mm512_sub_epi32(s, _mm512_set1_epi32(a[t][b].sum8));
+      u = _mm512_dpbusd_epi32(u, hi[3], bcast32(yq + 28));
+      const __m512i dot = _mm512_add_epi32(s, u);
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(d, _mm512_set1_ps(a[t][b].d)), acc[t]);
     }
   }
@@ -142,16 +156,16 @@ void q4_kx16_tile(int64_t nb, const BlockQ4_Kx16* w, const BlockQ8_K* const* a, 
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y[t], _mm512_sub_ps(acc[t], acc_m[t]));
 }
 
-// For each group, tokens in tiles of 4 (the group's weights stay in cache).
-template <class Act, class Block, class Tile>
+// For each group, tokens in tiles of kTile (the group's weights stay in cache between tiles).
+template <int kTile, class Act, class Block, class Tile>
 void run_tiles(int64_t nb, const Block* w, int64_t n_groups, const void* act, size_t act_stride, int64_t n_tokens,
                float* y, int64_t ldy, Tile tile) {
   for (int64_t g = 0; g < n_groups; ++g) {
     const Block* wg = w + g * nb;
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
-      const int T = n_tokens - t0 < 4 ? static_cast<int>(n_tokens - t0) : 4;
-      const Act* rows[4];
-      float* outs[4];
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTile) {
+      const int T = n_tokens - t0 < kTile ? static_cast<int>(n_tokens - t0) : kTile;
+      const Act* rows[kTile];
+      float* outs[kTile];
       for (int i = 0; i < T; ++i) {
         rows[i] = reinterpret_cast<const Act*>(static_cast<const uint8_t*>(act) + (t0 + i) * act_stride);
         outs[i] = y + (t0 + i) * ldy + 16 * g;
@@ -166,9 +180,13 @@ void run_tiles(int64_t nb, const Block* w, int64_t n_groups, const void* act, si
 void gemm_q4_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                          int64_t n_tokens, int64_t /*n_gemm*/, float* y, int64_t ldy) {
   const int64_t nb = k / 32;
-  run_tiles<ActQ8_0>(nb, static_cast<const BlockQ4_0x16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
+  run_tiles<8, ActQ8_0>(nb, static_cast<const BlockQ4_0x16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
                      [nb](int T, int64_t, const BlockQ4_0x16* wg, const ActQ8_0* const* rows, float* const* outs) {
                        switch (T) {
+                         case 8: q4_0x16_tile<8>(nb, wg, rows, outs); break;
+                         case 7: q4_0x16_tile<7>(nb, wg, rows, outs); break;
+                         case 6: q4_0x16_tile<6>(nb, wg, rows, outs); break;
+                         case 5: q4_0x16_tile<5>(nb, wg, rows, outs); break;
                          case 4: q4_0x16_tile<4>(nb, wg, rows, outs); break;
                          case 3: q4_0x16_tile<3>(nb, wg, rows, outs); break;
                          case 2: q4_0x16_tile<2>(nb, wg, rows, outs); break;
@@ -180,7 +198,7 @@ void gemm_q4_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void*
 void gemm_q4_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                          int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy) {
   const int64_t nb = k / 256;
-  run_tiles<BlockQ8_K>(
+  run_tiles<4, BlockQ8_K>(
       nb, static_cast<const BlockQ4_Kx16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
       [nb, n_gemm](int T, int64_t t0, const BlockQ4_Kx16* wg, const BlockQ8_K* const* rows, float* const* outs) {
         if (t0 < n_gemm) {
