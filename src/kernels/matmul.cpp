@@ -184,7 +184,7 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
     if (W.layout == WeightLayout::kRows &&
         matmul_ggml_order(W, X, ldx, n_tokens, jobs[i].Y, jobs[i].ldy, pool, at))
       continue;
-    const bool act_q8_0 = W.layout == WeightLayout::kQ4_0x8 || W.layout == WeightLayout::kQ4_0x16;
+    const bool act_q8_0 = kernels::layout_takes_act_q8_0(W.layout);
     const DType vt = wt.vec_dot_type;
     const ActBuffer* buf = nullptr;
     for (const ActBuffer& b : acts)

@@ -15,9 +15,10 @@ namespace r1::kernels {
 namespace {
 
 // Where byte `o` of row r's row-major block goes inside its group block (G rows).
+// Q4_0 and Q8_0 share it (only the number of qs bytes differs: 16 or 32).
 template <int G>
 size_t q4_0_offset(int r, size_t o) {
-  // row-major BlockQ4_0: d at 0..1, qs at 2..17
+  // row-major BlockQ4_0 / BlockQ8_0: d at 0..1, qs at 2..17 / 2..33
   if (o < 2) return 2 * static_cast<size_t>(r) + o;
   const size_t q = o - 2;  // qs index 0..15: k = q / 4, j = q % 4
   return 2 * G + 4 * G * (q / 4) + 4 * static_cast<size_t>(r) + q % 4;
@@ -52,6 +53,8 @@ LayoutInfo info(WeightLayout layout) {
       return {16, sizeof(BlockQ4_0), kQK, 2, q4_0_offset<16>};
     case WeightLayout::kQ4_Kx16:
       return {16, sizeof(BlockQ4_K), kQK_K, 4, q4_k_offset<16>};
+    case WeightLayout::kQ8_0x16:
+      return {16, sizeof(BlockQ8_0), kQK, 2, q4_0_offset<16>};
     case WeightLayout::kRows:
       break;
   }
@@ -83,7 +86,12 @@ WeightLayout packed_layout_for(DType type, int64_t rows, int64_t cols) {
   if (!wide && rows % 8 != 0) return WeightLayout::kRows;
   if (type == DType::Q4_0 && cols % kQK == 0) return wide ? WeightLayout::kQ4_0x16 : WeightLayout::kQ4_0x8;
   if (type == DType::Q4_K && cols % kQK_K == 0) return wide ? WeightLayout::kQ4_Kx16 : WeightLayout::kQ4_Kx8;
+  if (type == DType::Q8_0 && cols % kQK == 0 && wide) return WeightLayout::kQ8_0x16;
   return WeightLayout::kRows;
+}
+
+bool layout_takes_act_q8_0(WeightLayout layout) {
+  return layout == WeightLayout::kQ4_0x8 || layout == WeightLayout::kQ4_0x16 || layout == WeightLayout::kQ8_0x16;
 }
 
 void pack_rows(WeightLayout layout, void* data, int64_t n_groups, int64_t cols) {
@@ -224,8 +232,33 @@ void gemm_q4_k_ref(int64_t k, const void* w, int64_t n_groups, const void* act, 
   }
 }
 
+void gemm_q8_0x16_ref_impl(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                           int64_t n_tokens, float* y, int64_t ldy) {
+  constexpr int G = 16;
+  const int64_t nb = k / kQK;
+  const auto* blocks = static_cast<const BlockQ8_0x16*>(w);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const auto* a = reinterpret_cast<const ActQ8_0*>(static_cast<const uint8_t*>(act) + t * act_stride);
+    for (int64_t g = 0; g < n_groups; ++g)
+      for (int r = 0; r < G; ++r) {
+        float acc = 0.0f;
+        for (int64_t b = 0; b < nb; ++b) {
+          const BlockQ8_0x16& blk = blocks[g * nb + b];
+          int sum = 0;
+          for (int q = 0; q < kQK; ++q) sum += blk.qs[4 * G * (q / 4) + 4 * r + q % 4] * a[b].qs[q];
+          acc = std::fma(static_cast<float>(sum), half_to_float(blk.d[r]) * a[b].d, acc);
+        }
+        y[t * ldy + G * g + r] = acc;
+      }
+  }
+}
+
 }  // namespace
 
+void gemm_q8_0x16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                      int64_t n_tokens, int64_t, float* y, int64_t ldy) {
+  gemm_q8_0x16_ref_impl(k, w, n_groups, act, act_stride, n_tokens, y, ldy);
+}
 void gemm_q4_0x8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                      int64_t n_tokens, int64_t, float* y, int64_t ldy) {
   gemm_q4_0_ref<8>(k, w, n_groups, act, act_stride, n_tokens, y, ldy);
@@ -253,6 +286,8 @@ PackedGemmFn packed_gemm_reference(WeightLayout layout) {
       return gemm_q4_0x16_ref;
     case WeightLayout::kQ4_Kx16:
       return gemm_q4_kx16_ref;
+    case WeightLayout::kQ8_0x16:
+      return gemm_q8_0x16_ref;
     case WeightLayout::kRows:
       break;
   }
@@ -270,6 +305,8 @@ PackedGemmFn packed_gemm(WeightLayout layout) {
       return avx512 ? gemm_q4_0x16_avx512 : gemm_q4_0x16_ref;
     case WeightLayout::kQ4_Kx16:
       return avx512 ? gemm_q4_kx16_avx512 : gemm_q4_kx16_ref;
+    case WeightLayout::kQ8_0x16:
+      return avx512 ? gemm_q8_0x16_avx512 : gemm_q8_0x16_ref;
     case WeightLayout::kRows:
       break;
   }

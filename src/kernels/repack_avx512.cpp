@@ -76,6 +76,38 @@ void q4_0x16_tile(int64_t nb, const BlockQ4_0x16* w, const ActQ8_0* const* a, fl
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y[t], acc[t]);
 }
 
+// ---------------------------------------------------------------- Q8_0x16 . ActQ8_0
+
+// T tokens (T <= 8) against one group. vpdpbusd multiplies unsigned by signed bytes: the
+// signed weights w are flipped to w + 128 (xor 0x80) and the sum corrected by
+// -128 * sum(a) = -16 * sum8, the chain's start value (exact int32 arithmetic).
+template <int T>
+void q8_0x16_tile(int64_t nb, const BlockQ8_0x16* w, const ActQ8_0* const* a, float* const* y) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ8_0x16& blk = w[b];
+    prefetch_ahead(&blk, sizeof(blk));
+    __m512i u[8];
+    for (int k = 0; k < 8; ++k)
+      u[k] = _mm512_xor_si512(_mm512_loadu_si512(blk.qs + 64 * k), flip);
+    const __m512 d = load_f16x16(blk.d);
+    for (int t = 0; t < T; ++t) {
+      const int8_t* yq = a[t][b].qs;
+      __m512i s = _mm512_dpbusd_epi32(_mm512_set1_epi32(-16 * a[t][b].sum8), u[0], bcast32(yq));
+      __m512i v = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[1], bcast32(yq + 4));
+      for (int k = 2; k < 8; k += 2) {
+        s = _mm512_dpbusd_epi32(s, u[k], bcast32(yq + 4 * k));
+        v = _mm512_dpbusd_epi32(v, u[k + 1], bcast32(yq + 4 * k + 4));
+      }
+      const __m512i dot = _mm512_add_epi32(s, v);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(d, _mm512_set1_ps(a[t][b].d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y[t], acc[t]);
+}
+
 // ---------------------------------------------------------------- Q4_Kx16 . Q8_K
 
 // Byte j of each 32-bit lane, zero-extended to 32 bits (scales).
@@ -193,6 +225,24 @@ void gemm_q4_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void*
                          default: q4_0x16_tile<1>(nb, wg, rows, outs); break;
                        }
                      });
+}
+
+void gemm_q8_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                         int64_t n_tokens, int64_t /*n_gemm*/, float* y, int64_t ldy) {
+  const int64_t nb = k / 32;
+  run_tiles<8, ActQ8_0>(nb, static_cast<const BlockQ8_0x16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
+                        [nb](int T, int64_t, const BlockQ8_0x16* wg, const ActQ8_0* const* rows, float* const* outs) {
+                          switch (T) {
+                            case 8: q8_0x16_tile<8>(nb, wg, rows, outs); break;
+                            case 7: q8_0x16_tile<7>(nb, wg, rows, outs); break;
+                            case 6: q8_0x16_tile<6>(nb, wg, rows, outs); break;
+                            case 5: q8_0x16_tile<5>(nb, wg, rows, outs); break;
+                            case 4: q8_0x16_tile<4>(nb, wg, rows, outs); break;
+                            case 3: q8_0x16_tile<3>(nb, wg, rows, outs); break;
+                            case 2: q8_0x16_tile<2>(nb, wg, rows, outs); break;
+                            default: q8_0x16_tile<1>(nb, wg, rows, outs); break;
+                          }
+                        });
 }
 
 void gemm_q4_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,

@@ -60,10 +60,10 @@ bool rowwise(const MatJob& j, ThreadPool& pool) {
     const int64_t G = kernels::layout_rows(W.layout);  // rows per packed group (8 or 16)
     if (!id || W.rows % G != 0) fail("tensor '{}': packed layout where llama.cpp keeps rows", W.name);
     const kernels::PackedGemmFn fn = kernels::packed_gemm(W.layout);
-    // Packed Q4_0 takes ActQ8_0 rows, packed Q4_K Q8_K rows
+    // Packed Q4_0 / Q8_0 take ActQ8_0 rows, packed Q4_K Q8_K rows
     std::vector<uint8_t> buf;
     size_t a_stride = 0;
-    if (W.layout == WeightLayout::kQ4_0x8 || W.layout == WeightLayout::kQ4_0x16) {
+    if (kernels::layout_takes_act_q8_0(W.layout)) {
       a_stride = static_cast<size_t>(W.cols / 32) * sizeof(kernels::ActQ8_0);
       buf.resize(a_stride * static_cast<size_t>(j.n));
       kernels::quantize_act_q8_0(traits(DType::Q8_0).from_float, j.x, j.ldx, W.cols, j.n,
