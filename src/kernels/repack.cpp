@@ -36,37 +36,54 @@ size_t q4_k_offset(int r, size_t o) {
   return 16 * G + 32 * G * (q / 32) + 4 * G * ((q % 32) / 4) + 4 * static_cast<size_t>(r) + q % 4;
 }
 
+template <int G>
+size_t q6_k_offset(int r, size_t o) {
+  // row-major BlockQ6_K: ql at 0..127, qh at 128..191, scales at 192..207, d at 208..209;
+  // packed: d (2G bytes), scales (16 G), ql (128 G), qh (64 G)
+  const size_t R = static_cast<size_t>(r);
+  if (o < 128) return 18 * G + 4 * G * (o / 4) + 4 * R + o % 4;
+  if (o < 192) return 146 * G + 4 * G * ((o - 128) / 4) + 4 * R + (o - 128) % 4;
+  if (o < 208) return 2 * G + G * (o - 192) + R;
+  return 2 * R + (o - 208);
+}
+// Bytes moved as one run from row-major offset o (runs never straddle two fields).
+size_t run_legacy(size_t o) { return o < 2 ? 2 : 4; }  // fp16 d, then 4-byte runs of qs
+size_t run_q4_k(size_t o) { return o < 4 ? 2 : 4; }    // fp16 d and dmin, then 4-byte runs
+size_t run_q6_k(size_t o) { return o < 192 ? 4 : o < 208 ? 1 : 2; }
+
 struct LayoutInfo {
   int rows;            // G
   size_t block_bytes;  // row-major bytes of one block of one row
   int64_t block_cols;
-  size_t header;       // leading bytes moved in 2-byte runs (fp16 scales); the rest in 4-byte runs
+  size_t (*run)(size_t);  // run length at row-major offset o
   size_t (*offset)(int, size_t);
 };
 LayoutInfo info(WeightLayout layout) {
   switch (layout) {
     case WeightLayout::kQ4_0x8:
-      return {8, sizeof(BlockQ4_0), kQK, 2, q4_0_offset<8>};
+      return {8, sizeof(BlockQ4_0), kQK, run_legacy, q4_0_offset<8>};
     case WeightLayout::kQ4_Kx8:
-      return {8, sizeof(BlockQ4_K), kQK_K, 4, q4_k_offset<8>};
+      return {8, sizeof(BlockQ4_K), kQK_K, run_q4_k, q4_k_offset<8>};
     case WeightLayout::kQ4_0x16:
-      return {16, sizeof(BlockQ4_0), kQK, 2, q4_0_offset<16>};
+      return {16, sizeof(BlockQ4_0), kQK, run_legacy, q4_0_offset<16>};
     case WeightLayout::kQ4_Kx16:
-      return {16, sizeof(BlockQ4_K), kQK_K, 4, q4_k_offset<16>};
+      return {16, sizeof(BlockQ4_K), kQK_K, run_q4_k, q4_k_offset<16>};
     case WeightLayout::kQ8_0x16:
-      return {16, sizeof(BlockQ8_0), kQK, 2, q4_0_offset<16>};
+      return {16, sizeof(BlockQ8_0), kQK, run_legacy, q4_0_offset<16>};
+    case WeightLayout::kQ6_Kx16:
+      return {16, sizeof(BlockQ6_K), kQK_K, run_q6_k, q6_k_offset<16>};
     case WeightLayout::kRows:
       break;
   }
   assert(false && "not a packed layout");
-  return {1, 0, 1, 0, nullptr};
+  return {1, 0, 1, nullptr, nullptr};
 }
 
 // Moves every run of row r's block `row_block` to (kToPacked) or from its group block.
 template <bool kToPacked>
 void move_block(const LayoutInfo& li, int r, uint8_t* row_block, uint8_t* group_block) {
   for (size_t o = 0; o < li.block_bytes;) {
-    const size_t run = o < li.header ? 2 : 4;
+    const size_t run = li.run(o);
     uint8_t* packed = group_block + li.offset(r, o);
     if (kToPacked)
       std::memcpy(packed, row_block + o, run);
@@ -87,6 +104,7 @@ WeightLayout packed_layout_for(DType type, int64_t rows, int64_t cols) {
   if (type == DType::Q4_0 && cols % kQK == 0) return wide ? WeightLayout::kQ4_0x16 : WeightLayout::kQ4_0x8;
   if (type == DType::Q4_K && cols % kQK_K == 0) return wide ? WeightLayout::kQ4_Kx16 : WeightLayout::kQ4_Kx8;
   if (type == DType::Q8_0 && cols % kQK == 0 && wide) return WeightLayout::kQ8_0x16;
+  if (type == DType::Q6_K && cols % kQK_K == 0 && wide) return WeightLayout::kQ6_Kx16;
   return WeightLayout::kRows;
 }
 
@@ -253,8 +271,45 @@ void gemm_q8_0x16_ref_impl(int64_t k, const void* w, int64_t n_groups, const voi
   }
 }
 
+void gemm_q6_kx16_ref_impl(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                           int64_t n_tokens, float* y, int64_t ldy) {
+  constexpr int G = 16;
+  const int64_t nb = k / kQK_K;
+  const auto* blocks = static_cast<const BlockQ6_Kx16*>(w);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) + t * act_stride);
+    for (int64_t g = 0; g < n_groups; ++g)
+      for (int r = 0; r < G; ++r) {
+        float acc = 0.0f;
+        for (int64_t b = 0; b < nb; ++b) {
+          const BlockQ6_Kx16& blk = blocks[g * nb + b];
+          int sumi = 0;
+          for (int sb = 0; sb < 16; ++sb) {  // 16-element sub-block: elements 16 sb .. 16 sb + 15
+            int dot = 0;
+            for (int e = 16 * sb; e < 16 * sb + 16; ++e) {
+              const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+              const int ql_byte = 64 * n + 32 * (j % 2) + l;  // low nibble for j < 2, high for j >= 2
+              const int qh_byte = 32 * n + l;
+              const uint8_t lo = blk.ql[4 * G * (ql_byte / 4) + 4 * r + ql_byte % 4];
+              const uint8_t hi = blk.qh[4 * G * (qh_byte / 4) + 4 * r + qh_byte % 4];
+              const int q = ((j < 2 ? lo & 0x0F : lo >> 4) | (((hi >> (2 * j)) & 3) << 4)) - 32;
+              dot += q * a[b].qs[e];
+            }
+            sumi += blk.scales[G * sb + r] * dot;
+          }
+          acc = std::fma(static_cast<float>(sumi), half_to_float(blk.d[r]) * a[b].d, acc);
+        }
+        y[t * ldy + G * g + r] = acc;
+      }
+  }
+}
+
 }  // namespace
 
+void gemm_q6_kx16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                      int64_t n_tokens, int64_t, float* y, int64_t ldy) {
+  gemm_q6_kx16_ref_impl(k, w, n_groups, act, act_stride, n_tokens, y, ldy);
+}
 void gemm_q8_0x16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                       int64_t n_tokens, int64_t, float* y, int64_t ldy) {
   gemm_q8_0x16_ref_impl(k, w, n_groups, act, act_stride, n_tokens, y, ldy);
@@ -288,6 +343,8 @@ PackedGemmFn packed_gemm_reference(WeightLayout layout) {
       return gemm_q4_kx16_ref;
     case WeightLayout::kQ8_0x16:
       return gemm_q8_0x16_ref;
+    case WeightLayout::kQ6_Kx16:
+      return gemm_q6_kx16_ref;
     case WeightLayout::kRows:
       break;
   }
@@ -307,6 +364,8 @@ PackedGemmFn packed_gemm(WeightLayout layout) {
       return avx512 ? gemm_q4_kx16_avx512 : gemm_q4_kx16_ref;
     case WeightLayout::kQ8_0x16:
       return avx512 ? gemm_q8_0x16_avx512 : gemm_q8_0x16_ref;
+    case WeightLayout::kQ6_Kx16:
+      return avx512 ? gemm_q6_kx16_avx512 : gemm_q6_kx16_ref;
     case WeightLayout::kRows:
       break;
   }

@@ -29,6 +29,7 @@ enum class WeightLayout : uint8_t {
   kQ4_0x16,   // BlockQ4_0x16 groups (AVX-512 kernels, rows % 16 == 0)
   kQ4_Kx16,   // BlockQ4_Kx16 groups (AVX-512 kernels, rows % 16 == 0)
   kQ8_0x16,   // BlockQ8_0x16 groups (AVX-512 kernels, rows % 16 == 0)
+  kQ6_Kx16,   // BlockQ6_Kx16 groups (AVX-512 kernels, rows % 16 == 0)
 };
 
 }  // namespace r1
@@ -57,13 +58,20 @@ struct BlockQ8_0x16 {
   uint16_t d[16];      // (16) scale of row r (fp16)
   int8_t qs[32 * 16];  // (8 k, 16 rows, 4 bytes): row r's qs[4k + j] at 64k + 4r + j
 };
+// 16 rows x one 256-column super-block of Q6_K.
+struct BlockQ6_Kx16 {
+  uint16_t d[16];           // (16) super-block scale of row r (fp16)
+  int8_t scales[16 * 16];   // (16 sub-blocks, 16 rows): row r's scales[s] at 16s + r
+  uint8_t ql[128 * 16];     // (32 runs, 16 rows, 4 bytes): row r's ql[4m + j] at 64m + 4r + j
+  uint8_t qh[64 * 16];      // (16 runs, 16 rows, 4 bytes): row r's qh[4m + j] at 64m + 4r + j
+};
 using BlockQ4_0x8 = BlockQ4_0xG<8>;
 using BlockQ4_Kx8 = BlockQ4_KxG<8>;
 using BlockQ4_0x16 = BlockQ4_0xG<16>;
 using BlockQ4_Kx16 = BlockQ4_KxG<16>;
 static_assert(sizeof(BlockQ4_0x8) == 8 * sizeof(BlockQ4_0) && sizeof(BlockQ4_0x16) == 16 * sizeof(BlockQ4_0));
 static_assert(sizeof(BlockQ4_Kx8) == 8 * sizeof(BlockQ4_K) && sizeof(BlockQ4_Kx16) == 16 * sizeof(BlockQ4_K));
-static_assert(sizeof(BlockQ8_0x16) == 16 * sizeof(BlockQ8_0));
+static_assert(sizeof(BlockQ8_0x16) == 16 * sizeof(BlockQ8_0) && sizeof(BlockQ6_Kx16) == 16 * sizeof(BlockQ6_K));
 
 // One activation block for the Q4_0x8 kernels: a Q8_0 block with its scale as float and
 // 8 * (sum of its quants), so that sum((q - 8) y) = sum(q y) - sum8 stays one subtraction.
@@ -75,12 +83,12 @@ struct ActQ8_0 {
 
 // The packed layout the active kernels use for a (rows x cols) matrix of `type`, or
 // kRows: Q4_0 / Q4_K (the types llama.cpp repacks on x86), 16-row groups for the AVX-512
-// kernels, 8-row groups for the AVX2 ones; Q8_0 in 16-row groups for the AVX-512 kernels
-// only; none for the scalar kernels.
+// kernels, 8-row groups for the AVX2 ones; Q8_0 and Q6_K in 16-row groups for the AVX-512
+// kernels only; none for the scalar kernels.
 WeightLayout packed_layout_for(DType type, int64_t rows, int64_t cols);
 
 // True for the layouts whose kernels take ActQ8_0 activation rows (Q4_0 and Q8_0 groups);
-// the Q4_K layouts take BlockQ8_K rows.
+// the Q4_K and Q6_K layouts take BlockQ8_K rows.
 bool layout_takes_act_q8_0(WeightLayout layout);
 
 // Rewrites `n_groups` groups of layout_rows() row-major rows in place into `layout`,
@@ -100,8 +108,10 @@ void quantize_act_q8_0(FromFloatFn from_float, const float* x, int64_t ldx, int6
 //   y[t * ldy + G g + r] = row (G g + r) . activation t.
 // Q4_0 and Q8_0 layouts take ActQ8_0 rows, Q4_K layouts BlockQ8_K rows; n_gemm (a
 // multiple of 4): the tokens t < n_gemm use the gemm float order (per pair for Q4_K; Q4_0
-// and Q8_0 have one order). Q8_0 (no llama.cpp counterpart on x86) uses Q4_0's order: per
-// 32-block the exact integer dot I, then acc = fma(float(I), d_w * d_a, acc).
+// and Q8_0 have one order). Q8_0 and Q6_K (no llama.cpp counterpart on x86) use Q4_0's
+// order: per 32-block (Q8_0) or 256-super-block (Q6_K) the exact integer dot I (for Q6_K
+// I = sum over the 16-element sub-blocks of scale * sum((q - 32) * a)), then
+// acc = fma(float(I), d_w * d_a, acc).
 using PackedGemmFn = void (*)(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                               int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
 void gemm_q4_0x8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
@@ -118,12 +128,16 @@ void gemm_q4_kx16_ref(int64_t k, const void* w, int64_t n_groups, const void* ac
                       int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
 void gemm_q8_0x16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                       int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+void gemm_q6_kx16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                      int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
 // AVX-512 F/BW/VL/VNNI (call only when avx512_active()).
 void gemm_q4_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                          int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
 void gemm_q4_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                          int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
 void gemm_q8_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                         int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
+void gemm_q6_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                          int64_t n_tokens, int64_t n_gemm, float* y, int64_t ldy);
 
 // The kernel for `layout` on the active ISA (the scalar reference when there is none).

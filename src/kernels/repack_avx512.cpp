@@ -110,6 +110,49 @@ void q8_0x16_tile(int64_t nb, const BlockQ8_0x16* w, const ActQ8_0* const* a, fl
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y[t], acc[t]);
 }
 
+// ---------------------------------------------------------------- Q6_Kx16 . Q8_K
+
+// T tokens (T <= 8) against one group. Per 16-element sub-block: a chain of 4 vpdpbusd on
+// the unsigned 6-bit values q (0..63) that starts at -32 * bsum (so it ends at
+// sum((q - 32) * a), exactly), times the row's signed scale, summed over the super-block
+// in int32; then one float step per super-block.
+template <int T>
+void q6_kx16_tile(int64_t nb, const BlockQ6_Kx16* w, const BlockQ8_K* const* a, float* const* y, bool first) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ6_Kx16& blk = w[b];
+    if (first) prefetch_ahead(&blk, sizeof(blk));
+    __m512i sumi[T];
+    for (int t = 0; t < T; ++t) sumi[t] = _mm512_setzero_si512();
+    for (int n = 0; n < 2; ++n)
+      for (int j = 0; j < 4; ++j)      // quarter of the half: ql low (j < 2) or high nibbles, qh bits 2j..2j+1
+        for (int is = 0; is < 2; ++is) {  // sub-block sb = 8n + 2j + is: elements 128n + 32j + 16is + 0..15
+          const int sb = 8 * n + 2 * j + is;
+          __m512i s[T];
+          for (int t = 0; t < T; ++t) s[t] = _mm512_set1_epi32(-32 * a[t][b].bsums[sb]);
+          for (int i = 4 * is; i < 4 * is + 4; ++i) {  // elements l = 4i .. 4i + 3 of the quarter
+            const __m512i x = load512(blk.ql + 64 * (16 * n + 8 * (j % 2) + i));
+            const __m512i h = load512(blk.qh + 64 * (8 * n + i));
+            const __m512i lo = j < 2 ? _mm512_and_si512(x, m4) : _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+            const __m512i hb = j == 0   ? _mm512_and_si512(_mm512_slli_epi16(h, 4), m30)
+                               : j == 1 ? _mm512_and_si512(_mm512_slli_epi16(h, 2), m30)
+                               : j == 2 ? _mm512_and_si512(h, m30)
+                                        : _mm512_and_si512(_mm512_srli_epi16(h, 2), m30);
+            const __m512i q = _mm512_or_si512(lo, hb);
+            for (int t = 0; t < T; ++t) s[t] = _mm512_dpbusd_epi32(s[t], q, bcast32(a[t][b].qs + 128 * n + 32 * j + 4 * i));
+          }
+          const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales + 16 * sb)));
+          for (int t = 0; t < T; ++t) sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(s[t], sc));
+        }
+    const __m512 d = load_f16x16(blk.d);
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sumi[t]), _mm512_mul_ps(d, _mm512_set1_ps(a[t][b].d)), acc[t]);
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y[t], acc[t]);
+}
+
 // ---------------------------------------------------------------- Q4_Kx16 . Q8_K
 
 // Byte j of each 32-bit lane, zero-extended to 32 bits (scales).
@@ -246,6 +289,25 @@ void gemm_q8_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void*
                             default: q8_0x16_tile<1>(nb, wg, rows, outs, t0 == 0); break;
                           }
                         });
+}
+
+void gemm_q6_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                         int64_t n_tokens, int64_t /*n_gemm*/, float* y, int64_t ldy) {
+  const int64_t nb = k / 256;
+  run_tiles<8, BlockQ8_K>(nb, static_cast<const BlockQ6_Kx16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
+                          [nb](int T, int64_t t0, const BlockQ6_Kx16* wg, const BlockQ8_K* const* rows,
+                               float* const* outs) {
+                            switch (T) {
+                              case 8: q6_kx16_tile<8>(nb, wg, rows, outs, t0 == 0); break;
+                              case 7: q6_kx16_tile<7>(nb, wg, rows, outs, t0 == 0); break;
+                              case 6: q6_kx16_tile<6>(nb, wg, rows, outs, t0 == 0); break;
+                              case 5: q6_kx16_tile<5>(nb, wg, rows, outs, t0 == 0); break;
+                              case 4: q6_kx16_tile<4>(nb, wg, rows, outs, t0 == 0); break;
+                              case 3: q6_kx16_tile<3>(nb, wg, rows, outs, t0 == 0); break;
+                              case 2: q6_kx16_tile<2>(nb, wg, rows, outs, t0 == 0); break;
+                              default: q6_kx16_tile<1>(nb, wg, rows, outs, t0 == 0); break;
+                            }
+                          });
 }
 
 void gemm_q4_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,

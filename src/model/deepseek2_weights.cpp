@@ -180,12 +180,12 @@ Ds2Weights bind_deepseek2_weights(const gguf::File& file, DeepSeek2Config& c) {
 
 size_t pack_deepseek2_weights(Ds2Weights& w, const DeepSeek2Config& c, ThreadPool& pool) {
   size_t bytes = 0;
-  // Q8_0 stays row-major in this family: llama.cpp has no packed Q8_0 kernel on x86, and
-  // the top-k expert routing turns the packed kernel's different float summation order
-  // into different experts for near-tied tokens (tiny-v3 Q8_0: mean KL 0.027 against
+  // Q8_0 and Q6_K stay row-major in this family: llama.cpp has no packed kernel for them on
+  // x86, and the top-k expert routing turns the packed kernels' different float summation
+  // order into different experts for near-tied tokens (tiny-v3 Q8_0: mean KL 0.027 against
   // llama.cpp packed, ~1e-6 row-major), which the reference comparison cannot tell
   // from a bug.
-  auto packable = [](const WeightView& v) { return v.data && v.type != DType::Q8_0; };
+  auto packable = [](const WeightView& v) { return v.data && v.type != DType::Q8_0 && v.type != DType::Q6_K; };
   auto pack = [&](WeightView& v) {
     if (packable(v) && pack_weight_in_place(v, &pool)) bytes += static_cast<size_t>(v.rows) * v.row_stride;
   };

@@ -40,7 +40,7 @@ std::vector<uint8_t> random_weights(DType type, int64_t rows, int64_t cols, uint
 TEST(KernelsRepack, PackUnpackRoundTripAndRowExtraction) {
   for (const Case c : {Case{DType::Q4_0, WeightLayout::kQ4_0x8, 96}, Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 512},
                        Case{DType::Q4_0, WeightLayout::kQ4_0x16, 64}, Case{DType::Q4_K, WeightLayout::kQ4_Kx16, 256},
-                       Case{DType::Q8_0, WeightLayout::kQ8_0x16, 96}}) {
+                       Case{DType::Q8_0, WeightLayout::kQ8_0x16, 96}, Case{DType::Q6_K, WeightLayout::kQ6_Kx16, 512}}) {
     const int64_t G = kernels::layout_rows(c.layout), rows = 3 * G;
     const size_t rb = row_bytes(c.type, c.cols);
     std::vector<uint8_t> orig(rb * rows);
@@ -69,6 +69,8 @@ TEST(KernelsRepack, LayoutChoice) {
   EXPECT_EQ(kernels::packed_layout_for(DType::Q8_0, 16, 64), avx2 && wide ? WeightLayout::kQ8_0x16 : WeightLayout::kRows);
   EXPECT_EQ(kernels::packed_layout_for(DType::Q8_0, 8, 64), WeightLayout::kRows);  // no 8-row Q8_0 layout
   EXPECT_EQ(kernels::packed_layout_for(DType::Q8_0, 16, 48), WeightLayout::kRows);  // cols % 32 != 0
+  EXPECT_EQ(kernels::packed_layout_for(DType::Q6_K, 32, 512), avx2 && wide ? WeightLayout::kQ6_Kx16 : WeightLayout::kRows);
+  EXPECT_EQ(kernels::packed_layout_for(DType::Q6_K, 24, 512), WeightLayout::kRows);  // rows % 16 != 0
 }
 
 TEST(KernelsRepack, ActivationBlocksCarryScaleAndSum) {
@@ -93,7 +95,8 @@ TEST(KernelsRepack, PackedKernelsMatchReferencesExactly) {
   for (const Case c : {Case{DType::Q4_0, WeightLayout::kQ4_0x8, 32}, Case{DType::Q4_0, WeightLayout::kQ4_0x8, 224},
                        Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 256}, Case{DType::Q4_K, WeightLayout::kQ4_Kx8, 768},
                        Case{DType::Q4_0, WeightLayout::kQ4_0x16, 96}, Case{DType::Q4_K, WeightLayout::kQ4_Kx16, 512},
-                       Case{DType::Q8_0, WeightLayout::kQ8_0x16, 32}, Case{DType::Q8_0, WeightLayout::kQ8_0x16, 8960}}) {
+                       Case{DType::Q8_0, WeightLayout::kQ8_0x16, 32}, Case{DType::Q8_0, WeightLayout::kQ8_0x16, 8960},
+                       Case{DType::Q6_K, WeightLayout::kQ6_Kx16, 256}, Case{DType::Q6_K, WeightLayout::kQ6_Kx16, 8960 / 256 * 256}}) {
     const int64_t G = kernels::layout_rows(c.layout), rows = 2 * G, k = c.cols;
     const size_t rb = row_bytes(c.type, k);
     const std::vector<uint8_t> w_rows = random_weights(c.type, rows, k, ++seed);
@@ -109,7 +112,7 @@ TEST(KernelsRepack, PackedKernelsMatchReferencesExactly) {
       std::vector<uint8_t> act_rows(vstride * n_tokens);
       for (int64_t t = 0; t < n_tokens; ++t) at->from_float(x.data() + t * k, act_rows.data() + t * vstride, k);
       std::vector<ActQ8_0> act_q8(static_cast<size_t>(n_tokens * k / 32));
-      kernels::quantize_act_q8_0(at->from_float, x.data(), k, k, n_tokens, act_q8.data());
+      if (act_q8_0) kernels::quantize_act_q8_0(at->from_float, x.data(), k, k, n_tokens, act_q8.data());
       const void* act = act_q8_0 ? static_cast<const void*>(act_q8.data()) : act_rows.data();
       const size_t stride = act_q8_0 ? static_cast<size_t>(k / 32) * sizeof(ActQ8_0) : vstride;
       const int64_t n_gemm = n_tokens - n_tokens % 4;
@@ -128,8 +131,8 @@ TEST(KernelsRepack, PackedKernelsMatchReferencesExactly) {
           const float plain = find_reference_traits(c.type)->vec_dot(k, w_rows.data() + r * rb,
                                                                      act_rows.data() + t * vstride);
           EXPECT_NEAR(want, plain, 1e-4f * (1.f + std::fabs(plain)));
-          if (isa_available(Isa::kAvx2) && c.type != DType::Q8_0) {
-            // llama.cpp's repacked order, per row (ggml_order.hpp); it has no packed Q8_0 on x86.
+          if (isa_available(Isa::kAvx2) && c.type != DType::Q8_0 && c.type != DType::Q6_K) {
+            // llama.cpp's repacked order, per row (ggml_order.hpp); it has no packed Q8_0 / Q6_K on x86.
             const float ggml = c.type == DType::Q4_0
                                    ? kernels::vec_dot_q4_0_q8_0_repack_avx2(k, w_rows.data() + r * rb,
                                                                             act_rows.data() + t * vstride)
@@ -176,37 +179,38 @@ TEST(KernelsRepack, MatmulPackedEqualsRowMajor) {
   }
 }
 
-// Q8_0 has no llama.cpp packed order: matmul on the packed view (16-row groups, AVX-512
-// only) equals the row-major product up to float summation order, for single tokens,
-// partial and full token tiles, with 1 and 2 threads; dequantize_row reads packed rows.
-TEST(KernelsRepack, MatmulPackedQ8_0MatchesRowMajor) {
-  if (kernels::packed_layout_for(DType::Q8_0, 48, 256) != WeightLayout::kQ8_0x16)
-    GTEST_SKIP() << "no packed Q8_0 layout on this CPU";
+// Q8_0 and Q6_K have no llama.cpp packed order: matmul on the packed view (16-row groups,
+// AVX-512 only) equals the row-major product up to float summation order, for single
+// tokens, partial and full token tiles, with 1 and 2 threads; dequantize_row reads packed rows.
+TEST(KernelsRepack, MatmulPackedQ8_0AndQ6_KMatchRowMajor) {
   ThreadPool pool1(1), pool2(2);
-  const int64_t rows = 48, k = 256;
-  std::vector<uint8_t> w_rows = random_weights(DType::Q8_0, rows, k, 11);
-  std::vector<uint8_t> w_packed = w_rows;
-  WeightView plain{.type = DType::Q8_0, .rows = rows, .cols = k, .row_stride = row_bytes(DType::Q8_0, k),
-                   .data = w_rows.data(), .name = "plain"};
-  WeightView packed = plain;
-  packed.data = w_packed.data();
-  ASSERT_TRUE(pack_weight_in_place(packed, &pool2));
-  EXPECT_EQ(packed.layout, WeightLayout::kQ8_0x16);
-  std::vector<float> a(k), b(k);
-  for (int64_t r : {0, 15, 16, 33, 47}) {
-    dequantize_row(plain, r, a.data());
-    dequantize_row(packed, r, b.data());
-    ASSERT_EQ(a, b) << r;
-  }
-  for (int64_t n : {1, 3, 8, 13, 20}) {
-    const auto x = test::gaussian(static_cast<size_t>(n * k), 4 + static_cast<uint32_t>(n));
-    std::vector<float> y0(static_cast<size_t>(n * rows)), y1 = y0, y2 = y0;
-    matmul(plain, x.data(), k, n, y0.data(), rows, pool1);
-    matmul(packed, x.data(), k, n, y1.data(), rows, pool1);
-    matmul(packed, x.data(), k, n, y2.data(), rows, pool2);
-    for (size_t i = 0; i < y0.size(); ++i) {
-      ASSERT_NEAR(y1[i], y0[i], 1e-5f * (1.f + std::fabs(y0[i]))) << "n=" << n << " i=" << i;
-      ASSERT_EQ(y1[i], y2[i]) << "n=" << n << " i=" << i;  // same kernel, any thread split
+  for (const Case c : {Case{DType::Q8_0, WeightLayout::kQ8_0x16, 256}, Case{DType::Q6_K, WeightLayout::kQ6_Kx16, 512}}) {
+    const int64_t rows = 48, k = c.cols;
+    if (kernels::packed_layout_for(c.type, rows, k) != c.layout) GTEST_SKIP() << "no such packed layout on this CPU";
+    std::vector<uint8_t> w_rows = random_weights(c.type, rows, k, 11);
+    std::vector<uint8_t> w_packed = w_rows;
+    WeightView plain{.type = c.type, .rows = rows, .cols = k, .row_stride = row_bytes(c.type, k),
+                     .data = w_rows.data(), .name = "plain"};
+    WeightView packed = plain;
+    packed.data = w_packed.data();
+    ASSERT_TRUE(pack_weight_in_place(packed, &pool2));
+    EXPECT_EQ(packed.layout, c.layout);
+    std::vector<float> a(k), b(k);
+    for (int64_t r : {0, 15, 16, 33, 47}) {
+      dequantize_row(plain, r, a.data());
+      dequantize_row(packed, r, b.data());
+      ASSERT_EQ(a, b) << r;
+    }
+    for (int64_t n : {1, 3, 8, 13, 20}) {
+      const auto x = test::gaussian(static_cast<size_t>(n * k), 4 + static_cast<uint32_t>(n));
+      std::vector<float> y0(static_cast<size_t>(n * rows)), y1 = y0, y2 = y0;
+      matmul(plain, x.data(), k, n, y0.data(), rows, pool1);
+      matmul(packed, x.data(), k, n, y1.data(), rows, pool1);
+      matmul(packed, x.data(), k, n, y2.data(), rows, pool2);
+      for (size_t i = 0; i < y0.size(); ++i) {
+        ASSERT_NEAR(y1[i], y0[i], 1e-5f * (1.f + std::fabs(y0[i]))) << dtype_name(c.type) << " n=" << n << " i=" << i;
+        ASSERT_EQ(y1[i], y2[i]) << "n=" << n << " i=" << i;  // same kernel, any thread split
+      }
     }
   }
 }
