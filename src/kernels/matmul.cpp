@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "kernels/dispatch.hpp"
 #include "kernels/gemm_rows.hpp"
 #include "kernels/ggml_order.hpp"
+#include "kernels/ggml_vec.hpp"
 #include "kernels/repack.hpp"
 #include "kernels/types.hpp"
 
@@ -169,12 +171,13 @@ RowsGemmFn rows_gemm_for(DType type) {
 }
 }  // namespace kernels
 
-void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
-                  ThreadPool& pool) {
-  if (n_tokens <= 0) return;
-  // F32 / F16 weights keep their own llama.cpp-order path; the rest share one pass.
-  std::vector<Prepared> prep;
-  std::vector<ActBuffer> acts;
+namespace {
+
+// Computes the jobs that take llama.cpp's F32 / F16 path at once and prepares the rest:
+// their entries in `prep` and their activations converted into `acts` (one buffer per
+// format, shared by the jobs that need it).
+void prepare_jobs(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens, ThreadPool& pool,
+                  std::vector<Prepared>& prep, std::vector<ActBuffer>& acts) {
   acts.reserve(static_cast<size_t>(n_jobs));  // pointers into it stay valid
   for (int i = 0; i < n_jobs; ++i) {
     const WeightView& W = *jobs[i].W;
@@ -196,8 +199,19 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
     const int64_t grain = W.layout != WeightLayout::kRows ? kernels::layout_rows(W.layout) : 4;
     prep.push_back({&W, &wt, jobs[i].Y, jobs[i].ldy, buf, grain, static_cast<double>(row_bytes(W.type, W.cols))});
   }
-  if (prep.empty()) return;
   for (ActBuffer& b : acts) convert(b, X, ldx, n_tokens, pool);
+}
+
+}  // namespace
+
+void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
+                  ThreadPool& pool) {
+  if (n_tokens <= 0) return;
+  // F32 / F16 weights keep their own llama.cpp-order path; the rest share one pass.
+  std::vector<Prepared> prep;
+  std::vector<ActBuffer> acts;
+  prepare_jobs(jobs, n_jobs, X, ldx, n_tokens, pool, prep, acts);
+  if (prep.empty()) return;
 
   // Units of `grain` rows, laid end to end over all jobs, cut into chunks of equal bytes;
   // chunk c takes the units whose start falls in its share. Several chunks per thread,
@@ -228,6 +242,39 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
     }
   };
   pool.run_chunks(n_chunks, work);
+}
+
+void matmul_swiglu(const WeightView& gate, const WeightView& up, const float* X, int64_t ldx, int64_t n_tokens,
+                   float* Y, int64_t ldy, float* U, int64_t ldu, ThreadPool& pool) {
+  if (n_tokens <= 0) return;
+  const MatmulJob jobs[] = {{&gate, Y, ldy}, {&up, U, ldu}};
+  const int lanes = ggml_lanes();
+  // Fused when both products take the quantized path in row units that keep every
+  // slice aligned to the SwiGLU kernel's vectors (so it rounds exactly as one call per row).
+  auto ggml_path = [](const WeightView& W) {
+    return active_isa() == Isa::kAvx2 && (W.type == DType::F32 || W.type == DType::F16);
+  };
+  constexpr int64_t kUnit = 16;
+  const bool fusable = gate.rows == up.rows && gate.cols == up.cols && gate.rows % kUnit == 0 &&
+                       kUnit % lanes == 0 && !ggml_path(gate) && !ggml_path(up);
+  if (!fusable) {
+    matmul_multi(jobs, 2, X, ldx, n_tokens, pool);
+    for (int64_t t = 0; t < n_tokens; ++t) ggml_swiglu(Y + t * ldy, U + t * ldu, gate.rows, Y + t * ldy, lanes);
+    return;
+  }
+  std::vector<Prepared> prep;
+  std::vector<ActBuffer> acts;
+  prepare_jobs(jobs, 2, X, ldx, n_tokens, pool, prep, acts);
+  assert(prep.size() == 2);
+  const int64_t units = gate.rows / kUnit;
+  const int64_t n_chunks = pool.size() == 1 ? 1 : kChunksPerThread * pool.size();
+  pool.run_chunks(n_chunks, [&](int64_t c) {
+    const int64_t r0 = units * c / n_chunks * kUnit, r1 = units * (c + 1) / n_chunks * kUnit;
+    if (r0 >= r1) return;
+    run_rows(prep[0], r0, r1, n_tokens);
+    run_rows(prep[1], r0, r1, n_tokens);
+    for (int64_t t = 0; t < n_tokens; ++t) ggml_swiglu(Y + t * ldy + r0, U + t * ldu + r0, r1 - r0, Y + t * ldy + r0, lanes);
+  });
 }
 
 void matmul(const WeightView& W, const float* X, int64_t ldx, int64_t n_tokens, float* Y, int64_t ldy,

@@ -46,6 +46,15 @@ struct MatmulJob {
 void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
                   ThreadPool& pool);
 
+// The SwiGLU feed-forward input, fused: Y[t, r] = silu(gate[r] . X[t]) * (up[r] . X[t]),
+// ggml_vec_swiglu_f32's rounding. One activation conversion; each thread multiplies a
+// slice of rows by both matrices and combines them while they are in its cache (the
+// combination runs on all threads, not after the products on one). U (n_tokens x rows,
+// ldu apart) is scratch for the up products. Results equal matmul_multi of gate and up
+// followed by ggml_swiglu on each row, bit for bit.
+void matmul_swiglu(const WeightView& gate, const WeightView& up, const float* X, int64_t ldx, int64_t n_tokens,
+                   float* Y, int64_t ldy, float* U, int64_t ldu, ThreadPool& pool);
+
 // Rewrites W's data in place into the packed layout llama.cpp would use on this CPU
 // (packed_layout_for), if there is one; the rows must be contiguous (row_stride = row
 // bytes) and inside a private memory map or heap memory this process may write to.

@@ -160,9 +160,7 @@ void DenseModel::layer_forward(int64_t il, int64_t n, const std::vector<Segment>
 
   // --- feed-forward block (SwiGLU) ---
   for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.ffn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
-  const MatmulJob gate_up[] = {{&L.w_gate, s_.gate.data(), ff}, {&L.w_up, s_.up.data(), ff}};
-  matmul_multi(gate_up, 2, s_.xn.data(), E, n, pool_);
-  for (int64_t t = 0; t < n; ++t) ops::swiglu(&s_.gate[t * ff], &s_.up[t * ff], ff, &s_.gate[t * ff]);
+  matmul_swiglu(L.w_gate, L.w_up, s_.xn.data(), E, n, s_.gate.data(), ff, s_.up.data(), ff, pool_);
   matmul(L.w_down, s_.gate.data(), ff, n, s_.tmp.data(), E, pool_);
   for (int64_t t = 0; t < n; ++t) ops::add_inplace(&s_.x[t * E], &s_.tmp[t * E], E);
 }

@@ -11,6 +11,8 @@
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
+#include "kernels/ggml_order.hpp"
+#include "kernels/ggml_vec.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels_util.hpp"
 
@@ -157,6 +159,58 @@ TEST(KernelsMatmul, DequantizeRowUsesStride) {
   dequantize_row(W.view, 2, got.data());
   const auto want = test::dequantize(*t, W.bytes.data() + 2 * W.view.row_stride, 512);
   EXPECT_EQ(got, want);
+}
+
+}  // namespace
+}  // namespace r1
+
+namespace r1 {
+namespace {
+
+// matmul_swiglu equals the unfused gate/up products followed by ggml_swiglu row by row,
+// bit for bit: packed and row-major quantized weights (fused path), F32 (the llama.cpp
+// order path, not fused) and a row count that is not a multiple of 16 (not fused);
+// 1, 5 and 20 tokens; 1 and 2 threads. And it is the SwiGLU of the two reference products.
+TEST(KernelsMatmul, SwigluFusedEqualsSeparateProducts) {
+  ThreadPool pool1(1), pool2(2);
+  struct Shape {
+    DType type;
+    int64_t rows;
+    bool pack;
+  };
+  for (const Shape sh : {Shape{DType::Q4_0, 64, true}, Shape{DType::Q8_0, 48, true}, Shape{DType::Q6_K, 32, true},
+                         Shape{DType::Q4_K, 32, true}, Shape{DType::Q8_0, 48, false}, Shape{DType::F32, 32, false},
+                         Shape{DType::Q4_0, 40, false}}) {
+    const int64_t cols = cols_for(sh.type);
+    Matrix g = make_weights(sh.type, sh.rows, cols, 31), u = make_weights(sh.type, sh.rows, cols, 32);
+    g.view.row_stride = u.view.row_stride = row_bytes(sh.type, cols);
+    if (sh.pack) {
+      pack_weight_in_place(g.view, &pool2);
+      pack_weight_in_place(u.view, &pool2);
+    }
+    for (int64_t n : {1, 5, 20}) {
+      const auto x = test::gaussian(static_cast<size_t>(n * cols), 40 + static_cast<uint32_t>(n));
+      const auto R = static_cast<size_t>(sh.rows);
+      std::vector<float> want(n * R), want_u(n * R);
+      const MatmulJob jobs[] = {{&g.view, want.data(), sh.rows}, {&u.view, want_u.data(), sh.rows}};
+      matmul_multi(jobs, 2, x.data(), cols, n, pool2);
+      for (int64_t t = 0; t < n; ++t)
+        ggml_swiglu(&want[t * R], &want_u[t * R], sh.rows, &want[t * R], ggml_lanes());
+      std::vector<float> ref_g(n * R), ref_u(n * R);
+      matmul_reference(g.view, x.data(), cols, n, ref_g.data(), sh.rows);
+      matmul_reference(u.view, x.data(), cols, n, ref_u.data(), sh.rows);
+      for (ThreadPool* pool : {&pool1, &pool2}) {
+        std::vector<float> y(n * R, -7.f), scratch(n * R);
+        matmul_swiglu(g.view, u.view, x.data(), cols, n, y.data(), sh.rows, scratch.data(), sh.rows, *pool);
+        for (size_t i = 0; i < y.size(); ++i) {
+          ASSERT_EQ(test::float_bits(y[i]), test::float_bits(want[i]))
+              << dtype_name(sh.type) << " rows=" << sh.rows << " n=" << n << " i=" << i;
+          const float silu = ref_g[i] / (1.0f + std::exp(-ref_g[i]));
+          ASSERT_NEAR(y[i], silu * ref_u[i], 1e-3f * (1.f + std::fabs(silu * ref_u[i])));
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
