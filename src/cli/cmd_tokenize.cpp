@@ -122,20 +122,23 @@ int run_tokenize(const TokOptions& o) {
   }
   const std::string text = read_stdin();
   std::vector<int32_t> ids;
-  double best = 1e30, best_cpu = 1e30;
+  // The first call finds the tokenizer's word cache empty; later ones reuse it.
+  double best = 1e30, best_cpu = 1e30, first = 0;
   for (int r = 0; r < std::max(1, o.repeat); ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     const double c0 = thread_cpu_seconds();
     ids = encode(text);
     best_cpu = std::min(best_cpu, thread_cpu_seconds() - c0);
     best = std::min(best, seconds_since(t0));
+    if (r == 0) first = seconds_since(t0);
   }
   if (o.stats)
     std::fprintf(stderr,
                  "tokenize: %zu bytes -> %zu tokens in %.2f ms (%.1f MB/s; thread CPU time %.2f ms, %.1f MB/s; "
-                 "best of %d); load %.0f ms\n",
+                 "best of %d); first call %.2f ms (%.1f MB/s); load %.0f ms\n",
                  text.size(), ids.size(), best * 1e3, text.size() / best / 1e6, best_cpu * 1e3,
-                 text.size() / best_cpu / 1e6, std::max(1, o.repeat), load_s * 1e3);
+                 text.size() / best_cpu / 1e6, std::max(1, o.repeat), first * 1e3, text.size() / first / 1e6,
+                 load_s * 1e3);
   if (o.json) {
     std::puts(json(ids).dump().c_str());
   } else {

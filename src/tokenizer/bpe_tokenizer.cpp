@@ -1,6 +1,7 @@
 #include "tokenizer/bpe_tokenizer.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 
 #include "base/error.hpp"
@@ -21,20 +22,40 @@ constexpr std::string_view kEogTexts[] = {
 
 bool is_special_type(TokenType t) { return t == TokenType::control || t == TokenType::user_defined; }
 
+// Pre-tokenized pieces this thread has already merged, with their ids, kept across
+// encode() calls (as Hugging Face tokenizers and transformers.js keep theirs): a piece's
+// BPE result never changes, and prompts repeat most of their words (chat templates,
+// system prompts, multi-turn history). Per thread, so no locking; it holds the pieces of
+// one tokenizer at a time (`owner`, BpeTokenizer::instance_) and is cleared when another
+// one uses the thread, or when it reaches kMaxPieces pieces or kMaxIds ids.
+struct WordCache {
+  static constexpr size_t kMaxPieces = 1 << 14, kMaxIds = 1 << 18;  // at most a few MB per thread
+  static constexpr size_t kMaxPieceBytes = 256;  // longer pieces are merged every time
+  uint64_t owner = 0;
+  std::unordered_map<std::string, std::pair<uint32_t, uint32_t>, StringHash, std::equal_to<>> pieces;  // -> (offset, count)
+  std::vector<int32_t> ids;
+
+  void claim(uint64_t who) {
+    if (owner == who && pieces.size() < kMaxPieces && ids.size() < kMaxIds) return;
+    owner = who;
+    pieces.clear();
+    ids.clear();
+  }
+};
+thread_local WordCache t_words;
+std::atomic<uint64_t> g_instances{0};
+
 }  // namespace
 
 struct BpeTokenizer::Session {
   std::vector<int32_t>* out = nullptr;
   std::vector<Span> spans;
   BpeMerger::Scratch scratch;
-  // Per-call cache of pre-tokenized pieces -> ids: keys view into the input text
-  // or into `owned`, which both outlive the session.
-  std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> cache;  // -> (offset, count) in cached
-  std::vector<int32_t> cached;
   std::deque<std::string> owned;  // normalized segments (deque: elements never move)
 };
 
-BpeTokenizer::BpeTokenizer(VocabData v, const HfExtras& extras) : vocab_(std::move(v)), nfc_(extras.nfc) {
+BpeTokenizer::BpeTokenizer(VocabData v, const HfExtras& extras)
+    : vocab_(std::move(v)), nfc_(extras.nfc), instance_(++g_instances) {
   const size_t n = vocab_.tokens.size();
   if (vocab_.model != "gpt2")
     fail("unsupported tokenizer model '{}' (tokenizer.ggml.model): only 'gpt2' (byte-level BPE) is supported",
@@ -132,20 +153,21 @@ void BpeTokenizer::encode_plain(std::string_view text, Session& s) const {
         continue;
       }
     }
-    if (piece.size() == 1) {
+    if (piece.size() == 1 || piece.size() > WordCache::kMaxPieceBytes) {
       bpe_->encode_word(piece, s.out, s.scratch);
       continue;
     }
-    auto [it, fresh] = s.cache.try_emplace(piece);
-    if (!fresh) {
+    WordCache& wc = t_words;
+    wc.claim(instance_);
+    if (auto it = wc.pieces.find(piece); it != wc.pieces.end()) {
       const auto [off, cnt] = it->second;
-      s.out->insert(s.out->end(), s.cached.begin() + off, s.cached.begin() + off + cnt);
+      s.out->insert(s.out->end(), wc.ids.begin() + off, wc.ids.begin() + off + cnt);
       continue;
     }
     const size_t before = s.out->size();
     bpe_->encode_word(piece, s.out, s.scratch);
-    it->second = {uint32_t(s.cached.size()), uint32_t(s.out->size() - before)};
-    s.cached.insert(s.cached.end(), s.out->begin() + before, s.out->end());
+    wc.pieces.emplace(std::string(piece), std::pair{uint32_t(wc.ids.size()), uint32_t(s.out->size() - before)});
+    wc.ids.insert(wc.ids.end(), s.out->begin() + before, s.out->end());
   }
 }
 

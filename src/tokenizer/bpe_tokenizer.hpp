@@ -53,6 +53,7 @@ class BpeTokenizer final : public Tokenizer {
   std::unique_ptr<PreTokenizer> pre_;
   std::unique_ptr<BpeMerger> bpe_;
   std::unique_ptr<SpecialMatcher> specials_;
+  uint64_t instance_ = 0;                  // unique per tokenizer object: owner tag of the thread's word cache
   StringMap text_to_id_;                   // token text (as stored) -> first id
   StringMap bytes_to_id_;                  // normal tokens: raw bytes -> id (only with ignore_merges)
   std::vector<std::string> bytes_;         // (n_vocab) raw bytes of each token

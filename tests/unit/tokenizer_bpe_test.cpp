@@ -263,3 +263,26 @@ TEST(TokenizerBpe, ConcurrentEncodeIsSafe) {
   for (const Ids& g : got) EXPECT_EQ(g, want);
   EXPECT_EQ(t->decode(want), "<｜begin▁of▁sentence｜>" + text);
 }
+
+// The word cache kept across calls (per thread, per tokenizer) never hands one
+// tokenizer's ids to another: two tokenizers whose vocabularies merge " the"
+// differently, used alternately on one thread, each keep their own hand-checked ids,
+// and a tokenizer created at the address of a destroyed one starts clean.
+TEST(TokenizerBpe, WordCacheIsPerTokenizer) {
+  VocabData other = small_vocab();
+  other.merges.resize(1);  // only "Ġ t" (rank 0): " the" -> Ġt h e
+  auto a = Tokenizer::from_vocab(small_vocab());
+  auto b = Tokenizer::from_vocab(std::move(other));
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(enc(*a, " the the"), (Ids{258, 258})) << round;
+    EXPECT_EQ(enc(*b, " the the"), (Ids{256, 'h', 'e', 256, 'h', 'e'})) << round;
+  }
+  for (int round = 0; round < 3; ++round) {
+    auto c = Tokenizer::from_vocab(round % 2 ? small_vocab() : [] {
+      VocabData v = small_vocab();
+      v.merges.resize(1);
+      return v;
+    }());
+    EXPECT_EQ(enc(*c, " the"), round % 2 ? (Ids{258}) : (Ids{256, 'h', 'e'})) << round;
+  }
+}
