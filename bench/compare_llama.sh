@@ -9,6 +9,13 @@
 #                               [-k ROUNDS] [-f "q4_0 q8_0 q4_k_m"] [-p 128] [-n 128] [-d 2048]
 #   BUILD_DIR  where r1 was built (default: build)          CACHE_DIR  model files (default: build/bench-models)
 #   ROUNDS     alternations per file (default 2)            -d 0       skips the depth test
+#   files: q4_0, q8_0, q4_k_m (R1-Distill-Qwen-1.5B shapes) and v2lite-q4_0 (DeepSeek-V2-Lite
+#   shapes, MLA + MoE, 8.85 GB; issue 6: bench/compare_llama.sh -f v2lite-q4_0 -n 32 -d 0 -r 2)
+# Before every run the page cache is dropped where the system allows it (root), so that
+# neither engine runs while the other's memory is being reclaimed (with 8.85 GB files both
+# cannot stay resident on a 24 GB machine); llama.cpp, which maps the file, then gets it
+# pre-read into the page cache so that its timed runs do not wait on the disk (r1 reads
+# the weights into its own memory at load, before timing).
 # Needs: node (tests/reference/node_modules installed: cd tests/reference && npm ci).
 set -euo pipefail
 
@@ -36,20 +43,32 @@ raw="$cache/results-$(date +%Y%m%d-%H%M%S).jsonl"
 sets=("-p $p -n $n -d 0")
 [[ "$d" != 0 ]] && sets+=("-p 0 -n $n -d $d")
 
+drop_caches() {
+  sync
+  if [[ -w /proc/sys/vm/drop_caches ]]; then echo 3 > /proc/sys/vm/drop_caches; fi
+}
 run_r1() {  # file, test set
+  drop_caches
   # shellcheck disable=SC2086
   "$r1" bench -m "$1" $2 -t "$threads" -r "$reps" -o jsonl >> "$raw"
 }
 run_llama() {  # file, test set
+  drop_caches
+  cat "$1" > /dev/null
   # shellcheck disable=SC2086
   node "$here/llama_bench.mjs" -m "$1" $2 -t "$threads" -r "$reps" >> "$raw"
 }
 
 for f in $files; do
-  model="$cache/r1-distill-qwen-1.5b-$f.gguf"
+  case "$f" in
+    v2lite-*) model="$cache/deepseek-v2-lite-${f#v2lite-}.gguf"
+              gen=(--arch deepseek2 --preset deepseek-v2-lite --dtype "${f#v2lite-}") ;;
+    *) model="$cache/r1-distill-qwen-1.5b-$f.gguf"; gen=(--preset r1-distill-qwen-1.5b --dtype "$f") ;;
+  esac
   if [[ ! -s "$model" ]]; then
     echo "generating $model" >&2
-    "$r1" gen-model --preset r1-distill-qwen-1.5b --dtype "$f" -o "$model" >&2
+    "$r1" gen-model "${gen[@]}" -o "$model.tmp" >&2
+    mv "$model.tmp" "$model"
   fi
   for ((k = 0; k < rounds; ++k)); do
     for s in "${sets[@]}"; do
