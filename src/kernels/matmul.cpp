@@ -140,23 +140,28 @@ void run_rows(const Prepared& p, int64_t r0, int64_t r1, int64_t n_tokens) {
   }
 }
 
-void convert(ActBuffer& b, const float* X, int64_t ldx, int64_t n_tokens, ThreadPool& pool) {
-  const TypeTraits& at = traits(b.act_q8_0 ? DType::Q8_0 : b.type);
-  if (b.act_q8_0) {
-    b.stride = static_cast<size_t>(b.cols / 32) * sizeof(kernels::ActQ8_0);
-  } else {
-    b.stride = row_bytes(b.type, b.cols);
-  }
+// Sizes b for n_tokens rows (call before convert_rows).
+void size_buffer(ActBuffer& b, int64_t n_tokens) {
+  b.stride = b.act_q8_0 ? static_cast<size_t>(b.cols / 32) * sizeof(kernels::ActQ8_0) : row_bytes(b.type, b.cols);
   b.bytes.resize(b.stride * static_cast<size_t>(n_tokens));
+}
+
+// Converts rows [t0, t1) of X into b.
+void convert_rows(ActBuffer& b, const float* X, int64_t ldx, int64_t t0, int64_t t1) {
+  const TypeTraits& at = traits(b.act_q8_0 ? DType::Q8_0 : b.type);
   uint8_t* dst = b.bytes.data();
-  pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1, int) {
-    if (b.act_q8_0) {
-      kernels::quantize_act_q8_0(at.from_float, X + t0 * ldx, ldx, b.cols, t1 - t0,
-                                 reinterpret_cast<kernels::ActQ8_0*>(dst + t0 * b.stride));
-    } else {
-      for (int64_t t = t0; t < t1; ++t) at.from_float(X + t * ldx, dst + t * b.stride, b.cols);
-    }
-  });
+  if (b.act_q8_0) {
+    kernels::quantize_act_q8_0(at.from_float, X + t0 * ldx, ldx, b.cols, t1 - t0,
+                               reinterpret_cast<kernels::ActQ8_0*>(dst + t0 * b.stride));
+  } else {
+    for (int64_t t = t0; t < t1; ++t) at.from_float(X + t * ldx, dst + t * b.stride, b.cols);
+  }
+}
+
+// True where matmul_ggml_order() takes the product (it reads X as floats).
+bool takes_ggml_order(const WeightView& W) {
+  return W.layout == WeightLayout::kRows && active_isa() == Isa::kAvx2 &&
+         (W.type == DType::F32 || W.type == DType::F16);
 }
 
 }  // namespace
@@ -177,7 +182,13 @@ namespace {
 // their entries in `prep` and their activations converted into `acts` (one buffer per
 // format, shared by the jobs that need it).
 void prepare_jobs(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens, ThreadPool& pool,
-                  std::vector<Prepared>& prep, std::vector<ActBuffer>& acts) {
+                  const RowPrologue& prologue, std::vector<Prepared>& prep, std::vector<ActBuffer>& acts) {
+  bool input_ready = !prologue;
+  for (int i = 0; i < n_jobs && !input_ready; ++i)
+    if (jobs[i].W->rows > 0 && takes_ggml_order(*jobs[i].W)) {
+      pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1, int) { prologue(t0, t1); });
+      input_ready = true;
+    }
   acts.reserve(static_cast<size_t>(n_jobs));  // pointers into it stay valid
   for (int i = 0; i < n_jobs; ++i) {
     const WeightView& W = *jobs[i].W;
@@ -199,18 +210,24 @@ void prepare_jobs(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
     const int64_t grain = W.layout != WeightLayout::kRows ? kernels::layout_rows(W.layout) : 4;
     prep.push_back({&W, &wt, jobs[i].Y, jobs[i].ldy, buf, grain, static_cast<double>(row_bytes(W.type, W.cols))});
   }
-  for (ActBuffer& b : acts) convert(b, X, ldx, n_tokens, pool);
+  // Each thread writes (prologue) and converts its own token rows, in one pass.
+  for (ActBuffer& b : acts) size_buffer(b, n_tokens);
+  if (acts.empty() && input_ready) return;
+  pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1, int) {
+    if (!input_ready) prologue(t0, t1);
+    for (ActBuffer& b : acts) convert_rows(b, X, ldx, t0, t1);
+  });
 }
 
 }  // namespace
 
 void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
-                  ThreadPool& pool) {
+                  ThreadPool& pool, const RowPrologue& prologue) {
   if (n_tokens <= 0) return;
   // F32 / F16 weights keep their own llama.cpp-order path; the rest share one pass.
   std::vector<Prepared> prep;
   std::vector<ActBuffer> acts;
-  prepare_jobs(jobs, n_jobs, X, ldx, n_tokens, pool, prep, acts);
+  prepare_jobs(jobs, n_jobs, X, ldx, n_tokens, pool, prologue, prep, acts);
   if (prep.empty()) return;
 
   // Units of `grain` rows, laid end to end over all jobs, cut into chunks of equal bytes;
@@ -245,26 +262,23 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
 }
 
 void matmul_swiglu(const WeightView& gate, const WeightView& up, const float* X, int64_t ldx, int64_t n_tokens,
-                   float* Y, int64_t ldy, float* U, int64_t ldu, ThreadPool& pool) {
+                   float* Y, int64_t ldy, float* U, int64_t ldu, ThreadPool& pool, const RowPrologue& prologue) {
   if (n_tokens <= 0) return;
   const MatmulJob jobs[] = {{&gate, Y, ldy}, {&up, U, ldu}};
   const int lanes = ggml_lanes();
   // Fused when both products take the quantized path in row units that keep every
   // slice aligned to the SwiGLU kernel's vectors (so it rounds exactly as one call per row).
-  auto ggml_path = [](const WeightView& W) {
-    return active_isa() == Isa::kAvx2 && (W.type == DType::F32 || W.type == DType::F16);
-  };
   constexpr int64_t kUnit = 16;
   const bool fusable = gate.rows == up.rows && gate.cols == up.cols && gate.rows % kUnit == 0 &&
-                       kUnit % lanes == 0 && !ggml_path(gate) && !ggml_path(up);
+                       kUnit % lanes == 0 && !takes_ggml_order(gate) && !takes_ggml_order(up);
   if (!fusable) {
-    matmul_multi(jobs, 2, X, ldx, n_tokens, pool);
+    matmul_multi(jobs, 2, X, ldx, n_tokens, pool, prologue);
     for (int64_t t = 0; t < n_tokens; ++t) ggml_swiglu(Y + t * ldy, U + t * ldu, gate.rows, Y + t * ldy, lanes);
     return;
   }
   std::vector<Prepared> prep;
   std::vector<ActBuffer> acts;
-  prepare_jobs(jobs, 2, X, ldx, n_tokens, pool, prep, acts);
+  prepare_jobs(jobs, 2, X, ldx, n_tokens, pool, prologue, prep, acts);
   assert(prep.size() == 2);
   const int64_t units = gate.rows / kUnit;
   const int64_t n_chunks = pool.size() == 1 ? 1 : kChunksPerThread * pool.size();

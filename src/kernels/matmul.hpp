@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include "kernels/repack.hpp"
 #include "kernels/types.hpp"
@@ -39,12 +40,21 @@ struct MatmulJob {
   float* Y = nullptr;
   int64_t ldy = 0;
 };
+// Computes rows [t0, t1) of a product's input X (e.g. a block's RMS norm) just before
+// they are converted: see matmul_multi.
+using RowPrologue = std::function<void(int64_t t0, int64_t t1)>;
+
 // Several weight matrices applied to the same activations (q/k/v, gate/up): each
 // activation format is computed once, and one pass over the pool splits all the jobs'
 // rows among the threads in proportion to their bytes. Same results as separate
 // matmul() calls.
+// With a `prologue`, X is not ready on entry: prologue(t0, t1) writes its rows, once
+// each, on the thread that then converts those rows to every activation format the
+// jobs need while they are in its cache (norm + quantize fused, on all threads). When a
+// job reads X as floats (F32 / F16 weights), all rows are written first. Same results
+// as calling the prologue on every row, then matmul_multi without it.
 void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
-                  ThreadPool& pool);
+                  ThreadPool& pool, const RowPrologue& prologue = {});
 
 // The SwiGLU feed-forward input, fused: Y[t, r] = silu(gate[r] . X[t]) * (up[r] . X[t]),
 // ggml_vec_swiglu_f32's rounding. One activation conversion; each thread multiplies a
@@ -52,8 +62,9 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
 // combination runs on all threads, not after the products on one). U (n_tokens x rows,
 // ldu apart) is scratch for the up products. Results equal matmul_multi of gate and up
 // followed by ggml_swiglu on each row, bit for bit.
+// `prologue`: as for matmul_multi.
 void matmul_swiglu(const WeightView& gate, const WeightView& up, const float* X, int64_t ldx, int64_t n_tokens,
-                   float* Y, int64_t ldy, float* U, int64_t ldu, ThreadPool& pool);
+                   float* Y, int64_t ldy, float* U, int64_t ldu, ThreadPool& pool, const RowPrologue& prologue = {});
 
 // Rewrites W's data in place into the packed layout llama.cpp would use on this CPU
 // (packed_layout_for), if there is one; the rows must be contiguous (row_stride = row

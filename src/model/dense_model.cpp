@@ -114,9 +114,14 @@ void DenseModel::layer_forward(int64_t il, int64_t n, const std::vector<Segment>
   const int64_t qd = cfg_.n_head * HD, kvd = cfg_.n_head_kv * HD, ff = cfg_.n_ff;
 
   // --- attention block ---
-  for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.attn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
+  // The block's RMS norm runs fused with the activation conversion (matmul_multi's prologue).
+  auto norm_rows = [&](const std::vector<float>& w) {
+    return [this, &w, E](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) ops::rms_norm(&s_.x[t * E], w.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
+    };
+  };
   const MatmulJob qkv[] = {{&L.wq, s_.q.data(), qd}, {&L.wk, s_.k.data(), kvd}, {&L.wv, s_.v.data(), kvd}};
-  matmul_multi(qkv, 3, s_.xn.data(), E, n, pool_);
+  matmul_multi(qkv, 3, s_.xn.data(), E, n, pool_, norm_rows(L.attn_norm));
   if (!L.bq.empty()) {
     for (int64_t t = 0; t < n; ++t) {
       ops::add_inplace(&s_.q[t * qd], L.bq.data(), qd);
@@ -159,8 +164,8 @@ void DenseModel::layer_forward(int64_t il, int64_t n, const std::vector<Segment>
   }
 
   // --- feed-forward block (SwiGLU) ---
-  for (int64_t t = 0; t < n; ++t) ops::rms_norm(&s_.x[t * E], L.ffn_norm.data(), E, cfg_.rms_eps, &s_.xn[t * E]);
-  matmul_swiglu(L.w_gate, L.w_up, s_.xn.data(), E, n, s_.gate.data(), ff, s_.up.data(), ff, pool_);
+  matmul_swiglu(L.w_gate, L.w_up, s_.xn.data(), E, n, s_.gate.data(), ff, s_.up.data(), ff, pool_,
+                norm_rows(L.ffn_norm));
   matmul(L.w_down, s_.gate.data(), ff, n, s_.tmp.data(), E, pool_);
   for (int64_t t = 0; t < n; ++t) ops::add_inplace(&s_.x[t * E], &s_.tmp[t * E], E);
 }

@@ -6,6 +6,7 @@
 // (the two differ only in float summation order inside vec_dot).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -210,6 +211,65 @@ TEST(KernelsMatmul, SwigluFusedEqualsSeparateProducts) {
         }
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace r1
+
+namespace r1 {
+namespace {
+
+// A prologue (the fused pre-norm) gives the products exactly what the prologue applied to
+// every row first gives, writes each input row once, and works when a job reads the
+// input as floats (F32: all rows first) and through matmul_swiglu.
+TEST(KernelsMatmul, PrologueRowsEqualPrecomputedInput) {
+  ThreadPool pool2(2);
+  const int64_t cols = 256;
+  Matrix q4 = make_weights(DType::Q4_0, 48, cols, 51), q8 = make_weights(DType::Q8_0, 32, cols, 52),
+         f32 = make_weights(DType::F32, 16, cols, 53), q6 = make_weights(DType::Q6_K, 48, cols, 54);
+  for (Matrix* m : {&q4, &q8, &q6}) pack_weight_in_place(m->view, &pool2);
+  for (int64_t n : {1, 5, 20}) {
+    const auto raw = test::gaussian(static_cast<size_t>(n * cols), 60 + static_cast<uint32_t>(n));
+    auto transform = [&](int64_t t, float* out) {  // any per-row function of the raw input
+      for (int64_t c = 0; c < cols; ++c) out[c] = 0.5f * raw[t * cols + c] + 0.01f * static_cast<float>(c % 7);
+    };
+    std::vector<float> xn_ready(static_cast<size_t>(n * cols));
+    for (int64_t t = 0; t < n; ++t) transform(t, &xn_ready[t * cols]);
+    for (bool with_f32 : {false, true}) {
+      std::vector<const WeightView*> ws = {&q4.view, &q8.view};
+      if (with_f32) ws.push_back(&f32.view);
+      std::vector<std::vector<float>> want(ws.size()), got(ws.size());
+      std::vector<MatmulJob> jw, jg;
+      for (size_t i = 0; i < ws.size(); ++i) {
+        want[i].assign(static_cast<size_t>(n * ws[i]->rows), 0.f);
+        got[i].assign(static_cast<size_t>(n * ws[i]->rows), -1.f);
+        jw.push_back({ws[i], want[i].data(), ws[i]->rows});
+        jg.push_back({ws[i], got[i].data(), ws[i]->rows});
+      }
+      matmul_multi(jw.data(), static_cast<int>(jw.size()), xn_ready.data(), cols, n, pool2);
+      std::vector<float> xn(static_cast<size_t>(n * cols), NAN);
+      std::vector<std::atomic<int>> writes(static_cast<size_t>(n));
+      matmul_multi(jg.data(), static_cast<int>(jg.size()), xn.data(), cols, n, pool2, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          transform(t, &xn[t * cols]);
+          ++writes[static_cast<size_t>(t)];
+        }
+      });
+      for (int64_t t = 0; t < n; ++t) ASSERT_EQ(writes[static_cast<size_t>(t)].load(), 1) << "row " << t;
+      for (size_t i = 0; i < ws.size(); ++i)
+        for (size_t k = 0; k < got[i].size(); ++k)
+          ASSERT_EQ(test::float_bits(got[i][k]), test::float_bits(want[i][k])) << i << " n=" << n << " k=" << k;
+    }
+    // Through the fused SwiGLU.
+    std::vector<float> y0(static_cast<size_t>(n * 48)), u0 = y0, y1 = y0, u1 = y0;
+    matmul_swiglu(q6.view, q4.view, xn_ready.data(), cols, n, y0.data(), 48, u0.data(), 48, pool2);
+    std::vector<float> xn(static_cast<size_t>(n * cols), NAN);
+    matmul_swiglu(q6.view, q4.view, xn.data(), cols, n, y1.data(), 48, u1.data(), 48, pool2,
+                  [&](int64_t t0, int64_t t1) {
+                    for (int64_t t = t0; t < t1; ++t) transform(t, &xn[t * cols]);
+                  });
+    for (size_t k = 0; k < y0.size(); ++k) ASSERT_EQ(test::float_bits(y1[k]), test::float_bits(y0[k])) << k;
   }
 }
 
