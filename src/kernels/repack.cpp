@@ -250,69 +250,66 @@ void gemm_q4_k_ref(int64_t k, const void* w, int64_t n_groups, const void* act, 
   }
 }
 
-void gemm_q8_0x16_ref_impl(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
-                           int64_t n_tokens, float* y, int64_t ldy) {
+// The references of the layouts with one float step per block (Q8_0x16, Q6_Kx16):
+// acc = fma(float(I), d_w * d_a, acc), where I = int_dot(block, row, activation block) is
+// the block's exact integer dot product.
+template <class Block, class Act, int64_t kCols, class IntDot>
+void one_step_per_block_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
+                            int64_t n_tokens, float* y, int64_t ldy, IntDot int_dot) {
   constexpr int G = 16;
-  const int64_t nb = k / kQK;
-  const auto* blocks = static_cast<const BlockQ8_0x16*>(w);
+  const int64_t nb = k / kCols;
+  const auto* blocks = static_cast<const Block*>(w);
   for (int64_t t = 0; t < n_tokens; ++t) {
-    const auto* a = reinterpret_cast<const ActQ8_0*>(static_cast<const uint8_t*>(act) + t * act_stride);
+    const auto* a = reinterpret_cast<const Act*>(static_cast<const uint8_t*>(act) + t * act_stride);
     for (int64_t g = 0; g < n_groups; ++g)
       for (int r = 0; r < G; ++r) {
         float acc = 0.0f;
         for (int64_t b = 0; b < nb; ++b) {
-          const BlockQ8_0x16& blk = blocks[g * nb + b];
-          int sum = 0;
-          for (int q = 0; q < kQK; ++q) sum += blk.qs[4 * G * (q / 4) + 4 * r + q % 4] * a[b].qs[q];
-          acc = std::fma(static_cast<float>(sum), half_to_float(blk.d[r]) * a[b].d, acc);
+          const Block& blk = blocks[g * nb + b];
+          acc = std::fma(static_cast<float>(int_dot(blk, r, a[b])), half_to_float(blk.d[r]) * a[b].d, acc);
         }
         y[t * ldy + G * g + r] = acc;
       }
   }
 }
 
-void gemm_q6_kx16_ref_impl(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
-                           int64_t n_tokens, float* y, int64_t ldy) {
+int q8_0x16_int_dot(const BlockQ8_0x16& blk, int r, const ActQ8_0& a) {
   constexpr int G = 16;
-  const int64_t nb = k / kQK_K;
-  const auto* blocks = static_cast<const BlockQ6_Kx16*>(w);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    const auto* a = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(act) + t * act_stride);
-    for (int64_t g = 0; g < n_groups; ++g)
-      for (int r = 0; r < G; ++r) {
-        float acc = 0.0f;
-        for (int64_t b = 0; b < nb; ++b) {
-          const BlockQ6_Kx16& blk = blocks[g * nb + b];
-          int sumi = 0;
-          for (int sb = 0; sb < 16; ++sb) {  // 16-element sub-block: elements 16 sb .. 16 sb + 15
-            int dot = 0;
-            for (int e = 16 * sb; e < 16 * sb + 16; ++e) {
-              const int n = e / 128, j = (e % 128) / 32, l = e % 32;
-              const int ql_byte = 64 * n + 32 * (j % 2) + l;  // low nibble for j < 2, high for j >= 2
-              const int qh_byte = 32 * n + l;
-              const uint8_t lo = blk.ql[4 * G * (ql_byte / 4) + 4 * r + ql_byte % 4];
-              const uint8_t hi = blk.qh[4 * G * (qh_byte / 4) + 4 * r + qh_byte % 4];
-              const int q = ((j < 2 ? lo & 0x0F : lo >> 4) | (((hi >> (2 * j)) & 3) << 4)) - 32;
-              dot += q * a[b].qs[e];
-            }
-            sumi += blk.scales[G * sb + r] * dot;
-          }
-          acc = std::fma(static_cast<float>(sumi), half_to_float(blk.d[r]) * a[b].d, acc);
-        }
-        y[t * ldy + G * g + r] = acc;
-      }
+  int sum = 0;
+  for (int q = 0; q < kQK; ++q) sum += blk.qs[4 * G * (q / 4) + 4 * r + q % 4] * a.qs[q];
+  return sum;
+}
+
+int q6_kx16_int_dot(const BlockQ6_Kx16& blk, int r, const BlockQ8_K& a) {
+  constexpr int G = 16;
+  int sumi = 0;
+  for (int sb = 0; sb < 16; ++sb) {  // 16-element sub-block: elements 16 sb .. 16 sb + 15
+    int dot = 0;
+    for (int e = 16 * sb; e < 16 * sb + 16; ++e) {
+      const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+      const int ql_byte = 64 * n + 32 * (j % 2) + l;  // low nibble for j < 2, high for j >= 2
+      const int qh_byte = 32 * n + l;
+      const uint8_t lo = blk.ql[4 * G * (ql_byte / 4) + 4 * r + ql_byte % 4];
+      const uint8_t hi = blk.qh[4 * G * (qh_byte / 4) + 4 * r + qh_byte % 4];
+      const int q = ((j < 2 ? lo & 0x0F : lo >> 4) | (((hi >> (2 * j)) & 3) << 4)) - 32;
+      dot += q * a.qs[e];
+    }
+    sumi += blk.scales[G * sb + r] * dot;
   }
+  return sumi;
 }
 
 }  // namespace
 
 void gemm_q6_kx16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                       int64_t n_tokens, int64_t, float* y, int64_t ldy) {
-  gemm_q6_kx16_ref_impl(k, w, n_groups, act, act_stride, n_tokens, y, ldy);
+  one_step_per_block_ref<BlockQ6_Kx16, BlockQ8_K, kQK_K>(k, w, n_groups, act, act_stride, n_tokens, y, ldy,
+                                                         q6_kx16_int_dot);
 }
 void gemm_q8_0x16_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                       int64_t n_tokens, int64_t, float* y, int64_t ldy) {
-  gemm_q8_0x16_ref_impl(k, w, n_groups, act, act_stride, n_tokens, y, ldy);
+  one_step_per_block_ref<BlockQ8_0x16, ActQ8_0, kQK>(k, w, n_groups, act, act_stride, n_tokens, y, ldy,
+                                                     q8_0x16_int_dot);
 }
 void gemm_q4_0x8_ref(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
                      int64_t n_tokens, int64_t, float* y, int64_t ldy) {

@@ -234,6 +234,21 @@ void q4_kx16_tile(int64_t nb, const BlockQ4_Kx16* w, const BlockQ8_K* const* a, 
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y[t], _mm512_sub_ps(acc[t], acc_m[t]));
 }
 
+// Calls f.template operator()<T>() for the runtime tile width 1 <= T <= N (the tile
+// kernels are instantiated for every width, so each one keeps its accumulators in registers).
+template <int N, class F>
+void with_width(int T, F&& f) {
+  if constexpr (N > 1) {
+    if (T == N) {
+      f.template operator()<N>();
+      return;
+    }
+    with_width<N - 1>(T, f);
+  } else {
+    f.template operator()<1>();
+  }
+}
+
 // For each group, tokens in tiles of kTile (the group's weights stay in cache between tiles).
 template <int kTile, class Act, class Block, class Tile>
 void run_tiles(int64_t nb, const Block* w, int64_t n_groups, const void* act, size_t act_stride, int64_t n_tokens,
@@ -259,18 +274,9 @@ void gemm_q4_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void*
                          int64_t n_tokens, int64_t /*n_gemm*/, float* y, int64_t ldy) {
   const int64_t nb = k / 32;
   run_tiles<8, ActQ8_0>(nb, static_cast<const BlockQ4_0x16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
-                     [nb](int T, int64_t t0, const BlockQ4_0x16* wg, const ActQ8_0* const* rows, float* const* outs) {
-                       switch (T) {
-                         case 8: q4_0x16_tile<8>(nb, wg, rows, outs, t0 == 0); break;
-                         case 7: q4_0x16_tile<7>(nb, wg, rows, outs, t0 == 0); break;
-                         case 6: q4_0x16_tile<6>(nb, wg, rows, outs, t0 == 0); break;
-                         case 5: q4_0x16_tile<5>(nb, wg, rows, outs, t0 == 0); break;
-                         case 4: q4_0x16_tile<4>(nb, wg, rows, outs, t0 == 0); break;
-                         case 3: q4_0x16_tile<3>(nb, wg, rows, outs, t0 == 0); break;
-                         case 2: q4_0x16_tile<2>(nb, wg, rows, outs, t0 == 0); break;
-                         default: q4_0x16_tile<1>(nb, wg, rows, outs, t0 == 0); break;
-                       }
-                     });
+                        [nb](int T, int64_t t0, const BlockQ4_0x16* wg, const ActQ8_0* const* rows, float* const* outs) {
+                          with_width<8>(T, [&]<int W>() { q4_0x16_tile<W>(nb, wg, rows, outs, t0 == 0); });
+                        });
 }
 
 void gemm_q8_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void* act, size_t act_stride,
@@ -278,16 +284,7 @@ void gemm_q8_0x16_avx512(int64_t k, const void* w, int64_t n_groups, const void*
   const int64_t nb = k / 32;
   run_tiles<8, ActQ8_0>(nb, static_cast<const BlockQ8_0x16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
                         [nb](int T, int64_t t0, const BlockQ8_0x16* wg, const ActQ8_0* const* rows, float* const* outs) {
-                          switch (T) {
-                            case 8: q8_0x16_tile<8>(nb, wg, rows, outs, t0 == 0); break;
-                            case 7: q8_0x16_tile<7>(nb, wg, rows, outs, t0 == 0); break;
-                            case 6: q8_0x16_tile<6>(nb, wg, rows, outs, t0 == 0); break;
-                            case 5: q8_0x16_tile<5>(nb, wg, rows, outs, t0 == 0); break;
-                            case 4: q8_0x16_tile<4>(nb, wg, rows, outs, t0 == 0); break;
-                            case 3: q8_0x16_tile<3>(nb, wg, rows, outs, t0 == 0); break;
-                            case 2: q8_0x16_tile<2>(nb, wg, rows, outs, t0 == 0); break;
-                            default: q8_0x16_tile<1>(nb, wg, rows, outs, t0 == 0); break;
-                          }
+                          with_width<8>(T, [&]<int W>() { q8_0x16_tile<W>(nb, wg, rows, outs, t0 == 0); });
                         });
 }
 
@@ -297,16 +294,7 @@ void gemm_q6_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void*
   run_tiles<8, BlockQ8_K>(nb, static_cast<const BlockQ6_Kx16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
                           [nb](int T, int64_t t0, const BlockQ6_Kx16* wg, const BlockQ8_K* const* rows,
                                float* const* outs) {
-                            switch (T) {
-                              case 8: q6_kx16_tile<8>(nb, wg, rows, outs, t0 == 0); break;
-                              case 7: q6_kx16_tile<7>(nb, wg, rows, outs, t0 == 0); break;
-                              case 6: q6_kx16_tile<6>(nb, wg, rows, outs, t0 == 0); break;
-                              case 5: q6_kx16_tile<5>(nb, wg, rows, outs, t0 == 0); break;
-                              case 4: q6_kx16_tile<4>(nb, wg, rows, outs, t0 == 0); break;
-                              case 3: q6_kx16_tile<3>(nb, wg, rows, outs, t0 == 0); break;
-                              case 2: q6_kx16_tile<2>(nb, wg, rows, outs, t0 == 0); break;
-                              default: q6_kx16_tile<1>(nb, wg, rows, outs, t0 == 0); break;
-                            }
+                            with_width<8>(T, [&]<int W>() { q6_kx16_tile<W>(nb, wg, rows, outs, t0 == 0); });
                           });
 }
 
@@ -316,21 +304,10 @@ void gemm_q4_kx16_avx512(int64_t k, const void* w, int64_t n_groups, const void*
   run_tiles<4, BlockQ8_K>(
       nb, static_cast<const BlockQ4_Kx16*>(w), n_groups, act, act_stride, n_tokens, y, ldy,
       [nb, n_gemm](int T, int64_t t0, const BlockQ4_Kx16* wg, const BlockQ8_K* const* rows, float* const* outs) {
-        if (t0 < n_gemm) {
-          switch (T) {
-            case 4: q4_kx16_tile<4, true>(nb, wg, rows, outs, t0 == 0); break;
-            case 3: q4_kx16_tile<3, true>(nb, wg, rows, outs, t0 == 0); break;
-            case 2: q4_kx16_tile<2, true>(nb, wg, rows, outs, t0 == 0); break;
-            default: q4_kx16_tile<1, true>(nb, wg, rows, outs, t0 == 0); break;
-          }
-        } else {
-          switch (T) {
-            case 4: q4_kx16_tile<4, false>(nb, wg, rows, outs, t0 == 0); break;
-            case 3: q4_kx16_tile<3, false>(nb, wg, rows, outs, t0 == 0); break;
-            case 2: q4_kx16_tile<2, false>(nb, wg, rows, outs, t0 == 0); break;
-            default: q4_kx16_tile<1, false>(nb, wg, rows, outs, t0 == 0); break;
-          }
-        }
+        if (t0 < n_gemm)
+          with_width<4>(T, [&]<int W>() { q4_kx16_tile<W, true>(nb, wg, rows, outs, t0 == 0); });
+        else
+          with_width<4>(T, [&]<int W>() { q4_kx16_tile<W, false>(nb, wg, rows, outs, t0 == 0); });
       });
 }
 
