@@ -36,4 +36,6 @@ if [[ "${1:-}" != "--build" ]]; then
     # linux-x64 CPU build is a direct dependency in package.json.
     npm ci --omit=optional --no-audit --no-fund --loglevel=error
   fi
+  # The oracle runs the same llama.cpp CPU build on every AVX-512 machine (see the script).
+  "$here/tests/reference/oracle_cpu_variant.sh" pin
 fi
