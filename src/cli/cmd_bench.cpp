@@ -40,7 +40,8 @@ ModelFacts model_facts(const Model& m, const std::string& path) {
   ModelFacts f;
   f.filename = path;
   std::map<std::string, size_t> bytes_by_type;
-  for (const auto& t : m.file().tensors()) {
+  if (!m.file()) return f;
+  for (const auto& t : m.file()->tensors()) {
     f.n_params += t.n_elements();
     f.size += t.nbytes;
     if (t.shape.size() >= 2) bytes_by_type[std::string(dtype_name(t.type))] += t.nbytes;

@@ -34,7 +34,7 @@ std::string read_template(const std::string& file) {
 int run_gen_deepseek2(const GenOptions& o) {
   if (o.heads_kv >= 0 || o.head_dim >= 0) fail("--heads-kv/--head-dim do not apply to deepseek2 (MLA shapes)");
   GenDeepseek2Spec s = gen_deepseek2_preset(o.preset == "tiny" ? "tiny-v3" : o.preset);
-  if (!parse_weight_mix(o.dtype, &s.mix)) fail("unknown --dtype '{}' (f32, f16, bf16, q8_0, q4_0, q4_k_m)", o.dtype);
+  if (!parse_file_type(o.dtype, &s.mix)) fail("unknown --dtype '{}' (f32, f16, bf16, q8_0, q4_0, q4_k_m)", o.dtype);
   auto set = [](int64_t v, int64_t& dst) {
     if (v >= 0) dst = v;
   };
@@ -75,7 +75,7 @@ int run_gen_model(const GenOptions& o) {
   GenModelSpec s = gen_model_preset(o.preset, arch);
   if (o.preset != "tiny" && s.arch != arch && o.arch != "qwen2")
     fail("preset '{}' is a {} model; --arch {} does not apply", o.preset, arch_name(s.arch), o.arch);
-  if (!parse_weight_mix(o.dtype, &s.mix)) fail("unknown --dtype '{}' (f32, f16, bf16, q8_0, q4_0, q4_k_m)", o.dtype);
+  if (!parse_file_type(o.dtype, &s.mix)) fail("unknown --dtype '{}' (f32, f16, bf16, q8_0, q4_0, q4_k_m)", o.dtype);
   auto set = [](int64_t v, int64_t& dst) {
     if (v >= 0) dst = v;
   };

@@ -15,7 +15,8 @@
 #include "format/gguf.hpp"
 #include "kernels/types.hpp"
 #include "model/config.hpp"
-#include "model/deepseek2_config.hpp"
+#include "model/kv_cache.hpp"
+#include "model/registry/registry.hpp"
 
 namespace r1::cli {
 namespace {
@@ -117,66 +118,46 @@ std::string human_count(double n) {
   return fmt::format("{:.0f}", n);
 }
 
-// Sum over layers of a hyper-parameter stored as one number or one per layer.
-int64_t per_layer_sum(const gguf::Metadata& md, const std::string& key, int64_t n_layer, int64_t fallback) {
-  const Value* v = md.find(key);
-  if (!v) return fallback * n_layer;
-  if (v->type != ValueType::ARRAY) return v->as_i64(key) * n_layer;
-  int64_t s = 0;
-  for (const auto& e : v->arr) s += e.as_i64(key);
-  return s;
-}
-
-// Bytes of one token's keys and values over all layers at F16, from the
-// <arch>.* metadata as llama.cpp sizes its cache (MLA files: the compressed
-// latent only). 0 when the metadata does not say enough.
-uint64_t kv_bytes_per_token(const gguf::Metadata& md) {
-  const std::string arch = md.get_string_or("general.architecture", "");
-  if (arch.empty()) return 0;
-  const std::string p = arch + ".";
-  const int64_t n_layer = md.get_int_or(p + "block_count", 0);
-  const int64_t n_embd = md.get_int_or(p + "embedding_length", 0);
-  if (n_layer <= 0 || n_embd <= 0) return 0;
-  const Value* hv = md.find(p + "attention.head_count");
-  if (!hv) return 0;
-  const int64_t n_head = hv->type == ValueType::ARRAY ? (hv->arr.empty() ? 0 : hv->arr[0].as_i64("head_count"))
-                                                      : hv->as_i64("head_count");
-  if (n_head <= 0) return 0;
-  const int64_t head_k = md.get_int_or(p + "attention.key_length", n_embd / n_head);
-  const int64_t head_v = md.get_int_or(p + "attention.value_length", head_k);
-  const int64_t kv_heads = per_layer_sum(md, p + "attention.head_count_kv", n_layer, n_head);  // summed over layers
-  int64_t elems = md.has(p + "attention.key_length_mla") ? kv_heads * head_k  // MLA: V is a view of K
-                                                         : kv_heads * (head_k + head_v);
-  return elems > 0 ? static_cast<uint64_t>(elems) * 2 : 0;
-}
-
-// deepseek2 (MLA + MoE): the cache holds kv_lora_rank + rope dims per token per layer;
-// per token only the selected routed experts' weights are read.
-struct Deepseek2Needs {
+// What running the file takes, from the registry's view of it: the KV cache formula of
+// the family (model/kv_cache.hpp), and for MoE models the weights one token reads (the
+// selected routed experts only, one embedding row) and the multi-token-prediction layers
+// (kept in the file, not run).
+struct Needs {
   uint64_t kv_bytes_per_token = 0;
-  uint64_t active_weight_bytes = 0;  // weights read per token: selected experts, one embedding row, no MTP
-  uint64_t mtp_bytes = 0;            // multi-token-prediction layers (not run)
   std::string kv_layout;
+  uint64_t active_weight_bytes = 0;  // MoE only
+  uint64_t mtp_bytes = 0;
 };
 
-Deepseek2Needs deepseek2_needs(const gguf::File& file, const DeepSeek2Config& c) {
-  Deepseek2Needs d;
-  d.kv_bytes_per_token = c.kv_bytes_per_token();
-  d.kv_layout = fmt::format("MLA: {} layers x (latent {} + rope key {}) halves", c.n_layer, c.kv_lora_rank, c.qk_rope);
+std::string kv_layout_text(const ModelConfig& c) {
+  if (c.arch == Arch::deepseek2)
+    return fmt::format("MLA: {} layers x (latent {} + rope key {}) halves", c.n_layer, c.mla.kv_lora_rank, c.qk_rope());
+  return fmt::format("GQA: {} layers x {} kv heads x {} halves, K and V", c.n_layer, c.n_head_kv, c.head_dim);
+}
+
+Needs needs_of(const gguf::File& file, const ModelConfig& c) {
+  Needs d;
+  d.kv_bytes_per_token = kv_bytes_per_token(c);
+  d.kv_layout = kv_layout_text(c);
+  if (c.arch != Arch::deepseek2) return d;
+  const bool tied = file.find_tensor(tensor_name(TensorKind::output)) == nullptr;
   for (const auto& t : file.tensors()) {
-    int layer = -1;
-    if (std::sscanf(t.name.c_str(), "blk.%d.", &layer) == 1 && layer >= c.n_layer) {
+    TensorKind kind = TensorKind::count;
+    int64_t layer = tensor_layer(t.name);
+    if (layer >= c.n_layer) {
       d.mtp_bytes += t.nbytes;
       continue;
     }
-    if (t.name == "token_embd.weight" && file.find_tensor("output.weight") && t.shape.size() == 2) {
+    parse_tensor_name(t.name, &kind, &layer);
+    if (kind == TensorKind::token_embd && !tied && t.shape.size() == 2) {
       d.active_weight_bytes += t.nbytes / static_cast<uint64_t>(t.shape[1]);  // one row per token
       continue;
     }
-    const bool routed = t.name.find("_exps.") != std::string::npos;
-    d.active_weight_bytes += routed && c.n_expert > 0 ? t.nbytes / static_cast<uint64_t>(c.n_expert) *
-                                                            static_cast<uint64_t>(c.n_expert_used)
-                                                      : t.nbytes;
+    const bool routed = kind == TensorKind::ffn_gate_exps || kind == TensorKind::ffn_up_exps ||
+                        kind == TensorKind::ffn_gate_up_exps || kind == TensorKind::ffn_down_exps;
+    d.active_weight_bytes += routed && c.moe.n_expert > 0 ? t.nbytes / static_cast<uint64_t>(c.moe.n_expert) *
+                                                                 static_cast<uint64_t>(c.moe.n_expert_used)
+                                                           : t.nbytes;
   }
   return d;
 }
@@ -195,16 +176,23 @@ int run_inspect(const InspectOptions& o) {
   }
   const std::string arch = md.get_string_or("general.architecture", "");
   std::string runnable = "yes";
-  std::optional<Deepseek2Needs> ds2;
+  std::optional<Needs> needs;
   try {
-    if (arch == "deepseek2") ds2 = deepseek2_needs(*file, DeepSeek2Config::from_gguf(md));
-    else ModelConfig::from_gguf(md);
+    needs = needs_of(*file, ModelConfig::from_gguf(md));
   } catch (const Error& e) {
     runnable = fmt::format("no: {}", e.what());
   }
+  const bool moe = needs && arch == "deepseek2";
   const int64_t n_ctx_train = arch.empty() ? 0 : md.get_int_or(arch + ".context_length", 0);
   const int64_t n_ctx = o.ctx > 0 ? o.ctx : n_ctx_train;
-  const uint64_t kv_tok = ds2 ? ds2->kv_bytes_per_token : kv_bytes_per_token(md);
+  if (!needs)  // not runnable: the cache size from what the metadata says of the attention
+    if (const auto shape = attention_shape_of(md)) {
+      needs = Needs{};
+      needs->kv_bytes_per_token = kv_bytes_per_token(*shape);
+      needs->kv_layout = kv_layout_text(*shape);
+    }
+  const uint64_t kv_tok = needs ? needs->kv_bytes_per_token : 0;
+  const double bits_per_weight = n_params > 0 ? 8.0 * static_cast<double>(weight_bytes) / static_cast<double>(n_params) : 0;
   const uint64_t kv_total = kv_tok * static_cast<uint64_t>(std::max<int64_t>(n_ctx, 0));
 
   if (o.json) {
@@ -225,14 +213,15 @@ int run_inspect(const InspectOptions& o) {
     j["tensors"] = std::move(tensors);
     j["n_params"] = n_params;
     j["weight_bytes"] = weight_bytes;
+    j["bits_per_weight"] = bits_per_weight;
     j["n_ctx"] = n_ctx;
     j["kv_bytes_per_token"] = kv_tok;
     j["kv_bytes"] = kv_total;
     j["memory_bytes"] = weight_bytes + kv_total;
-    if (ds2) {
-      j["kv_layout"] = ds2->kv_layout;
-      j["active_weight_bytes_per_token"] = ds2->active_weight_bytes;
-      j["mtp_weight_bytes"] = ds2->mtp_bytes;
+    if (needs) j["kv_layout"] = needs->kv_layout;
+    if (moe) {
+      j["active_weight_bytes_per_token"] = needs->active_weight_bytes;
+      j["mtp_weight_bytes"] = needs->mtp_bytes;
     }
     std::string out = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     std::fwrite(out.data(), 1, out.size(), stdout);
@@ -263,20 +252,21 @@ int run_inspect(const InspectOptions& o) {
   line("");
   line(fmt::format("parameters: {} ({})", human_count(double(n_params)), n_params));
   line(fmt::format("weights: {} ({} bytes)", human_bytes(double(weight_bytes)), weight_bytes));
+  line(fmt::format("bits per weight: {:.2f}", bits_per_weight));
   if (kv_tok > 0) {
     line(fmt::format("kv cache (f16): {} per token; {} for a context of {}", human_bytes(double(kv_tok)),
                      human_bytes(double(kv_total)), n_ctx));
-    if (ds2) line(fmt::format("kv cache layout: {}", ds2->kv_layout));
+    line(fmt::format("kv cache layout: {}", needs->kv_layout));
     line(fmt::format("memory needed: {} (weights + kv cache, plus scratch buffers)",
                      human_bytes(double(weight_bytes + kv_total))));
-    if (ds2) {
+    if (moe) {
       line(fmt::format("weights read per token: {} (selected routed experts only)",
-                       human_bytes(double(ds2->active_weight_bytes))));
-      if (ds2->mtp_bytes > 0)
-        line(fmt::format("multi-token-prediction layers: {} (not loaded)", human_bytes(double(ds2->mtp_bytes))));
+                       human_bytes(double(needs->active_weight_bytes))));
+      if (needs->mtp_bytes > 0)
+        line(fmt::format("multi-token-prediction layers: {} (not loaded)", human_bytes(double(needs->mtp_bytes))));
     }
   } else {
-    line("kv cache: unknown (the metadata does not give the attention shape)");
+    line("kv cache: unknown (the architecture is not one r1 runs)");
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;

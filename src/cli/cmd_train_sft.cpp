@@ -38,7 +38,7 @@ int run_sft_cli(SftCli& c) {
   // Defaults for a new model, overridden by --dims.
   ModelConfig& cfg = o.init.cfg;
   cfg.n_embd = 256, cfg.n_layer = 4, cfg.n_head = 4, cfg.n_head_kv = 2, cfg.n_ff = 768, cfg.n_ctx_train = 512;
-  cfg.rms_eps = 1e-6f, cfg.rope_theta = 10000.0f, cfg.head_dim = 0;
+  cfg.rms_eps = 1e-6f, cfg.rope.freq_base = 10000.0f, cfg.head_dim = 0;
   if (!c.dims.empty()) train::parse_dims(c.dims, &cfg);
   cfg.name = c.name;
   if (!c.template_file.empty()) o.init.chat_template = read_text(c.template_file);

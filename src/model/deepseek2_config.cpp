@@ -1,9 +1,23 @@
-#include "model/deepseek2_config.hpp"
+// deepseek2 hyper-parameters (DeepSeek-V2, V2-Lite, V3, R1) from and to the GGUF keys
+// llama.cpp uses (src/models/deepseek2.cpp + llama-model.cpp load_hparams).
+//
+// Attention is Multi-head Latent Attention (MLA). In the layout current converters
+// write ("split": attn_k_b / attn_v_b, keys attention.key_length_mla/value_length_mla)
+// the GGUF describes the cache as one MQA head: key_length = kv_lora_rank + rope dims,
+// value_length = kv_lora_rank, head_count_kv = 1. The older layout (one attn_kv_b
+// tensor, key_length = nope + rope dims) is detected and rejected with a message.
+//
+// RoPE: normal (adjacent pairs) over the last `qk_rope` dims of each head, with YaRN
+// when rope.scaling.type == "yarn". The derived numbers (rope attn_factor, kq_scale)
+// are computed in float exactly as llama.cpp's llama_context / deepseek2 graph do.
+// The writer does not store rope.scaling.attn_factor (1 unless a file says otherwise).
+#include "model/config.hpp"
 
 #include <cmath>
 
 #include "base/error.hpp"
 #include "format/gguf.hpp"
+#include "format/gguf_writer.hpp"
 
 namespace r1 {
 
@@ -67,36 +81,10 @@ Deepseek2Scales deepseek2_scales(float freq_scale, float ext_factor, float yarn_
   return {attn_factor, kq_scale};
 }
 
-uint64_t DeepSeek2Config::kv_bytes_per_token() const {
-  return static_cast<uint64_t>(n_layer) * static_cast<uint64_t>(kv_row()) * sizeof(uint16_t);
-}
-
-ModelConfig DeepSeek2Config::to_model_config() const {
-  ModelConfig c;
-  c.arch = Arch::deepseek2;
-  c.name = name;
-  c.n_vocab = n_vocab;
-  c.n_embd = n_embd;
-  c.n_layer = n_layer;
-  c.n_head = n_head;
-  c.n_head_kv = 1;
-  c.head_dim = head_k();
-  c.n_ff = n_ff > 0 ? n_ff : n_ff_exp;
-  c.n_ctx_train = n_ctx_train;
-  c.rms_eps = rms_eps;
-  c.rope_theta = rope.freq_base;
-  c.rope_freq_scale = rope.freq_scale;
-  c.rope_dim = qk_rope;
-  c.rope_style = RopeStyle::normal;
-  return c;
-}
-
-DeepSeek2Config DeepSeek2Config::from_gguf(const gguf::Metadata& md) {
-  DeepSeek2Config c;
+void read_deepseek2_config(const gguf::Metadata& md, ModelConfig& c) {
   const std::string arch = md.get_string("general.architecture");
   if (arch != "deepseek2") fail("architecture '{}' is not deepseek2", arch);
   const std::string p = arch + ".";
-  c.name = md.get_string_or("general.name", "");
 
   c.n_embd = required(md, p + "embedding_length", 1, kMaxDim);
   const int64_t n_blocks = required(md, p + "block_count", 1, 4096);
@@ -108,8 +96,8 @@ DeepSeek2Config DeepSeek2Config::from_gguf(const gguf::Metadata& md) {
   if (!(c.rms_eps > 0) || !std::isfinite(c.rms_eps)) fail("{}attention.layer_norm_rms_epsilon must be positive", p);
 
   // --- MLA shapes ---
-  c.q_lora_rank = optional(md, p + "attention.q_lora_rank", 0, kMaxDim, 0);
-  c.kv_lora_rank = required(md, p + "attention.kv_lora_rank", 1, kMaxDim);
+  c.mla.q_lora_rank = optional(md, p + "attention.q_lora_rank", 0, kMaxDim, 0);
+  c.mla.kv_lora_rank = required(md, p + "attention.kv_lora_rank", 1, kMaxDim);
   const bool has_k_mla = md.has(p + "attention.key_length_mla"), has_v_mla = md.has(p + "attention.value_length_mla");
   if (!has_k_mla && !has_v_mla)
     fail("legacy MLA layout (no {0}attention.key_length_mla / value_length_mla: one attn_kv_b tensor per layer) is "
@@ -119,54 +107,58 @@ DeepSeek2Config DeepSeek2Config::from_gguf(const gguf::Metadata& md) {
   if (has_k_mla != has_v_mla)
     fail("{0}attention.key_length_mla and {0}attention.value_length_mla must be given together", p);
   const int64_t head_k = required(md, p + "attention.key_length_mla", 2, 4096);
-  c.v_head = required(md, p + "attention.value_length_mla", 1, 4096);
-  c.qk_rope = required(md, p + "rope.dimension_count", 2, 4096);
-  if (c.qk_rope % 2 != 0) fail("{}rope.dimension_count {} must be even", p, c.qk_rope);
-  c.qk_nope = head_k - c.qk_rope;
-  if (c.qk_nope < 1)
-    fail("{0}attention.key_length_mla ({1}) must exceed {0}rope.dimension_count ({2})", p, head_k, c.qk_rope);
+  c.mla.v_head = required(md, p + "attention.value_length_mla", 1, 4096);
+  const int64_t qk_rope = required(md, p + "rope.dimension_count", 2, 4096);
+  if (qk_rope % 2 != 0) fail("{}rope.dimension_count {} must be even", p, qk_rope);
+  c.mla.qk_nope = head_k - qk_rope;
+  const int64_t kv_row = c.mla.kv_lora_rank + qk_rope;
+  if (c.mla.qk_nope < 1)
+    fail("{0}attention.key_length_mla ({1}) must exceed {0}rope.dimension_count ({2})", p, head_k, qk_rope);
   // The cache is described as one MQA head holding the latent plus the rope key part.
-  const int64_t key_len = optional(md, p + "attention.key_length", 1, kMaxDim, c.kv_row());
-  const int64_t val_len = optional(md, p + "attention.value_length", 1, kMaxDim, c.kv_lora_rank);
-  if (key_len != c.kv_row() || val_len != c.kv_lora_rank)
+  const int64_t key_len = optional(md, p + "attention.key_length", 1, kMaxDim, kv_row);
+  const int64_t val_len = optional(md, p + "attention.value_length", 1, kMaxDim, c.mla.kv_lora_rank);
+  if (key_len != kv_row || val_len != c.mla.kv_lora_rank)
     fail("{0}attention.key_length/value_length ({1}/{2}) must be kv_lora_rank + rope dims / kv_lora_rank ({3}/{4}) "
          "in the MLA layout",
-         p, key_len, val_len, c.kv_row(), c.kv_lora_rank);
+         p, key_len, val_len, kv_row, c.mla.kv_lora_rank);
   const int64_t n_head_kv = optional(md, p + "attention.head_count_kv", 1, 16384, 1);
   if (n_head_kv != 1) fail("{}attention.head_count_kv is {}; the MLA layout needs 1 (one latent per token)", p, n_head_kv);
+  c.n_head_kv = 1;
+  c.head_dim = head_k;
   if (md.get_float_or(p + "attention.temperature_scale", 0.0) != 0.0)
     fail("{}attention.temperature_scale (Llama-4 style attention temperature) is not supported", p);
 
   // --- feed-forward / MoE ---
-  c.n_dense_lead = optional(md, p + "leading_dense_block_count", 0, c.n_layer, 0);
-  if (c.n_dense_lead > 0) c.n_ff = required(md, p + "feed_forward_length", 1, kMaxDim);
-  if (c.n_dense_lead < c.n_layer) {
-    c.n_ff_exp = required(md, p + "expert_feed_forward_length", 1, kMaxDim);
-    c.n_expert = required(md, p + "expert_count", 1, 65536);
-    c.n_expert_used = required(md, p + "expert_used_count", 1, c.n_expert);
-    c.n_expert_shared = required(md, p + "expert_shared_count", 0, 1024);
-    c.n_group = optional(md, p + "expert_group_count", 0, c.n_expert, 0);
-    c.n_group_used = optional(md, p + "expert_group_used_count", 0, c.n_expert, 0);
-    if (c.n_group > 1) {
-      if (c.n_expert % c.n_group != 0)
-        fail("{}expert_count {} is not a multiple of expert_group_count {}", p, c.n_expert, c.n_group);
-      if (c.n_expert / c.n_group < 2) fail("{}expert groups must hold at least 2 experts each", p);
-      if (c.n_group_used < 1 || c.n_group_used >= c.n_group)
-        fail("{}expert_group_used_count {} must be in [1, expert_group_count {})", p, c.n_group_used, c.n_group);
-      if (c.n_expert_used > c.n_group_used * (c.n_expert / c.n_group))
-        fail("{}expert_used_count {} exceeds the experts in the used groups ({})", p, c.n_expert_used,
-             c.n_group_used * (c.n_expert / c.n_group));
+  c.moe.n_dense_lead = optional(md, p + "leading_dense_block_count", 0, c.n_layer, 0);
+  if (c.moe.n_dense_lead > 0) c.n_ff = required(md, p + "feed_forward_length", 1, kMaxDim);
+  if (c.moe.n_dense_lead < c.n_layer) {
+    c.moe.n_ff_exp = required(md, p + "expert_feed_forward_length", 1, kMaxDim);
+    c.moe.n_expert = required(md, p + "expert_count", 1, 65536);
+    c.moe.n_expert_used = required(md, p + "expert_used_count", 1, c.moe.n_expert);
+    c.moe.n_expert_shared = required(md, p + "expert_shared_count", 0, 1024);
+    c.moe.n_group = optional(md, p + "expert_group_count", 0, c.moe.n_expert, 0);
+    c.moe.n_group_used = optional(md, p + "expert_group_used_count", 0, c.moe.n_expert, 0);
+    if (c.moe.n_group > 1) {
+      if (c.moe.n_expert % c.moe.n_group != 0)
+        fail("{}expert_count {} is not a multiple of expert_group_count {}", p, c.moe.n_expert, c.moe.n_group);
+      if (c.moe.n_expert / c.moe.n_group < 2) fail("{}expert groups must hold at least 2 experts each", p);
+      if (c.moe.n_group_used < 1 || c.moe.n_group_used >= c.moe.n_group)
+        fail("{}expert_group_used_count {} must be in [1, expert_group_count {})", p, c.moe.n_group_used, c.moe.n_group);
+      if (c.moe.n_expert_used > c.moe.n_group_used * (c.moe.n_expert / c.moe.n_group))
+        fail("{}expert_used_count {} exceeds the experts in the used groups ({})", p, c.moe.n_expert_used,
+             c.moe.n_group_used * (c.moe.n_expert / c.moe.n_group));
     }
-    c.expert_weights_scale = finite_float(md, p + "expert_weights_scale", 0.0);
-    c.expert_weights_norm = md.get_bool_or(p + "expert_weights_norm", false);
+    c.moe.weights_scale = finite_float(md, p + "expert_weights_scale", 0.0);
+    c.moe.weights_norm = md.get_bool_or(p + "expert_weights_norm", false);
     const int64_t gating = optional(md, p + "expert_gating_func", 0, 1 << 20, 0);
-    if (gating == 0 || gating == 1) c.gating = MoeGating::softmax;  // 0: older V2 files (llama.cpp default)
-    else if (gating == 2) c.gating = MoeGating::sigmoid;
+    if (gating == 0 || gating == 1) c.moe.gating = MoeGating::softmax;  // 0: older V2 files (llama.cpp default)
+    else if (gating == 2) c.moe.gating = MoeGating::sigmoid;
     else fail("{}expert_gating_func {} is not supported (1 = softmax, 2 = sigmoid)", p, gating);
   }
 
   // --- RoPE / YaRN ---
-  c.rope.n_dims = c.qk_rope;
+  c.rope.style = RopeStyle::normal;
+  c.rope.n_dims = qk_rope;
   c.rope.freq_base = finite_float(md, p + "rope.freq_base", 10000.0);
   if (!(c.rope.freq_base > 0)) fail("{}rope.freq_base must be positive", p);
   c.rope_scaling = md.get_string_or(p + "rope.scaling.type", "linear");
@@ -174,6 +166,7 @@ DeepSeek2Config DeepSeek2Config::from_gguf(const gguf::Metadata& md) {
   if (md.has(p + "rope.scaling.factor")) factor = finite_float(md, p + "rope.scaling.factor", 0.0);
   else if (md.has(p + "rope.scale_linear")) factor = finite_float(md, p + "rope.scale_linear", 0.0);
   if (factor < 0) fail("{}rope.scaling.factor must not be negative", p);
+  c.rope_scaling_factor = factor;
   c.rope.freq_scale = factor == 0.0f ? 1.0f : 1.0f / factor;
   if (c.rope_scaling == "none") {
     c.rope.freq_scale = 1.0f;
@@ -187,12 +180,58 @@ DeepSeek2Config DeepSeek2Config::from_gguf(const gguf::Metadata& md) {
   if (md.has(p + "rope.scaling.yarn_log_multiplier"))
     c.yarn_log_mul = finite_float(md, p + "rope.scaling.yarn_log_multiplier", 0.0) / 0.1f;  // converter wrote 0.1 * m
   const Deepseek2Scales s = deepseek2_scales(c.rope.freq_scale, c.rope.ext_factor, c.yarn_log_mul, rope_attn_factor,
-                                             c.head_k());
+                                             c.head_dim);
   c.rope.attn_factor = s.rope_attn_factor;
-  c.kq_scale = s.kq_scale;
-  if (!std::isfinite(c.kq_scale) || !std::isfinite(c.rope.attn_factor))
+  c.mla.kq_scale = s.kq_scale;
+  if (!std::isfinite(c.mla.kq_scale) || !std::isfinite(c.rope.attn_factor))
     fail("{}rope scaling parameters give a non-finite attention scale", p);
-  return c;
+}
+
+
+void write_deepseek2_metadata(gguf::Writer& w, const ModelConfig& c) {
+  using gguf::Value;
+  const std::string a = "deepseek2.";
+  auto u32 = [](int64_t v) { return Value::from_u32(static_cast<uint32_t>(v)); };
+  const int64_t R = c.mla.kv_lora_rank, P = c.qk_rope();
+  if (c.n_vocab > 0) w.set(a + "vocab_size", u32(c.n_vocab));
+  w.set(a + "context_length", u32(c.n_ctx_train));
+  w.set(a + "embedding_length", u32(c.n_embd));
+  w.set(a + "block_count", u32(c.n_layer + c.n_nextn));
+  if (c.moe.n_dense_lead > 0) w.set(a + "feed_forward_length", u32(c.n_ff));
+  w.set(a + "attention.head_count", u32(c.n_head));
+  w.set(a + "attention.head_count_kv", u32(1));
+  w.set(a + "rope.freq_base", Value::from_f32(c.rope.freq_base));
+  w.set(a + "attention.layer_norm_rms_epsilon", Value::from_f32(c.rms_eps));
+  w.set(a + "leading_dense_block_count", u32(c.moe.n_dense_lead));
+  w.set(a + "attention.q_lora_rank", u32(c.mla.q_lora_rank));
+  w.set(a + "attention.kv_lora_rank", u32(R));
+  w.set(a + "attention.key_length", u32(R + P));
+  w.set(a + "attention.value_length", u32(R));
+  w.set(a + "attention.key_length_mla", u32(c.head_dim));
+  w.set(a + "attention.value_length_mla", u32(c.mla.v_head));
+  if (c.moe.n_dense_lead < c.n_layer + c.n_nextn) {
+    w.set(a + "expert_feed_forward_length", u32(c.moe.n_ff_exp));
+    w.set(a + "expert_count", u32(c.moe.n_expert));
+    w.set(a + "expert_used_count", u32(c.moe.n_expert_used));
+    w.set(a + "expert_shared_count", u32(c.moe.n_expert_shared));
+    w.set(a + "expert_weights_scale", Value::from_f32(c.moe.weights_scale));
+    if (c.moe.weights_norm) w.set(a + "expert_weights_norm", Value::from_bool(true));
+    w.set(a + "expert_gating_func", u32(c.moe.gating == MoeGating::sigmoid ? 2 : 1));
+    if (c.moe.n_group > 1) {
+      w.set(a + "expert_group_count", u32(c.moe.n_group));
+      w.set(a + "expert_group_used_count", u32(c.moe.n_group_used));
+    }
+  }
+  w.set(a + "rope.dimension_count", u32(P));
+  if ((c.rope_scaling == "yarn" || c.rope_scaling == "linear") && c.rope_scaling_factor > 0) {
+    w.set(a + "rope.scaling.type", Value::from_string(c.rope_scaling));
+    w.set(a + "rope.scaling.factor", Value::from_f32(c.rope_scaling_factor));
+    if (c.rope_scaling == "yarn") w.set(a + "rope.scaling.original_context_length", u32(c.rope.n_ctx_orig));
+    if (c.yarn_log_mul != 0) w.set(a + "rope.scaling.yarn_log_multiplier", Value::from_f32(c.yarn_log_mul * 0.1f));
+  } else {
+    w.set(a + "rope.scaling.type", Value::from_string("none"));
+  }
+  if (c.n_nextn > 0) w.set(a + "nextn_predict_layers", u32(c.n_nextn));
 }
 
 }  // namespace r1

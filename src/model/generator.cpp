@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/rng.hpp"
 #include "base/thread_pool.hpp"
 #include "format/gguf_writer.hpp"
 #include "kernels/types.hpp"
@@ -14,87 +15,21 @@ namespace r1 {
 
 namespace {
 
-struct MixInfo {
-  WeightMix mix;
-  const char* name;
-  uint32_t file_type;  // llama.cpp LLAMA_FTYPE_* stored as general.file_type
-};
-constexpr MixInfo kMixes[] = {
-    {WeightMix::f32, "f32", 0},   {WeightMix::f16, "f16", 1},   {WeightMix::bf16, "bf16", 32},
-    {WeightMix::q8_0, "q8_0", 7}, {WeightMix::q4_0, "q4_0", 2}, {WeightMix::q4_k_m, "q4_k_m", 15},
-};
-
-const MixInfo& mix_info(WeightMix m) {
-  for (const auto& i : kMixes)
-    if (i.mix == m) return i;
-  return kMixes[0];
-}
-
-// SplitMix64: a small, fast generator; each chunk of rows gets its own stream so the
-// output does not depend on how rows are split over threads.
-struct SplitMix {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  float uniform() { return static_cast<float>(next() >> 40) * (1.0f / 16777216.0f); }  // [0, 1)
-};
-
-uint64_t hash_name(const std::string& s, uint64_t seed) {
-  uint64_t h = 1469598103934665603ull ^ seed;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
-
 // How a tensor's values are drawn: uniform in [center - half_width, center + half_width].
 struct Init {
   float center;
   float half_width;
 };
-Init gaussian_like(float stddev) { return {0.0f, stddev * std::sqrt(3.0f)}; }
+Init normal_like(float stddev) { return {0.0f, stddev * std::sqrt(3.0f)}; }
 
-class Builder {
- public:
-  Builder(const GenModelSpec& spec, gguf::Writer& w, ThreadPool& pool) : spec_(spec), w_(w), pool_(pool) {}
-
-  // Adds a 2-D (rows, cols) or 1-D (cols) tensor with values drawn per `init`, stored as `type`.
-  void tensor(const std::string& name, DType type, int64_t rows, int64_t cols, Init init) {
-    std::vector<int64_t> shape = rows > 0 ? std::vector<int64_t>{cols, rows} : std::vector<int64_t>{cols};
-    const int64_t n_rows = rows > 0 ? rows : 1;
-    const TypeTraits& tr = traits(type);
-    if (cols % tr.block_size != 0)
-      fail("gen-model: tensor '{}' has rows of {} values, not a multiple of the {} block size {}", name, cols,
-           tr.name, tr.block_size);
-    if (type != DType::F32 && !tr.from_float) fail("gen-model: no quantizer for type {}", tr.name);
-    const uint64_t seed = hash_name(name, spec_.seed);
-    const size_t rb = row_bytes(type, cols);
-    ThreadPool* pool = &pool_;
-    w_.add_tensor(name, type, shape, [=](uint8_t* dst, size_t) {
-      constexpr int64_t kChunk = 16;
-      const int64_t n_chunks = (n_rows + kChunk - 1) / kChunk;
-      pool->parallel_for(n_chunks, [&](int64_t c0, int64_t c1, int) {
-        std::vector<float> row(static_cast<size_t>(cols));
-        for (int64_t c = c0; c < c1; ++c) {
-          SplitMix rng{seed ^ (static_cast<uint64_t>(c) * 0xD1B54A32D192ED03ull)};
-          for (int64_t r = c * kChunk; r < std::min(n_rows, (c + 1) * kChunk); ++r) {
-            for (auto& v : row) v = init.center + init.half_width * (2.0f * rng.uniform() - 1.0f);
-            uint8_t* out = dst + static_cast<size_t>(r) * rb;
-            if (type == DType::F32) std::memcpy(out, row.data(), rb);
-            else tr.from_float(row.data(), out, cols);
-          }
-        }
-      });
-    });
-  }
-
- private:
-  const GenModelSpec& spec_;
-  gguf::Writer& w_;
-  ThreadPool& pool_;
-};
+Init random_init(const TensorSpec& s, const ModelConfig& c, float logit_std) {
+  const float out_std = logit_std / std::sqrt(static_cast<float>(c.n_embd));
+  if (s.kind == TensorKind::token_embd) return normal_like(c.tied_output ? out_std : 1.0f);
+  if (s.kind == TensorKind::output) return normal_like(out_std);
+  if (s.init == r1::Init::ones) return {1.0f, 0.2f};
+  if (s.init == r1::Init::zeros) return normal_like(0.1f);  // biases
+  return normal_like(1.0f / std::sqrt(static_cast<float>(s.fan_in)));
+}
 
 // Llama-3.1 RoPE frequency factors (divisors of the base frequencies), as published
 // with the model: factor 8, low-frequency factor 1, high-frequency factor 4, original
@@ -118,24 +53,60 @@ std::vector<float> llama3_rope_factors(int64_t rope_dim, float theta) {
   return out;
 }
 
-// llama.cpp's Q4_K_M recipe: Q6_K for the output, and for attn_v / ffn_down in the
-// first and last eighth of the layers and every third layer in between.
-bool q4km_more_bits(int64_t layer, int64_t n_layer) {
-  return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
+// Adds one tensor of random values (SplitMix64 per chunk of 16 rows, seeded by the name:
+// the bytes do not depend on the thread count).
+void add_random_tensor(gguf::Writer& w, const TensorSpec& s, DType type, Init init, uint64_t seed, ThreadPool& pool) {
+  const int64_t cols = s.shape[0], n_rows = s.rows();
+  const TypeTraits& tr = traits(type);
+  if (type != DType::F32 && !tr.from_float) fail("gen-model: no quantizer for type {}", tr.name);
+  const uint64_t name_seed = name_hash(s.name, seed);
+  const size_t rb = row_bytes(type, cols);
+  ThreadPool* p = &pool;
+  w.add_tensor(s.name, type, s.shape, [=](uint8_t* dst, size_t) {
+    constexpr int64_t kChunk = 16;
+    p->parallel_for((n_rows + kChunk - 1) / kChunk, [&](int64_t c0, int64_t c1, int) {
+      std::vector<float> row(static_cast<size_t>(cols));
+      for (int64_t c = c0; c < c1; ++c) {
+        SplitMix64 rng{name_seed ^ (static_cast<uint64_t>(c) * 0xD1B54A32D192ED03ull)};
+        for (int64_t r = c * kChunk; r < std::min(n_rows, (c + 1) * kChunk); ++r) {
+          for (auto& v : row) v = init.center + init.half_width * (2.0f * rng.uniform_float() - 1.0f);
+          uint8_t* out = dst + static_cast<size_t>(r) * rb;
+          if (type == DType::F32) std::memcpy(out, row.data(), rb);
+          else tr.from_float(row.data(), out, cols);
+        }
+      }
+    });
+  });
 }
 
 }  // namespace
 
-bool parse_weight_mix(const std::string& s, WeightMix* out) {
-  for (const auto& i : kMixes)
-    if (s == i.name) {
-      *out = i.mix;
-      return true;
-    }
-  return false;
-}
+void write_random_weights(const ModelConfig& cfg_in, const TensorChoices& choices, const RandomWeights& rw,
+                          const std::string& path, int n_threads) {
+  ModelConfig cfg = cfg_in;
+  VocabData vocab = rw.tokenizer_json.empty() ? builtin_byte_vocab() : load_hf_vocab(rw.tokenizer_json);
+  const auto n_tok = static_cast<int64_t>(vocab.tokens.size());
+  if (cfg.n_vocab <= 0) cfg.n_vocab = n_tok;
+  if (cfg.n_vocab < n_tok) fail("gen-model: --vocab {} is smaller than the tokenizer ({} tokens)", cfg.n_vocab, n_tok);
+  if (!rw.chat_template.empty()) vocab.chat_template = rw.chat_template;
 
-const char* weight_mix_name(WeightMix m) { return mix_info(m).name; }
+  gguf::Writer w;
+  write_config_metadata(w, cfg);
+  w.set("general.file_type", gguf::Value::from_u32(file_type_id(rw.mix)));
+  write_vocab_metadata(w, std::move(vocab), cfg.n_vocab);
+  if (!rw.metadata_only) {
+    ThreadPool pool(n_threads);
+    for (const TensorSpec& s : model_tensors(cfg, choices)) {
+      if (s.init == r1::Init::computed) {  // rope_freqs: the Llama-3.1 factors
+        std::vector<float> f = llama3_rope_factors(cfg.rope.n_dims, cfg.rope.freq_base);
+        w.add_tensor(s.name, DType::F32, s.shape, f.data(), f.size() * sizeof(float));
+        continue;
+      }
+      add_random_tensor(w, s, quant_type(s, rw.mix, cfg.n_layer), random_init(s, cfg, rw.logit_std), rw.seed, pool);
+    }
+  }
+  w.write(path);
+}
 
 std::vector<std::string> gen_model_preset_names() {
   return {"tiny", "r1-distill-qwen-1.5b", "r1-distill-qwen-7b", "r1-distill-llama-8b"};
@@ -170,108 +141,38 @@ GenModelSpec gen_model_preset(const std::string& preset, Arch arch) {
   return s;
 }
 
-void write_random_model(const GenModelSpec& spec, const std::string& path, int n_threads) {
+ModelConfig dense_config_of(const GenModelSpec& spec) {
+  if (spec.arch == Arch::deepseek2) fail("gen-model: use the deepseek2 spec for deepseek2");
   if (spec.n_embd < 1 || spec.n_layer < 1 || spec.n_head < 1 || spec.n_head_kv < 1 || spec.head_dim < 2 ||
       spec.n_ff < 1 || spec.n_ctx < 1 || spec.n_head % spec.n_head_kv != 0 || spec.head_dim % 2 != 0)
     fail("gen-model: invalid dimensions (need positive sizes, an even head size, heads a multiple of kv heads)");
   if (spec.llama3_rope && spec.arch != Arch::llama) fail("gen-model: Llama-3 RoPE factors apply to llama only");
+  ModelConfig c;
+  c.arch = spec.arch;
+  c.name = spec.name;
+  c.n_vocab = spec.n_vocab;
+  c.n_embd = spec.n_embd;
+  c.n_layer = spec.n_layer;
+  c.n_head = spec.n_head;
+  c.n_head_kv = spec.n_head_kv;
+  c.head_dim = spec.head_dim;
+  c.n_ff = spec.n_ff;
+  c.n_ctx_train = spec.n_ctx;
+  c.rms_eps = spec.rms_eps;
+  c.tied_output = spec.tied_output;
+  c.rope.style = spec.arch == Arch::llama ? RopeStyle::normal : RopeStyle::neox;
+  c.rope.n_dims = spec.head_dim;
+  c.rope.freq_base = spec.rope_theta;
+  return c;
+}
 
-  VocabData vocab = spec.tokenizer_json.empty() ? builtin_byte_vocab() : load_hf_vocab(spec.tokenizer_json);
-  const int64_t n_tok = static_cast<int64_t>(vocab.tokens.size());
-  const int64_t n_vocab = spec.n_vocab > 0 ? spec.n_vocab : n_tok;
-  if (n_vocab < n_tok) fail("gen-model: --vocab {} is smaller than the tokenizer ({} tokens)", n_vocab, n_tok);
-  if (vocab.types.empty()) vocab.types.assign(vocab.tokens.size(), TokenType::normal);
-  for (int64_t i = n_tok; i < n_vocab; ++i) {
-    vocab.tokens.push_back(fmt::format("[PAD{}]", i));
-    vocab.types.push_back(TokenType::unused);
-  }
-
-  const std::string a = arch_name(spec.arch);
-  gguf::Writer w;
-  using gguf::Value;
-  w.set("general.architecture", Value::from_string(a));
-  w.set("general.name", Value::from_string(spec.name));
-  w.set("general.file_type", Value::from_u32(mix_info(spec.mix).file_type));
-  w.set(a + ".context_length", Value::from_u32(static_cast<uint32_t>(spec.n_ctx)));
-  w.set(a + ".embedding_length", Value::from_u32(static_cast<uint32_t>(spec.n_embd)));
-  w.set(a + ".block_count", Value::from_u32(static_cast<uint32_t>(spec.n_layer)));
-  w.set(a + ".feed_forward_length", Value::from_u32(static_cast<uint32_t>(spec.n_ff)));
-  w.set(a + ".attention.head_count", Value::from_u32(static_cast<uint32_t>(spec.n_head)));
-  w.set(a + ".attention.head_count_kv", Value::from_u32(static_cast<uint32_t>(spec.n_head_kv)));
-  w.set(a + ".attention.layer_norm_rms_epsilon", Value::from_f32(spec.rms_eps));
-  w.set(a + ".rope.freq_base", Value::from_f32(spec.rope_theta));
-  w.set(a + ".rope.dimension_count", Value::from_u32(static_cast<uint32_t>(spec.head_dim)));
-  if (spec.head_dim * spec.n_head != spec.n_embd || spec.arch == Arch::qwen3) {
-    w.set(a + ".attention.key_length", Value::from_u32(static_cast<uint32_t>(spec.head_dim)));
-    w.set(a + ".attention.value_length", Value::from_u32(static_cast<uint32_t>(spec.head_dim)));
-  }
-  if (spec.arch == Arch::llama) w.set(a + ".vocab_size", Value::from_u32(static_cast<uint32_t>(n_vocab)));
-
-  w.set("tokenizer.ggml.model", Value::from_string(vocab.model));
-  w.set("tokenizer.ggml.pre", Value::from_string(vocab.pre));
-  w.set("tokenizer.ggml.tokens", Value::from_strings(vocab.tokens));
-  std::vector<int32_t> types;
-  for (TokenType t : vocab.types) types.push_back(static_cast<int32_t>(t));
-  w.set("tokenizer.ggml.token_type", Value::from_i32s(types));
-  w.set("tokenizer.ggml.merges", Value::from_strings(vocab.merges));
-  if (vocab.bos >= 0) w.set("tokenizer.ggml.bos_token_id", Value::from_u32(static_cast<uint32_t>(vocab.bos)));
-  if (vocab.eos >= 0) w.set("tokenizer.ggml.eos_token_id", Value::from_u32(static_cast<uint32_t>(vocab.eos)));
-  if (vocab.pad >= 0) w.set("tokenizer.ggml.padding_token_id", Value::from_u32(static_cast<uint32_t>(vocab.pad)));
-  w.set("tokenizer.ggml.add_bos_token", Value::from_bool(vocab.add_bos));
-  w.set("tokenizer.ggml.add_eos_token", Value::from_bool(false));
-  const std::string& tmpl = spec.chat_template.empty() ? vocab.chat_template : spec.chat_template;
-  if (!tmpl.empty()) w.set("tokenizer.chat_template", Value::from_string(tmpl));
-
-  // Weight types per tensor role.
-  DType dense = DType::F32;
-  switch (spec.mix) {
-    case WeightMix::f32: dense = DType::F32; break;
-    case WeightMix::f16: dense = DType::F16; break;
-    case WeightMix::bf16: dense = DType::BF16; break;
-    case WeightMix::q8_0: dense = DType::Q8_0; break;
-    case WeightMix::q4_0: dense = DType::Q4_0; break;
-    case WeightMix::q4_k_m: dense = DType::Q4_K; break;
-  }
-  const bool kmix = spec.mix == WeightMix::q4_k_m;
-  const DType out_type = kmix ? DType::Q6_K : dense;
-
-  ThreadPool pool(n_threads);
-  Builder b(spec, w, pool);
-  const int64_t E = spec.n_embd, HD = spec.head_dim, qd = spec.n_head * HD, kvd = spec.n_head_kv * HD;
-  const float out_std = spec.logit_std / std::sqrt(static_cast<float>(E));
-  const Init norm{1.0f, 0.2f}, bias = gaussian_like(0.1f);
-  auto proj = [](int64_t fan_in) { return gaussian_like(1.0f / std::sqrt(static_cast<float>(fan_in))); };
-
-  b.tensor("token_embd.weight", dense, n_vocab, E, gaussian_like(spec.tied_output ? out_std : 1.0f));
-  b.tensor("output_norm.weight", DType::F32, 0, E, norm);
-  if (!spec.tied_output) b.tensor("output.weight", out_type, n_vocab, E, gaussian_like(out_std));
-  if (spec.llama3_rope) {
-    std::vector<float> f = llama3_rope_factors(HD, spec.rope_theta);
-    w.add_tensor("rope_freqs.weight", DType::F32, {static_cast<int64_t>(f.size())}, f.data(), f.size() * 4);
-  }
-  for (int64_t i = 0; i < spec.n_layer; ++i) {
-    auto n = [i](const char* s) { return fmt::format("blk.{}.{}", i, s); };
-    const DType more = kmix && q4km_more_bits(i, spec.n_layer) ? DType::Q6_K : dense;
-    b.tensor(n("attn_norm.weight"), DType::F32, 0, E, norm);
-    b.tensor(n("attn_q.weight"), dense, qd, E, proj(E));
-    b.tensor(n("attn_k.weight"), dense, kvd, E, proj(E));
-    b.tensor(n("attn_v.weight"), more, kvd, E, proj(E));
-    if (spec.arch == Arch::qwen2) {
-      b.tensor(n("attn_q.bias"), DType::F32, 0, qd, bias);
-      b.tensor(n("attn_k.bias"), DType::F32, 0, kvd, bias);
-      b.tensor(n("attn_v.bias"), DType::F32, 0, kvd, bias);
-    }
-    if (spec.arch == Arch::qwen3) {
-      b.tensor(n("attn_q_norm.weight"), DType::F32, 0, HD, norm);
-      b.tensor(n("attn_k_norm.weight"), DType::F32, 0, HD, norm);
-    }
-    b.tensor(n("attn_output.weight"), dense, E, qd, proj(qd));
-    b.tensor(n("ffn_norm.weight"), DType::F32, 0, E, norm);
-    b.tensor(n("ffn_gate.weight"), dense, spec.n_ff, E, proj(E));
-    b.tensor(n("ffn_up.weight"), dense, spec.n_ff, E, proj(E));
-    b.tensor(n("ffn_down.weight"), more, E, spec.n_ff, proj(spec.n_ff));
-  }
-  w.write(path);
+void write_random_model(const GenModelSpec& spec, const std::string& path, int n_threads) {
+  TensorChoices ch;
+  ch.rope_freqs = spec.llama3_rope;
+  write_random_weights(dense_config_of(spec), ch,
+                       {.mix = spec.mix, .seed = spec.seed, .logit_std = spec.logit_std,
+                        .tokenizer_json = spec.tokenizer_json, .chat_template = spec.chat_template},
+                       path, n_threads);
 }
 
 }  // namespace r1

@@ -1,23 +1,23 @@
-// Writes random-weight GGUF models of the dense families with real or toy shapes,
-// loadable by r1 and by llama.cpp. Used for differential tests against llama.cpp
-// and for speed work where real weights cannot be downloaded.
+// Writes random-weight GGUF models of every family with real or toy shapes, loadable by
+// r1 and by llama.cpp. Used for differential tests against llama.cpp and for speed work
+// where real weights cannot be downloaded. The spec gives the shapes; the tensors, their
+// stored types (file type) and their order come from the registry (registry/registry.hpp).
 //
 // Contract: the same spec (incl. seed) gives a byte-identical file whatever the
 // thread count. Weights are scaled so that activations stay O(1) and next-token
 // distributions are peaked (logit standard deviation about `logit_std`), which
-// makes greedy comparisons meaningful.
+// makes greedy comparisons meaningful: uniform values of standard deviation
+// 1/sqrt(fan_in) for matrices, 1 for an untied embedding, logit_std/sqrt(n_embd) for the
+// output, 1 +- 0.2 for norm weights, 0.1 for biases.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "model/config.hpp"
+#include "model/registry/registry.hpp"
 
 namespace r1 {
-
-enum class WeightMix { f32, f16, bf16, q8_0, q4_0, q4_k_m };
-bool parse_weight_mix(const std::string& s, WeightMix* out);
-const char* weight_mix_name(WeightMix m);
 
 struct GenModelSpec {
   Arch arch = Arch::qwen2;
@@ -34,17 +34,34 @@ struct GenModelSpec {
   float rms_eps = 1e-6f;
   bool tied_output = false;
   bool llama3_rope = false;  // llama only: write rope_freqs with Llama-3.1 scaling
-  WeightMix mix = WeightMix::f32;
+  FileType mix = FileType::f32;
   uint64_t seed = 1;
   float logit_std = 4.0f;
   std::string tokenizer_json;  // empty = the built-in byte-level vocabulary
   std::string chat_template;   // template text to embed (empty = none)
 };
 
+// Options of a random model besides its shapes.
+struct RandomWeights {
+  FileType mix = FileType::f32;
+  uint64_t seed = 1;
+  float logit_std = 4.0f;
+  std::string tokenizer_json;  // empty = the built-in byte-level vocabulary
+  std::string chat_template;   // template text to embed (empty = the tokenizer's, if any)
+  bool metadata_only = false;  // the metadata and no tensors (r1 inspect of huge shapes)
+};
+// Any family: the registry's tensors of `cfg` (n_vocab 0: the tokenizer's size) with
+// random values, written atomically to `path`. Throws r1::Error.
+void write_random_weights(const ModelConfig& cfg, const TensorChoices& choices, const RandomWeights& rw,
+                          const std::string& path, int n_threads = 0);
+
 // Preset names: tiny, r1-distill-qwen-1.5b, r1-distill-qwen-7b, r1-distill-llama-8b.
 // The preset fixes the architecture of the real model; "tiny" keeps `arch`.
 std::vector<std::string> gen_model_preset_names();
 GenModelSpec gen_model_preset(const std::string& preset, Arch arch);
+
+// The config a spec describes (n_vocab 0: the tokenizer's size, resolved when written).
+ModelConfig dense_config_of(const GenModelSpec& spec);
 
 // Writes the model atomically to `path` (temp file + rename). Throws r1::Error.
 void write_random_model(const GenModelSpec& spec, const std::string& path, int n_threads = 0);
@@ -83,7 +100,7 @@ struct GenDeepseek2Spec {
   float yarn_log_mul = 0.1f;    // GGUF value (0.1 * mscale_all_dim); 0 = not written
   float rms_eps = 1e-6f;
   bool tied_output = false;
-  WeightMix mix = WeightMix::f32;
+  FileType mix = FileType::f32;
   uint64_t seed = 1;
   float logit_std = 4.0f;
   std::string tokenizer_json;   // empty = the built-in byte-level vocabulary
@@ -99,6 +116,7 @@ struct GenDeepseek2Spec {
 std::vector<std::string> gen_deepseek2_preset_names();
 GenDeepseek2Spec gen_deepseek2_preset(const std::string& preset);
 
+ModelConfig deepseek2_config_of(const GenDeepseek2Spec& spec);
 void write_random_deepseek2(const GenDeepseek2Spec& spec, const std::string& path, int n_threads = 0);
 
 }  // namespace r1

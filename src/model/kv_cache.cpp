@@ -6,28 +6,44 @@
 
 namespace r1 {
 
-DenseKvCache::DenseKvCache(int64_t n_layer, int64_t n_ctx, int64_t kv_dim)
-    : n_layer_(n_layer), n_ctx_(n_ctx), kv_dim_(kv_dim) {
-  uint64_t elems = 0;
-  if (n_ctx < 1 || mul_overflows(static_cast<uint64_t>(n_layer) * static_cast<uint64_t>(kv_dim),
-                                 static_cast<uint64_t>(n_ctx), &elems) ||
-      elems > (uint64_t{1} << 40))
-    fail("context size {} is too large for the KV cache", n_ctx);
+std::vector<KvRowShape> kv_layout(const ModelConfig& c) {
+  const KvRowShape row = c.arch == Arch::deepseek2
+                             ? KvRowShape{c.mla.kv_lora_rank + c.qk_rope(), 0}  // MLA: latent + rope key
+                             : KvRowShape{c.n_head_kv * c.head_dim, c.n_head_kv * c.head_dim};
+  return std::vector<KvRowShape>(static_cast<size_t>(c.n_layer), row);
+}
+
+uint64_t kv_bytes_per_token(const ModelConfig& c) {
+  uint64_t halves = 0;
+  for (const KvRowShape& r : kv_layout(c)) halves += static_cast<uint64_t>(r.k + r.v);
+  return halves * sizeof(uint16_t);
+}
+
+LayerKvCache::LayerKvCache(std::vector<KvRowShape> layout, int64_t n_ctx)
+    : layout_(std::move(layout)), off_(layout_.size()), n_ctx_(n_ctx) {
+  if (n_ctx < 1) fail("context size {} is too large for the KV cache", n_ctx);
+  uint64_t at = 0;
+  for (size_t l = 0; l < layout_.size(); ++l) {
+    uint64_t k = 0, v = 0;
+    if (mul_overflows(static_cast<uint64_t>(layout_[l].k), static_cast<uint64_t>(n_ctx), &k) ||
+        mul_overflows(static_cast<uint64_t>(layout_[l].v), static_cast<uint64_t>(n_ctx), &v) ||
+        at + k + v > (uint64_t{1} << 40))
+      fail("context size {} is too large for the KV cache", n_ctx);
+    off_[l] = {at, at + k};
+    at += k + v;
+  }
+  elems_ = at;
   try {
-    k_ = std::make_unique_for_overwrite<uint16_t[]>(elems);
-    v_ = std::make_unique_for_overwrite<uint16_t[]>(elems);
+    data_ = std::make_unique_for_overwrite<uint16_t[]>(elems_);
   } catch (const std::bad_alloc&) {
-    fail("cannot allocate a KV cache of {:.1f} MiB for a context of {} tokens", 4.0 * elems / (1 << 20), n_ctx);
+    fail("cannot allocate a KV cache of {:.1f} MiB for a context of {} tokens", 2.0 * static_cast<double>(elems_) / (1 << 20),
+         n_ctx);
   }
 }
 
-void DenseKvCache::truncate(int64_t pos) {
+void LayerKvCache::truncate(int64_t pos) {
   if (pos < 0 || pos > n_past_) fail("cannot truncate the KV cache to {} (it holds {})", pos, n_past_);
   n_past_ = pos;
-}
-
-size_t DenseKvCache::bytes() const {
-  return static_cast<size_t>(n_layer_ * n_ctx_ * kv_dim_) * 2 * sizeof(uint16_t);
 }
 
 }  // namespace r1

@@ -2,37 +2,26 @@
 
 #include "base/error.hpp"
 #include "format/gguf.hpp"
-#include "model/deepseek2_model.hpp"
-#include "model/dense_model.hpp"
+#include "model/kv_cache.hpp"
+#include "model/transformer_model.hpp"
 
 namespace r1 {
 
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts) {
   auto file = gguf::File::open(path);
-  std::string arch;
-  try {
-    arch = file->metadata().get_string_or("general.architecture", "");
-  } catch (const Error& e) {
-    fail("{}: {}", path, e.what());
-  }
-  if (arch == "deepseek2") {
-    DeepSeek2Config cfg;
-    try {
-      cfg = DeepSeek2Config::from_gguf(file->metadata());
-    } catch (const Error& e) {
-      fail("{}: {}", path, e.what());
-    }
-    return std::make_unique<DeepSeek2Model>(std::move(file), std::move(cfg), opts);
-  }
-  if (!arch.empty() && arch != "llama" && arch != "qwen2" && arch != "qwen3")
-    fail("{}: unsupported architecture '{}' (supported: llama, qwen2, qwen3, deepseek2)", path, arch);
   ModelConfig cfg;
   try {
     cfg = ModelConfig::from_gguf(file->metadata());
   } catch (const Error& e) {
     fail("{}: {}", path, e.what());
   }
-  return std::make_unique<DenseModel>(std::move(file), std::move(cfg), opts);
+  return std::make_unique<TransformerModel>(std::move(file), std::move(cfg), opts);
+}
+
+std::unique_ptr<Model> Model::over_floats(const ModelConfig& cfg, std::unique_ptr<Tokenizer> tokenizer,
+                                          const std::vector<TensorSpec>& specs, const std::vector<size_t>& offsets,
+                                          const float* base, const ModelOptions& opts) {
+  return std::make_unique<TransformerModel>(cfg, std::move(tokenizer), bind_float_weights(specs, offsets, base), opts);
 }
 
 void Model::forward_batch(std::span<const SeqBatch> seqs, std::vector<float>& logits) {
@@ -48,11 +37,6 @@ void Model::forward_batch(std::span<const SeqBatch> seqs, std::vector<float>& lo
   }
 }
 
-size_t Model::kv_bytes_per_token() const {
-  const ModelConfig& c = config();
-  if (c.arch == Arch::deepseek2)  // MLA: the latent + rope key only
-    return static_cast<size_t>(static_cast<const DeepSeek2Model&>(*this).ds_config().kv_bytes_per_token());
-  return static_cast<size_t>(c.n_layer * c.n_head_kv * c.head_dim) * 2 * sizeof(uint16_t);
-}
+size_t Model::kv_bytes_per_token() const { return static_cast<size_t>(r1::kv_bytes_per_token(config())); }
 
 }  // namespace r1

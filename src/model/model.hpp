@@ -18,11 +18,12 @@ namespace r1 {
 
 class Tokenizer;
 class ThreadPool;
+struct TensorSpec;
 namespace gguf {
 class File;
 }
 
-// Per-sequence attention cache (F16 K and V per layer).
+// Per-sequence attention cache; the models' implementation is LayerKvCache (kv_cache.hpp).
 class KvCache {
  public:
   virtual ~KvCache() = default;
@@ -55,11 +56,17 @@ class Model {
   // Opens a GGUF file and binds its weights. Throws r1::Error naming the file and
   // the problem (unknown architecture, missing tensor, wrong shape or type, ...).
   static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& opts = {});
+  // A model over float32 weights the caller holds (the trainer's live parameters): tensor
+  // i of `specs` (the registry's model_tensors(cfg)) at base + offsets[i]. Nothing is
+  // copied: `base` must outlive the model, and changes to it are seen by the next forward.
+  static std::unique_ptr<Model> over_floats(const ModelConfig& cfg, std::unique_ptr<Tokenizer> tokenizer,
+                                            const std::vector<TensorSpec>& specs, const std::vector<size_t>& offsets,
+                                            const float* base, const ModelOptions& opts = {});
   virtual ~Model() = default;
 
   virtual const ModelConfig& config() const = 0;
   virtual const Tokenizer& tokenizer() const = 0;
-  virtual const gguf::File& file() const = 0;
+  virtual const gguf::File* file() const = 0;  // null for a model over caller-held floats
   virtual ThreadPool& pool() = 0;
 
   // n_ctx <= 0 means the training context length. Throws if n_ctx is too large to allocate.
@@ -75,7 +82,7 @@ class Model {
   // The default runs the sequences one after the other through forward().
   virtual void forward_batch(std::span<const SeqBatch> seqs, std::vector<float>& logits);
 
-  // Bytes of weights, and of one token's K+V across layers at F16.
+  // Bytes of weights, and of one token's K+V across layers at F16 (kv_cache.hpp's formula).
   virtual size_t weight_bytes() const = 0;
   size_t kv_bytes_per_token() const;
 };

@@ -43,19 +43,18 @@ WeightStore::~WeightStore() {
   if (mem_) ::munmap(mem_, size_);
 }
 
-void WeightStore::load(const std::string& path, std::span<WeightView* const> views,
-                       std::span<const uint64_t> file_offsets, ThreadPool& pool) {
-  if (views.empty() || copying_disabled()) return;
-  std::vector<size_t> at(views.size());
+std::vector<uint8_t*> WeightStore::load(const std::string& path, std::span<const Region> regions, ThreadPool& pool) {
+  if (regions.empty() || copying_disabled()) return {};
+  std::vector<size_t> at(regions.size());
   size_t total = 0;
-  for (size_t i = 0; i < views.size(); ++i) {
+  for (size_t i = 0; i < regions.size(); ++i) {
     at[i] = total;
-    total += round_up(static_cast<size_t>(views[i]->rows) * views[i]->row_stride, kAlign);
+    total += round_up(regions[i].bytes, kAlign);
   }
   constexpr size_t kHuge = size_t{2} << 20;
   const size_t size = round_up(total, kHuge);
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return;  // keep computing from the memory map
+  if (p == MAP_FAILED) return {};  // keep computing from the memory map
   ::madvise(p, size, MADV_HUGEPAGE);
   if (mem_) ::munmap(mem_, size_);
   mem_ = static_cast<uint8_t*>(p);
@@ -63,16 +62,12 @@ void WeightStore::load(const std::string& path, std::span<WeightView* const> vie
 
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("cannot open '{}': {}", path, std::strerror(errno));
-  // Threads take whole tensors in turn; the first error is rethrown after the join.
+  // Threads take whole regions in turn; the first error is rethrown after the join.
   std::vector<std::string> errors(static_cast<size_t>(pool.size()));
   pool.run([&](int t) {
     try {
-      for (size_t i = static_cast<size_t>(t); i < views.size(); i += static_cast<size_t>(pool.size())) {
-        WeightView& W = *views[i];
-        read_fully(fd, path, mem_ + at[i], static_cast<size_t>(W.rows) * W.row_stride, file_offsets[i]);
-        W.data = mem_ + at[i];
-        pack_weight_in_place(W);
-      }
+      for (size_t i = static_cast<size_t>(t); i < regions.size(); i += static_cast<size_t>(pool.size()))
+        read_fully(fd, path, mem_ + at[i], regions[i].bytes, regions[i].file_offset);
     } catch (const Error& e) {
       errors[static_cast<size_t>(t)] = e.what();
     }
@@ -80,6 +75,9 @@ void WeightStore::load(const std::string& path, std::span<WeightView* const> vie
   ::close(fd);
   for (const std::string& e : errors)
     if (!e.empty()) fail("{}", e);
+  std::vector<uint8_t*> out(regions.size());
+  for (size_t i = 0; i < regions.size(); ++i) out[i] = mem_ + at[i];
+  return out;
 }
 
 }  // namespace r1

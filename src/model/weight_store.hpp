@@ -1,6 +1,6 @@
 // Resident copy of a model's weight matrices: one anonymous memory region advised for
-// transparent huge pages, filled with pread() straight from the file, then packed in
-// place where the CPU's kernels use an interleaved layout (kernels/repack.hpp).
+// transparent huge pages, filled with pread() straight from the file (the planner then
+// packs them in place where the CPU's kernels use an interleaved layout).
 //
 // Why not compute from the memory map: a 1 GB model is 250,000 small pages, each a page
 // fault on first touch (and a copy-on-write fault when packed in place), and the decode
@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
-#include "kernels/matmul.hpp"
 
 namespace r1 {
 
@@ -26,13 +26,15 @@ class WeightStore {
   WeightStore(const WeightStore&) = delete;
   WeightStore& operator=(const WeightStore&) = delete;
 
-  // Copies views[i] (rows * row_stride bytes at absolute offset file_offsets[i] of the
-  // file `path`) into the store, repoints views[i]->data there and packs it when the
-  // active kernels have a packed layout for it. Throws r1::Error if the file cannot be
-  // read; leaves the views untouched if the memory cannot be allocated or copying is
-  // disabled (R1_MMAP_WEIGHTS=1).
-  void load(const std::string& path, std::span<WeightView* const> views, std::span<const uint64_t> file_offsets,
-            ThreadPool& pool);
+  struct Region {
+    uint64_t file_offset;  // absolute offset in the file
+    size_t bytes;
+  };
+  // Copies every region of the file `path` into the store and returns where each one now
+  // is (64-byte aligned, writable). Returns an empty vector, and copies nothing, when the
+  // memory cannot be allocated or copying is disabled (R1_MMAP_WEIGHTS=1). Throws
+  // r1::Error if the file cannot be read.
+  std::vector<uint8_t*> load(const std::string& path, std::span<const Region> regions, ThreadPool& pool);
   size_t bytes() const { return size_; }
 
  private:

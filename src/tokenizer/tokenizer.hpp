@@ -34,6 +34,7 @@ namespace r1 {
 
 namespace gguf {
 class Metadata;
+class Writer;
 }
 
 enum class TokenType : int32_t {  // GGUF tokenizer.ggml.token_type values
@@ -108,6 +109,11 @@ VocabData load_hf_vocab(const std::string& tokenizer_json_path);
 // control), <｜User｜>, <｜Assistant｜>, <think>, </think> (user-defined);
 // pre = "deepseek-r1-qwen", add_bos = true.
 VocabData builtin_byte_vocab();
+
+// Writes the tokenizer.ggml.* keys and tokenizer.chat_template that Tokenizer::from_gguf
+// reads back, padding the vocabulary with unused "[PAD<id>]" tokens to n_vocab entries (the
+// embedding's rows). Throws r1::Error when the vocabulary has more than n_vocab tokens.
+void write_vocab_metadata(gguf::Writer& w, VocabData v, int64_t n_vocab);
 
 // Replaces invalid UTF-8 with U+FFFD (one per maximal invalid subsequence).
 std::string sanitize_utf8(std::string_view s);

@@ -7,6 +7,8 @@
 
 #include "base/error.hpp"
 #include "format/gguf.hpp"
+#include "format/gguf_writer.hpp"
+#include <fmt/format.h>
 #include "tokenizer/tokenizer.hpp"
 
 namespace r1 {
@@ -124,6 +126,35 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const gguf::Metadata& md) {
   v.add_eos = md.get_bool_or("tokenizer.ggml.add_eos_token", false);
   v.chat_template = md.get_string_or("tokenizer.chat_template", "");
   return from_vocab(std::move(v));
+}
+
+void write_vocab_metadata(gguf::Writer& w, VocabData v, int64_t n_vocab) {
+  using gguf::Value;
+  if (v.types.empty()) v.types.assign(v.tokens.size(), TokenType::normal);
+  if (static_cast<int64_t>(v.tokens.size()) > n_vocab)
+    fail("the tokenizer has {} tokens but the model only {} embedding rows", v.tokens.size(), n_vocab);
+  for (int64_t i = static_cast<int64_t>(v.tokens.size()); i < n_vocab; ++i) {
+    v.tokens.push_back(fmt::format("[PAD{}]", i));
+    v.types.push_back(TokenType::unused);
+  }
+  w.set("tokenizer.ggml.model", Value::from_string(v.model));
+  w.set("tokenizer.ggml.pre", Value::from_string(v.pre));
+  w.set("tokenizer.ggml.tokens", Value::from_strings(v.tokens));
+  std::vector<int32_t> types;
+  for (TokenType t : v.types) types.push_back(static_cast<int32_t>(t));
+  w.set("tokenizer.ggml.token_type", Value::from_i32s(types));
+  w.set("tokenizer.ggml.merges", Value::from_strings(v.merges));
+  auto id = [&](const char* key, int32_t value) {
+    if (value >= 0) w.set(key, Value::from_u32(static_cast<uint32_t>(value)));
+  };
+  id("tokenizer.ggml.bos_token_id", v.bos);
+  id("tokenizer.ggml.eos_token_id", v.eos);
+  id("tokenizer.ggml.eot_token_id", v.eot);
+  id("tokenizer.ggml.padding_token_id", v.pad);
+  id("tokenizer.ggml.unknown_token_id", v.unk);
+  w.set("tokenizer.ggml.add_bos_token", Value::from_bool(v.add_bos));
+  w.set("tokenizer.ggml.add_eos_token", Value::from_bool(v.add_eos));
+  if (!v.chat_template.empty()) w.set("tokenizer.chat_template", Value::from_string(v.chat_template));
 }
 
 }  // namespace r1

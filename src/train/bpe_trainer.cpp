@@ -211,23 +211,7 @@ void save_vocab_gguf(const VocabData& v, const std::string& path) {
   gguf::Writer w;
   w.set("general.architecture", Value::from_string("qwen2"));
   w.set("general.name", Value::from_string("r1-tokenizer"));
-  w.set("tokenizer.ggml.model", Value::from_string(v.model));
-  w.set("tokenizer.ggml.pre", Value::from_string(v.pre));
-  w.set("tokenizer.ggml.tokens", Value::from_strings(v.tokens));
-  std::vector<int32_t> types;
-  for (size_t i = 0; i < v.tokens.size(); ++i)
-    types.push_back(static_cast<int32_t>(v.types.empty() ? TokenType::normal : v.types[i]));
-  w.set("tokenizer.ggml.token_type", Value::from_i32s(types));
-  w.set("tokenizer.ggml.merges", Value::from_strings(v.merges));
-  auto id = [&](const char* key, int32_t value) {
-    if (value >= 0) w.set(key, Value::from_u32(static_cast<uint32_t>(value)));
-  };
-  id("tokenizer.ggml.bos_token_id", v.bos);
-  id("tokenizer.ggml.eos_token_id", v.eos);
-  id("tokenizer.ggml.padding_token_id", v.pad);
-  w.set("tokenizer.ggml.add_bos_token", Value::from_bool(v.add_bos));
-  w.set("tokenizer.ggml.add_eos_token", Value::from_bool(v.add_eos));
-  if (!v.chat_template.empty()) w.set("tokenizer.chat_template", Value::from_string(v.chat_template));
+  write_vocab_metadata(w, v, static_cast<int64_t>(v.tokens.size()));
   w.write(path);
 }
 

@@ -10,12 +10,12 @@ namespace r1::train {
 void save_checkpoint(const std::string& path, const ModelMeta& meta, const ParamLayout& layout, const float* params,
                      const AdamW& opt, const nlohmann::json& run) {
   gguf::Writer w;
-  write_model_metadata(w, meta, ExportType::f32);
+  write_model_metadata(w, meta, FileType::f32);
   w.set("r1.train.step", gguf::Value::from_u64(static_cast<uint64_t>(opt.steps_done())));
   w.set("r1.train.run", gguf::Value::from_string(run.dump()));
-  add_param_tensors(w, layout, params, ExportType::f32);
-  add_param_tensors(w, layout, opt.m().data(), ExportType::f32, "adam.m.");
-  add_param_tensors(w, layout, opt.v().data(), ExportType::f32, "adam.v.");
+  add_param_tensors(w, layout, params, FileType::f32);
+  add_param_tensors(w, layout, opt.m().data(), FileType::f32, "adam.m.");
+  add_param_tensors(w, layout, opt.v().data(), FileType::f32, "adam.v.");
   w.write(path);
 }
 
@@ -38,7 +38,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     for (auto [prefix, dst] : {std::pair{"adam.m.", &c.m}, std::pair{"adam.v.", &c.v}}) {
       const std::string name = prefix + s.name;
       const gguf::TensorInfo* t = file->find_tensor(name);
-      if (!t || t->type != DType::F32 || t->shape != s.gguf_shape())
+      if (!t || t->type != DType::F32 || t->shape != s.shape)
         fail("{}: missing or misshaped optimizer tensor '{}'", path, name);
       std::memcpy(dst->data() + s.offset, t->data, static_cast<size_t>(s.numel()) * sizeof(float));
     }

@@ -186,7 +186,7 @@ GrpoResult run_grpo(const GrpoOptions& o, const LogFn& log) {
         prompts.push_back(prompt_ids[chosen[c]]);
         seeds.push_back(sample_seed(o.seed, step, prompts.size()));
       }
-    export_gguf(policy_path, meta, policy.layout(), policy.params().data(), ExportType::f32);
+    export_gguf(policy_path, meta, policy.layout(), policy.params().data(), FileType::f32);
     std::vector<eval::RolloutSample> samples;
     {
       auto engine = Model::load(policy_path, {.n_threads = o.threads});

@@ -53,7 +53,7 @@ struct GrpoOptions {
   int64_t save_every = 20;
   bool resume = false;
   std::string checkpoint;       // default: <out>.ckpt.gguf
-  ExportType export_type = ExportType::f32;
+  FileType export_type = FileType::f32;
   double max_seconds = 0;
 };
 

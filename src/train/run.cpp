@@ -35,7 +35,7 @@ void parse_dims(const std::string& spec, ModelConfig* cfg) {
     else if (k == "ctx") cfg->n_ctx_train = i;
     else if (k == "vocab") cfg->n_vocab = i;
     else if (k == "tied") cfg->tied_output = i != 0;
-    else if (k == "rope-theta") cfg->rope_theta = static_cast<float>(x);
+    else if (k == "rope-theta") cfg->rope.freq_base = static_cast<float>(x);
     else if (k == "rms-eps") cfg->rms_eps = static_cast<float>(x);
     else fail("--dims: unknown key '{}' (embd, layers, heads, kv-heads, head-dim, ff, ctx, vocab, tied, rope-theta, rms-eps)", k);
   }
@@ -44,9 +44,10 @@ void parse_dims(const std::string& spec, ModelConfig* cfg) {
 void finish_config(ModelConfig* c) {
   if (c->n_head_kv <= 0) c->n_head_kv = c->n_head;
   if (c->head_dim <= 0 && c->n_head > 0) c->head_dim = c->n_embd / c->n_head;
-  c->rope_dim = c->head_dim;
-  c->rope_style = c->arch == Arch::llama ? RopeStyle::normal : RopeStyle::neox;
-  c->rope_freq_scale = 1.0f;
+  c->rope.n_dims = c->head_dim;
+  c->rope.style = c->arch == Arch::llama ? RopeStyle::normal : RopeStyle::neox;
+  c->rope.freq_scale = 1.0f;
+  c->rope.ext_factor = 0.0f;
 }
 
 LoadedModel make_initial_model(const ModelInit& init) {

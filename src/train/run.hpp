@@ -28,7 +28,7 @@ struct ModelInit {
 // Parses "embd=256,layers=4,heads=4,kv-heads=2,ff=768,ctx=512[,head-dim=64][,tied=1]
 // [,rope-theta=10000]" into cfg (keys not given keep their values). Throws r1::Error.
 void parse_dims(const std::string& spec, ModelConfig* cfg);
-// Fills the derived fields of a new model's config (head_dim, rope_dim, rope style).
+// Fills the derived fields of a new model's config (head_dim, rope dims, rope style).
 void finish_config(ModelConfig* cfg);
 
 // The starting model: imported from init_path, or a new one initialised from seed.

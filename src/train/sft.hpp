@@ -37,7 +37,7 @@ struct SftOptions {
   int64_t eval_every = 100;
   int64_t save_every = 200;
   bool resume = false;
-  ExportType export_type = ExportType::f32;
+  FileType export_type = FileType::f32;
   std::string checkpoint;        // default: <out>.ckpt.gguf
   double max_seconds = 0;        // stop early (checkpoint + export) after this long; 0 = no limit
 };

@@ -22,7 +22,7 @@ TransformerT<T>::TransformerT(const ModelConfig& cfg, ThreadPool& pool)
     : cfg_(cfg),
       layout_(cfg),
       pool_(pool),
-      rope_(cfg.rope_dim, cfg.n_ctx_train, cfg.rope_theta, cfg.rope_style),
+      rope_(cfg.rope.n_dims, cfg.n_ctx_train, cfg.rope.freq_base, cfg.rope.style),
       params_(layout_.size(), T(0)),
       grads_(layout_.size(), T(0)),
       acts_(static_cast<size_t>(cfg.n_layer)) {}

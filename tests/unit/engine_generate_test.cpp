@@ -46,7 +46,7 @@ class FakeModel final : public Model {
   }
   const ModelConfig& config() const override { return cfg_; }
   const Tokenizer& tokenizer() const override { return *tok_; }
-  const gguf::File& file() const override { std::abort(); }  // not used by the engine
+  const gguf::File* file() const override { return nullptr; }  // not used by the engine
   ThreadPool& pool() override { return pool_; }
   std::unique_ptr<KvCache> new_cache(int64_t n_ctx) const override {
     return std::make_unique<FakeCache>(n_ctx > 0 ? n_ctx : cfg_.n_ctx_train);

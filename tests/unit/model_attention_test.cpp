@@ -8,7 +8,7 @@
 
 #include "base/thread_pool.hpp"
 #include "kernels/types.hpp"
-#include "model/attention.hpp"
+#include "model/blocks/attention.hpp"
 
 namespace r1 {
 namespace {

@@ -8,8 +8,9 @@
 
 #include "base/error.hpp"
 #include "format/gguf.hpp"
-#include "model/deepseek2_config.hpp"
-#include "model/deepseek2_memory.hpp"
+#include "model/config.hpp"
+#include "model/kv_cache.hpp"
+#include "model/memory.hpp"
 
 namespace r1 {
 namespace {
@@ -57,7 +58,7 @@ gguf::Metadata r1_metadata() {
 
 void expect_error(const gguf::Metadata& md, const std::vector<std::string>& needles) {
   try {
-    DeepSeek2Config::from_gguf(md);
+    ModelConfig::from_gguf(md);
     FAIL() << "expected an error mentioning " << needles[0];
   } catch (const Error& e) {
     for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
@@ -65,38 +66,38 @@ void expect_error(const gguf::Metadata& md, const std::vector<std::string>& need
 }
 
 TEST(Deepseek2Config, RealR1Shape) {
-  const DeepSeek2Config c = DeepSeek2Config::from_gguf(r1_metadata());
+  const ModelConfig c = ModelConfig::from_gguf(r1_metadata());
   EXPECT_EQ(c.n_layer, 61);  // block_count 62 minus the MTP layer
   EXPECT_EQ(c.n_nextn, 1);
   EXPECT_EQ(c.n_head, 128);
-  EXPECT_EQ(c.q_lora_rank, 1536);
-  EXPECT_EQ(c.kv_lora_rank, 512);
-  EXPECT_EQ(c.qk_nope, 128);
-  EXPECT_EQ(c.qk_rope, 64);
-  EXPECT_EQ(c.v_head, 128);
-  EXPECT_EQ(c.n_dense_lead, 3);
-  EXPECT_EQ(c.n_expert, 256);
-  EXPECT_EQ(c.n_expert_used, 8);
-  EXPECT_EQ(c.n_group, 8);
-  EXPECT_EQ(c.n_group_used, 4);
-  EXPECT_EQ(c.gating, MoeGating::sigmoid);
-  EXPECT_TRUE(c.expert_weights_norm);
-  EXPECT_FLOAT_EQ(c.expert_weights_scale, 2.5f);
+  EXPECT_EQ(c.mla.q_lora_rank, 1536);
+  EXPECT_EQ(c.mla.kv_lora_rank, 512);
+  EXPECT_EQ(c.mla.qk_nope, 128);
+  EXPECT_EQ(c.qk_rope(), 64);
+  EXPECT_EQ(c.mla.v_head, 128);
+  EXPECT_EQ(c.moe.n_dense_lead, 3);
+  EXPECT_EQ(c.moe.n_expert, 256);
+  EXPECT_EQ(c.moe.n_expert_used, 8);
+  EXPECT_EQ(c.moe.n_group, 8);
+  EXPECT_EQ(c.moe.n_group_used, 4);
+  EXPECT_EQ(c.moe.gating, MoeGating::sigmoid);
+  EXPECT_TRUE(c.moe.weights_norm);
+  EXPECT_FLOAT_EQ(c.moe.weights_scale, 2.5f);
   EXPECT_FLOAT_EQ(c.yarn_log_mul, 1.0f);
   EXPECT_FLOAT_EQ(c.rope.freq_scale, 1.0f / 40.0f);
   EXPECT_EQ(c.rope.ext_factor, 1.0f);
   EXPECT_EQ(c.rope.n_ctx_orig, 4096);
-  EXPECT_NEAR(c.kq_scale, 0.1352338, 1e-6);  // (1 + 0.1 ln 40)^2 / sqrt(192)
+  EXPECT_NEAR(c.mla.kq_scale, 0.1352338, 1e-6);  // (1 + 0.1 ln 40)^2 / sqrt(192)
   // The KV cache: 61 layers x (512 latent + 64 rope key) halves = 70,272 bytes per token
   // (a plain MHA cache of the same model would hold 61 x 128 x (192 + 128) x 2 = 4,997,120).
-  EXPECT_EQ(c.kv_bytes_per_token(), 61u * (512 + 64) * 2);
-  EXPECT_EQ(c.kv_bytes_per_token(), 70272u);
-  const ModelConfig m = c.to_model_config();
-  EXPECT_EQ(m.arch, Arch::deepseek2);
-  EXPECT_STREQ(arch_name(m.arch), "deepseek2");
-  EXPECT_EQ(m.n_layer, 61);
-  EXPECT_EQ(m.n_embd, 7168);
-  EXPECT_EQ(m.n_ctx_train, 163840);
+  EXPECT_EQ(kv_bytes_per_token(c), 61u * (512 + 64) * 2);
+  EXPECT_EQ(kv_bytes_per_token(c), 70272u);
+  EXPECT_EQ(c.arch, Arch::deepseek2);
+  EXPECT_STREQ(arch_name(c.arch), "deepseek2");
+  EXPECT_EQ(c.n_embd, 7168);
+  EXPECT_EQ(c.n_ctx_train, 163840);
+  EXPECT_EQ(c.head_dim, 192);
+  EXPECT_EQ(c.n_head_kv, 1);
 }
 
 TEST(Deepseek2Config, V2LiteDefaults) {
@@ -110,11 +111,11 @@ TEST(Deepseek2Config, V2LiteDefaults) {
     v2.set(k, v);
   }
   v2.set(a + "block_count", Value::from_u32(27));
-  const DeepSeek2Config c = DeepSeek2Config::from_gguf(v2);
-  EXPECT_EQ(c.q_lora_rank, 0);
-  EXPECT_EQ(c.gating, MoeGating::softmax);
-  EXPECT_EQ(c.n_group, 0);
-  EXPECT_FALSE(c.expert_weights_norm);
+  const ModelConfig c = ModelConfig::from_gguf(v2);
+  EXPECT_EQ(c.mla.q_lora_rank, 0);
+  EXPECT_EQ(c.moe.gating, MoeGating::softmax);
+  EXPECT_EQ(c.moe.n_group, 0);
+  EXPECT_FALSE(c.moe.weights_norm);
   EXPECT_EQ(c.n_layer, 27);
 }
 
@@ -151,7 +152,13 @@ TEST(Deepseek2Config, Errors) {
   expect_error(with(a + "rope.dimension_count", Value::from_u32(192)), {"key_length_mla", "rope.dimension_count"});
   expect_error(with(a + "expert_used_count", Value::from_u32(300)), {"expert_used_count"});
   expect_error(with(a + "nextn_predict_layers", Value::from_u32(62)), {"nextn_predict_layers"});
-  expect_error(with("general.architecture", Value::from_string("llama")), {"not deepseek2"});
+  try {  // the family's reader refuses another family's metadata
+    ModelConfig c;
+    read_deepseek2_config(with("general.architecture", Value::from_string("llama")), c);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not deepseek2"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Deepseek2Memory, RefusesWhenWeightsDoNotFit) {

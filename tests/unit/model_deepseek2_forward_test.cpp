@@ -14,7 +14,7 @@
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
 #include "kernels/types.hpp"
-#include "model/deepseek2_attention.hpp"
+#include "model/blocks/mla.hpp"
 #include "model/generator.hpp"
 #include "model/kv_cache.hpp"
 #include "model/model.hpp"
@@ -39,10 +39,10 @@ class Deepseek2Forward : public ::testing::Test {
     l.n_layer = 2;
     v2_ = (dir_ / "v2.gguf").string();
     write_random_deepseek2(l, v2_, 1);
-    l.mix = WeightMix::q4_k_m;  // Q4_K / Q6_K with Q5_0 and F16 fallbacks for short rows
+    l.mix = FileType::q4_k_m;  // Q4_K / Q6_K with Q5_0 and F16 fallbacks for short rows
     v2q_ = (dir_ / "v2q.gguf").string();
     write_random_deepseek2(l, v2q_, 1);
-    s.mix = WeightMix::q4_k_m;
+    s.mix = FileType::q4_k_m;
     v3q_ = (dir_ / "v3q.gguf").string();
     write_random_deepseek2(s, v3q_, 1);
   }
@@ -149,7 +149,7 @@ TEST_F(Deepseek2Forward, Errors) {
   EXPECT_EQ(kv->n_past(), 0);
   const std::vector<int32_t> bad = {1, 99999};
   EXPECT_THROW(m->forward(bad, *kv, out, false), Error);
-  DenseKvCache foreign(2, 8, 64);
+  LayerKvCache foreign(std::vector<KvRowShape>(2, KvRowShape{64, 64}), 8);  // a dense layout
   try {
     m->forward(std::span<const int32_t>(five.data(), 1), foreign, out, false);
     FAIL();

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "model/deepseek2_router.hpp"
+#include "model/blocks/router.hpp"
 
 namespace r1 {
 namespace {

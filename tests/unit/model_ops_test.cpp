@@ -4,10 +4,20 @@
 #include <cmath>
 #include <vector>
 
+#include "model/blocks/rope.hpp"
 #include "model/ops.hpp"
 
 namespace r1 {
 namespace {
+
+// One head vector rotated at `pos` (the table, then the rotation).
+void rope_row(float* x, int64_t pos, int64_t n_dims, float base, float freq_scale, RopeStyle style, const float* ff) {
+  RopeParams p;
+  p.n_dims = n_dims, p.freq_base = base, p.freq_scale = freq_scale, p.style = style;
+  float cs[16];
+  rope_table(p, ff, pos, cs);
+  rope_apply(x, cs, n_dims, style);
+}
 
 TEST(ModelOps, RmsNormByHand) {
   // x = (3, 4): mean square 12.5, scale 1/sqrt(12.5 + 0.5) = 1/sqrt(13)
@@ -21,7 +31,7 @@ TEST(ModelOps, RmsNormByHand) {
 TEST(ModelOps, RopeNormalRotatesAdjacentPairs) {
   // rope_dim 4, base 100: pair 0 angle = pos, pair 1 angle = pos * 100^(-1/2) = pos / 10.
   float x[4] = {1, 0, 0, 1};
-  ops::rope(x, 2, {.rope_dim = 4, .theta_base = 100, .freq_scale = 1, .style = RopeStyle::normal, .freq_factors = nullptr});
+  rope_row(x, 2, 4, 100, 1, RopeStyle::normal, nullptr);
   EXPECT_NEAR(x[0], std::cos(2.0), 1e-6);
   EXPECT_NEAR(x[1], std::sin(2.0), 1e-6);
   EXPECT_NEAR(x[2], -std::sin(0.2), 1e-6);
@@ -31,7 +41,7 @@ TEST(ModelOps, RopeNormalRotatesAdjacentPairs) {
 TEST(ModelOps, RopeNeoxRotatesHalves) {
   // Pairs are (0, 2) with angle pos and (1, 3) with angle pos / 10.
   float x[4] = {1, 1, 0, 0};
-  ops::rope(x, 3, {.rope_dim = 4, .theta_base = 100, .freq_scale = 1, .style = RopeStyle::neox, .freq_factors = nullptr});
+  rope_row(x, 3, 4, 100, 1, RopeStyle::neox, nullptr);
   EXPECT_NEAR(x[0], std::cos(3.0), 1e-6);
   EXPECT_NEAR(x[2], std::sin(3.0), 1e-6);
   EXPECT_NEAR(x[1], std::cos(0.3), 1e-6);
@@ -42,7 +52,7 @@ TEST(ModelOps, RopeFreqFactorsAndScaleDivideTheAngle) {
   // Llama-3 factors divide the angle; linear scaling multiplies it by freq_scale.
   const float ff[2] = {4, 1};
   float x[4] = {1, 0, 1, 0};
-  ops::rope(x, 8, {.rope_dim = 4, .theta_base = 100, .freq_scale = 0.5f, .style = RopeStyle::normal, .freq_factors = ff});
+  rope_row(x, 8, 4, 100, 0.5f, RopeStyle::normal, ff);
   EXPECT_NEAR(x[0], std::cos(8.0 / 4 * 0.5), 1e-6);
   EXPECT_NEAR(x[1], std::sin(8.0 / 4 * 0.5), 1e-6);
   EXPECT_NEAR(x[2], std::cos(0.8 * 0.5), 1e-6);
@@ -52,7 +62,7 @@ TEST(ModelOps, RopeFreqFactorsAndScaleDivideTheAngle) {
 TEST(ModelOps, RopeAtPositionZeroIsIdentity) {
   float x[6] = {0.5f, -1, 2, 3, -4, 5};
   const float before[6] = {0.5f, -1, 2, 3, -4, 5};
-  ops::rope(x, 0, {.rope_dim = 6, .theta_base = 10000, .freq_scale = 1, .style = RopeStyle::neox, .freq_factors = nullptr});
+  rope_row(x, 0, 6, 10000, 1, RopeStyle::neox, nullptr);
   for (int i = 0; i < 6; ++i) EXPECT_FLOAT_EQ(x[i], before[i]);
 }
 

@@ -38,12 +38,12 @@ ModelMeta tiny_meta(Arch arch, bool tied) {
   c.n_head = 4;
   c.n_head_kv = 2;
   c.head_dim = 16;
-  c.rope_dim = 16;
+  c.rope.n_dims = 16;
   c.n_ff = 96;
   c.n_ctx_train = 64;
   c.rms_eps = 1e-6f;
-  c.rope_theta = 10000.0f;
-  c.rope_style = arch == Arch::llama ? RopeStyle::normal : RopeStyle::neox;
+  c.rope.freq_base = 10000.0f;
+  c.rope.style = arch == Arch::llama ? RopeStyle::normal : RopeStyle::neox;
   c.tied_output = tied;
   return m;
 }
@@ -52,9 +52,9 @@ ModelMeta tiny_meta(Arch arch, bool tied) {
 void randomize(std::vector<float>& p, const ParamLayout& layout, uint32_t seed) {
   init_params(layout, seed, p.data());
   for (const ParamSpec& s : layout.specs())
-    if (s.init == InitKind::normal)
+    if (s.init == Init::normal || s.init == Init::residual)
       for (int64_t i = 0; i < s.numel(); ++i) p[s.offset + i] *= 8.0f;
-    else if (s.init == InitKind::zeros)
+    else if (s.init == Init::zeros)
       for (int64_t i = 0; i < s.numel(); ++i) p[s.offset + i] = 0.05f * static_cast<float>(i % 7) - 0.15f;
 }
 
@@ -77,7 +77,7 @@ std::vector<double> engine_logprobs(const std::string& path, const std::vector<i
   return out;
 }
 
-void check_export(Arch arch, bool tied, ExportType type, double tol) {
+void check_export(Arch arch, bool tied, FileType type, double tol) {
   ThreadPool pool(2);
   ModelMeta meta = tiny_meta(arch, tied);
   Transformer m(meta.cfg, pool);
@@ -101,12 +101,12 @@ void check_export(Arch arch, bool tied, ExportType type, double tol) {
 
 }  // namespace
 
-TEST(TrainIO, ExportedF32MatchesEngineQwen2) { check_export(Arch::qwen2, false, ExportType::f32, 2e-3); }
-TEST(TrainIO, ExportedF32MatchesEngineQwen2Tied) { check_export(Arch::qwen2, true, ExportType::f32, 2e-3); }
-TEST(TrainIO, ExportedF32MatchesEngineLlama) { check_export(Arch::llama, false, ExportType::f32, 2e-3); }
+TEST(TrainIO, ExportedF32MatchesEngineQwen2) { check_export(Arch::qwen2, false, FileType::f32, 2e-3); }
+TEST(TrainIO, ExportedF32MatchesEngineQwen2Tied) { check_export(Arch::qwen2, true, FileType::f32, 2e-3); }
+TEST(TrainIO, ExportedF32MatchesEngineLlama) { check_export(Arch::llama, false, FileType::f32, 2e-3); }
 TEST(TrainIO, ExportedF16AndQ8MatchEngineLoosely) {
-  check_export(Arch::qwen2, false, ExportType::f16, 2e-2);
-  check_export(Arch::qwen2, false, ExportType::q8_0, 1e-1);
+  check_export(Arch::qwen2, false, FileType::f16, 2e-2);
+  check_export(Arch::qwen2, false, FileType::q8_0, 1e-1);
 }
 
 TEST(TrainIO, ImportGivesBackTheExactModel) {
@@ -116,7 +116,7 @@ TEST(TrainIO, ImportGivesBackTheExactModel) {
   std::vector<float> p(layout.size());
   randomize(p, layout, 5);
   const std::string path = (tmp_dir() / "roundtrip.gguf").string();
-  export_gguf(path, meta, layout, p.data(), ExportType::f32);
+  export_gguf(path, meta, layout, p.data(), FileType::f32);
   const LoadedModel back = import_gguf(path);
   EXPECT_EQ(back.params, p);
   EXPECT_EQ(back.meta.cfg.n_vocab, meta.cfg.n_vocab);
@@ -195,6 +195,6 @@ TEST(TrainIO, CheckpointResumeIsBitIdentical) {
   const std::string plain = (tmp_dir() / "plain.gguf").string();
   const ParamLayout layout(meta.cfg);
   std::vector<float> p(layout.size(), 0.5f);
-  export_gguf(plain, meta, layout, p.data(), ExportType::f32);
+  export_gguf(plain, meta, layout, p.data(), FileType::f32);
   EXPECT_THROW(load_checkpoint(plain), Error);
 }

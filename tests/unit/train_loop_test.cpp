@@ -48,7 +48,7 @@ SftOptions tiny_sft(const std::string& data, const std::string& out) {
   o.init.cfg.n_ff = 64;
   o.init.cfg.n_ctx_train = 256;
   o.init.cfg.rms_eps = 1e-6f;
-  o.init.cfg.rope_theta = 10000.0f;
+  o.init.cfg.rope.freq_base = 10000.0f;
   o.steps = 6;
   o.batch_tokens = 600;
   o.micro_tokens = 400;

@@ -20,10 +20,10 @@ ModelConfig small_cfg() {
   c.n_head = 1;
   c.n_head_kv = 1;
   c.head_dim = 2;
-  c.rope_dim = 2;
+  c.rope.n_dims = 2;
   c.n_ff = 2;
   c.n_ctx_train = 4;
-  c.rope_style = RopeStyle::neox;
+  c.rope.style = RopeStyle::neox;
   return c;
 }
 }  // namespace

@@ -1,4 +1,4 @@
-#include "model/deepseek2_matmul.hpp"
+#include "kernels/matmul_ops.hpp"
 
 #include <algorithm>
 #include <vector>
@@ -117,8 +117,10 @@ bool rowwise(const MatJob& j, ThreadPool& pool) {
 
 }  // namespace
 
-void grouped_matmul(std::span<const MatJob> jobs, ThreadPool& pool) {
+void matmul_ops(std::span<const MatJob> jobs, ThreadPool& pool, const RowPrologue& prologue) {
   std::vector<MatmulJob> multi;
+  if (prologue && (jobs.empty() || jobs[0].order != MatOrder::mul_mat))
+    fail("internal: a row prologue needs a plain product first");
   for (size_t i = 0; i < jobs.size();) {
     const MatJob& j = jobs[i];
     if (j.n <= 0 || j.w.rows <= 0 || (j.order != MatOrder::mul_mat && rowwise(j, pool))) {
@@ -137,7 +139,7 @@ void grouped_matmul(std::span<const MatJob> jobs, ThreadPool& pool) {
            jobs[k].n == j.n;
          ++k)
       if (jobs[k].w.rows > 0) multi.push_back({&jobs[k].w, jobs[k].y, jobs[k].ldy});
-    matmul_multi(multi.data(), static_cast<int>(multi.size()), j.x, j.ldx, j.n, pool);
+    matmul_multi(multi.data(), static_cast<int>(multi.size()), j.x, j.ldx, j.n, pool, i == 0 ? prologue : RowPrologue{});
     i = k;
   }
 }

@@ -1,4 +1,4 @@
-#include "model/deepseek2_router.hpp"
+#include "model/blocks/router.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -10,15 +10,15 @@
 
 namespace r1 {
 
-RouterParams RouterParams::from(const DeepSeek2Config& c) {
+RouterParams RouterParams::from(const ModelConfig& c) {
   RouterParams p;
-  p.n_expert = c.n_expert;
-  p.n_used = c.n_expert_used;
-  p.n_group = c.n_group;
-  p.n_group_used = c.n_group_used;
-  p.gating = c.gating;
-  p.norm = c.expert_weights_norm;
-  p.scale = c.expert_weights_scale;
+  p.n_expert = c.moe.n_expert;
+  p.n_used = c.moe.n_expert_used;
+  p.n_group = c.moe.n_group;
+  p.n_group_used = c.moe.n_group_used;
+  p.gating = c.moe.gating;
+  p.norm = c.moe.weights_norm;
+  p.scale = c.moe.weights_scale;
   return p;
 }
 

@@ -1,6 +1,7 @@
-// Weight x activation products of the deepseek2 forward pass: per-head MLA projections
-// (slices of the 3-D attn_k_b / attn_v_b) and the routed experts (slices of the 3-D
-// *_exps tensors). Each job has the contract of kernels/matmul.hpp matmul():
+// Weight x activation products as the llama.cpp operation they stand for: plain 2-D
+// products, per-head products of 3-D weights (deepseek2's attn_k_b / attn_v_b) and the
+// routed experts (slices of the 3-D *_exps tensors). Each job has the contract of
+// kernels/matmul.hpp matmul():
 //   y[t * ldy + r] = sum_c W[r, c] * x[t * ldx + c]   for t < n, r < W.rows
 // and differs only in the float order, which follows the llama.cpp operation the
 // product stands for (so that results match the oracle bit for bit, which MoE routing
@@ -33,7 +34,9 @@ struct MatJob {
 };
 
 // Runs the jobs in order, each split over the pool; consecutive mul_mat jobs on the
-// same input share one activation conversion and one pass (matmul_multi).
-void grouped_matmul(std::span<const MatJob> jobs, ThreadPool& pool);
+// same input share one activation conversion and one pass (matmul_multi). `prologue`
+// (matmul_multi's contract) writes the input rows of the first jobs, which must be
+// mul_mat jobs on one input.
+void matmul_ops(std::span<const MatJob> jobs, ThreadPool& pool, const RowPrologue& prologue = {});
 
 }  // namespace r1

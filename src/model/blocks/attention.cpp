@@ -1,4 +1,4 @@
-#include "model/attention.hpp"
+#include "model/blocks/attention.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/deepseek2_config.hpp"
+#include "model/config.hpp"
 
 namespace r1 {
 
@@ -25,7 +25,7 @@ struct RouterParams {
   bool norm = false;
   float scale = 0.0f;
 
-  static RouterParams from(const DeepSeek2Config& c);
+  static RouterParams from(const ModelConfig& c);
 };
 
 // logits: n_expert floats; bias: n_expert floats or null. Writes n_used expert ids

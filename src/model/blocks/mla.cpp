@@ -1,4 +1,4 @@
-#include "model/deepseek2_attention.hpp"
+#include "model/blocks/mla.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "model/deepseek2_memory.hpp"
+#include "model/memory.hpp"
 
 #include <fstream>
 #include <sstream>

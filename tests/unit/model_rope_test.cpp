@@ -8,14 +8,14 @@
 #include <cmath>
 #include <vector>
 
-#include "model/deepseek2_config.hpp"
-#include "model/deepseek2_yarn.hpp"
+#include "model/blocks/rope.hpp"
+#include "model/config.hpp"
 
 namespace r1 {
 namespace {
 
-YarnParams v3_rope() {
-  YarnParams p;
+RopeParams v3_rope() {
+  RopeParams p;
   p.n_dims = 64;
   p.n_ctx_orig = 4096;
   p.freq_base = 10000.0f;
@@ -29,14 +29,14 @@ TEST(Deepseek2Yarn, CorrectionDims) {
   // 64 * ln(4096 / (32 * 2 pi)) / (2 ln 10000) = 10.472 -> floor 10
   // 64 * ln(4096 / (1 * 2 pi))  / (2 ln 10000) = 22.513 -> ceil 23
   float d[2];
-  yarn_corr_dims(v3_rope(), d);
+  rope_corr_dims(v3_rope(), d);
   EXPECT_EQ(d[0], 10.0f);
   EXPECT_EQ(d[1], 23.0f);
   // tiny-v3: 16 dims, original context 64: -0.994 -> 0 (clamped), 2.016 -> 3
-  YarnParams t = v3_rope();
+  RopeParams t = v3_rope();
   t.n_dims = 16;
   t.n_ctx_orig = 64;
-  yarn_corr_dims(t, d);
+  rope_corr_dims(t, d);
   EXPECT_EQ(d[0], 0.0f);
   EXPECT_EQ(d[1], 3.0f);
 }
@@ -44,7 +44,7 @@ TEST(Deepseek2Yarn, CorrectionDims) {
 // Reference: theta_i = p * base^(-2i/d) mixed between interpolation (/factor) and
 // extrapolation by mask_i = 1 - clamp((i - low) / (high - low), 0, 1); magnitude
 // attn_factor * (1 + 0.1 ln factor).
-void reference_table(const YarnParams& p, int64_t pos, double low, double high, std::vector<double>& cs) {
+void reference_table(const RopeParams& p, int64_t pos, double low, double high, std::vector<double>& cs) {
   const double factor = 1.0 / p.freq_scale;
   const double m = p.attn_factor * (1.0 + 0.1 * std::log(factor));
   cs.assign(static_cast<size_t>(p.n_dims), 0.0);
@@ -59,16 +59,16 @@ void reference_table(const YarnParams& p, int64_t pos, double low, double high, 
 }
 
 TEST(Deepseek2Yarn, TableMatchesFormula) {
-  for (const YarnParams& p : {v3_rope(), [] {
-                                YarnParams t = v3_rope();
+  for (const RopeParams& p : {v3_rope(), [] {
+                                RopeParams t = v3_rope();
                                 t.n_dims = 16, t.n_ctx_orig = 64, t.freq_scale = 1.0f / 16, t.attn_factor = 0.7f;
                                 return t;
                               }()}) {
     float d[2];
-    yarn_corr_dims(p, d);
+    rope_corr_dims(p, d);
     for (int64_t pos : {0, 1, 7, 63, 64, 300, 1000}) {
       std::vector<float> cs(static_cast<size_t>(p.n_dims));
-      yarn_rope_table(p, pos, cs.data());
+      rope_table(p, nullptr, pos, cs.data());
       std::vector<double> ref;
       reference_table(p, pos, d[0], d[1], ref);
       for (size_t i = 0; i < cs.size(); ++i)
@@ -80,10 +80,10 @@ TEST(Deepseek2Yarn, TableMatchesFormula) {
 TEST(Deepseek2Yarn, RampEnds) {
   // Pairs below the first correction dim keep the original frequency (extrapolation),
   // pairs past the last one are interpolated by the factor.
-  const YarnParams p = v3_rope();
+  const RopeParams p = v3_rope();
   std::vector<float> cs(64);
   const int64_t pos = 5;
-  yarn_rope_table(p, pos, cs.data());
+  rope_table(p, nullptr, pos, cs.data());
   const double m = 1.0 + 0.1 * std::log(40.0);
   // pair 0: theta = 5 (extrapolated)
   EXPECT_NEAR(cs[0], std::cos(5.0) * m, 1e-6);
@@ -98,7 +98,7 @@ TEST(Deepseek2Yarn, RopePairsRotates) {
   // (1, 0) rotated by 90 degrees with magnitude 2 -> (0, 2); (3, 4) by 0 -> (3, 4)
   const float cs[4] = {0.0f, 2.0f, 1.0f, 0.0f};
   float x[4] = {1.0f, 0.0f, 3.0f, 4.0f};
-  rope_pairs(x, cs, 4);
+  rope_apply(x, cs, 4, RopeStyle::normal);
   EXPECT_FLOAT_EQ(x[0], 0.0f);
   EXPECT_FLOAT_EQ(x[1], 2.0f);
   EXPECT_FLOAT_EQ(x[2], 3.0f);

@@ -1,4 +1,4 @@
-#include "model/deepseek2_yarn.hpp"
+#include "model/blocks/rope.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -15,19 +15,20 @@ float corr_dim(int64_t n_dims, int64_t n_ctx_orig, float beta, float base) {
 
 }  // namespace
 
-void yarn_corr_dims(const YarnParams& p, float dims[2]) {
+void rope_corr_dims(const RopeParams& p, float dims[2]) {
   const float start = floorf(corr_dim(p.n_dims, p.n_ctx_orig, p.beta_fast, p.freq_base));
   const float end = ceilf(corr_dim(p.n_dims, p.n_ctx_orig, p.beta_slow, p.freq_base));
   dims[0] = std::max(0.0f, start);
   dims[1] = std::min(static_cast<float>(p.n_dims - 1), end);
 }
 
-void yarn_rope_table(const YarnParams& p, int64_t pos, float* cs) {
+void rope_table(const RopeParams& p, const float* freq_factors, int64_t pos, float* cs) {
   const float theta_scale = powf(p.freq_base, -2.0f / static_cast<float>(p.n_dims));
-  float dims[2];
-  yarn_corr_dims(p, dims);
-  float theta_extrap = static_cast<float>(pos);
+  float dims[2] = {0, 0};
+  if (p.ext_factor != 0.0f) rope_corr_dims(p, dims);
+  float theta_base = static_cast<float>(pos);
   for (int64_t i0 = 0; i0 < p.n_dims; i0 += 2) {
+    const float theta_extrap = freq_factors ? theta_base / freq_factors[i0 / 2] : theta_base;
     const float theta_interp = p.freq_scale * theta_extrap;
     float theta = theta_interp;
     float mscale = p.attn_factor;
@@ -40,16 +41,19 @@ void yarn_rope_table(const YarnParams& p, int64_t pos, float* cs) {
     }
     cs[i0] = cosf(theta) * mscale;
     cs[i0 + 1] = sinf(theta) * mscale;
-    theta_extrap *= theta_scale;
+    theta_base *= theta_scale;
   }
 }
 
-void rope_pairs(float* x, const float* cs, int64_t n_dims) {
-  for (int64_t i0 = 0; i0 < n_dims; i0 += 2) {
-    const float c = cs[i0], s = cs[i0 + 1];
-    const float x0 = x[i0], x1 = x[i0 + 1];
-    x[i0] = std::fma(x0, c, -(x1 * s));  // ggml's rotate_pairs as GCC contracts it (see above)
-    x[i0 + 1] = std::fma(x0, s, x1 * c);
+void rope_apply(float* x, const float* cs, int64_t n_dims, RopeStyle style) {
+  const int64_t half = n_dims / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const float c = cs[2 * i], s = cs[2 * i + 1];
+    const int64_t a = style == RopeStyle::normal ? 2 * i : i;
+    const int64_t b = style == RopeStyle::normal ? 2 * i + 1 : i + half;
+    const float x0 = x[a], x1 = x[b];
+    x[a] = std::fma(x0, c, -(x1 * s));  // ggml's rotate_pairs as GCC contracts it (see the header)
+    x[b] = std::fma(x0, s, x1 * c);
   }
 }
 
