@@ -120,7 +120,7 @@ const bool registered = register_command({
       sub.add_option("--ff", o->ff, "feed-forward size");
       sub.add_option("--ctx", o->ctx, "training context length");
       sub.add_option("--logit-std", o->logit_std, "target standard deviation of the logits")->capture_default_str();
-      sub.add_flag("--tied", o->tied, "no output.weight: reuse the embedding");
+      sub.add_flag("--tied", o->tied, "no output matrix: the embedding is reused (tied)");
       sub.add_option("--experts", o->experts, "deepseek2: routed experts");
       sub.add_option("--experts-used", o->experts_used, "deepseek2: routed experts per token");
       sub.add_option("--expert-ff", o->expert_ff, "deepseek2: feed-forward size of one expert");

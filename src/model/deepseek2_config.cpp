@@ -12,6 +12,7 @@
 // are computed in float exactly as llama.cpp's llama_context / deepseek2 graph do.
 // The writer does not store rope.scaling.attn_factor (1 unless a file says otherwise).
 #include "model/config.hpp"
+#include "model/registry/registry.hpp"
 
 #include <cmath>
 
@@ -100,10 +101,11 @@ void read_deepseek2_config(const gguf::Metadata& md, ModelConfig& c) {
   c.mla.kv_lora_rank = required(md, p + "attention.kv_lora_rank", 1, kMaxDim);
   const bool has_k_mla = md.has(p + "attention.key_length_mla"), has_v_mla = md.has(p + "attention.value_length_mla");
   if (!has_k_mla && !has_v_mla)
-    fail("legacy MLA layout (no {0}attention.key_length_mla / value_length_mla: one attn_kv_b tensor per layer) is "
+    fail("legacy MLA layout (no {0}attention.key_length_mla / value_length_mla: one {1} tensor per layer) is "
          "not supported; re-convert the model with a current llama.cpp convert_hf_to_gguf.py, which writes the split "
-         "attn_k_b / attn_v_b tensors",
-         p);
+         "{2} / {3} tensors",
+         p, tensor_suffix(TensorKind::attn_kv_b), tensor_suffix(TensorKind::attn_k_b),
+         tensor_suffix(TensorKind::attn_v_b));
   if (has_k_mla != has_v_mla)
     fail("{0}attention.key_length_mla and {0}attention.value_length_mla must be given together", p);
   const int64_t head_k = required(md, p + "attention.key_length_mla", 2, 4096);
