@@ -18,17 +18,39 @@
 namespace r1::serve {
 namespace {
 
+std::string r1_template() {
+  std::ifstream in(std::string(R1_SOURCE_DIR) + "/models/templates/deepseek-r1-distill.jinja");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string test_dir() {
+  const std::string dir = std::string(R1_BINARY_DIR) + "/serve_test_tmp";
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
 std::string model_path() {
   static const std::string path = [] {
-    const std::string dir = std::string(R1_BINARY_DIR) + "/serve_test_tmp";
-    std::filesystem::create_directories(dir);
-    const std::string p = dir + "/tiny.gguf";
+    const std::string p = test_dir() + "/tiny.gguf";
     GenModelSpec spec = gen_model_preset("tiny", Arch::qwen2);
-    std::ifstream in(std::string(R1_SOURCE_DIR) + "/models/templates/deepseek-r1-distill.jinja");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    spec.chat_template = ss.str();
+    spec.chat_template = r1_template();
     write_random_model(spec, p, 1);
+    return p;
+  }();
+  return path;
+}
+
+// A DeepSeek-V3-like model (MLA, sigmoid router with groups and bias, shared expert, YaRN)
+// in Q8_0 with llama-quantize's F32 router.
+std::string deepseek2_path() {
+  static const std::string path = [] {
+    const std::string p = test_dir() + "/tiny-v3-q8_0.gguf";
+    GenDeepseek2Spec spec = gen_deepseek2_preset("tiny-v3");
+    spec.mix = FileType::q8_0;
+    spec.chat_template = r1_template();
+    write_random_deepseek2(spec, p, 1);
     return p;
   }();
   return path;
@@ -213,6 +235,42 @@ TEST_F(SchedulerTest, FullQueueAndDrainingRefuseWholeRequests) {
   EXPECT_EQ(c.summary[0].finish, FinishReason::cancelled);
   EXPECT_EQ(c.summary[1].finish, FinishReason::cancelled);
   EXPECT_TRUE(sched.wait_idle(5.0));
+}
+
+// The same scheduler over the deepseek2 family: a request's greedy tokens are the same
+// alone (the CLI's path) and batched with 7 others (MoE routing included).
+class SchedulerDeepseek2Test : public SchedulerTest {
+ protected:
+  static void SetUpTestSuite() { model_ = Model::load(deepseek2_path(), ModelOptions{.n_threads = 2}).release(); }
+};
+
+TEST_F(SchedulerDeepseek2Test, GreedyTokensAloneEqualBatchedWithSevenOthers) {
+  const int64_t n_ctx = 512;
+  Metrics metrics;
+  Scheduler sched(*model_, {.n_slots = 8, .n_ctx = n_ctx, .max_queue = 16}, metrics);
+  std::vector<GenerateRequest> reqs;
+  const char* users[] = {"What is 2 + 2?", "Name a prime.", "hello", "Explain MoE routing in one line.",
+                         "12 * 34 = ?", "A haiku about caches", "zzz", "Why is the sky blue?"};
+  for (int i = 0; i < 8; ++i) reqs.push_back(chat(users[i], 24 + 2 * i));
+  auto ch = std::make_shared<Channel>();
+  std::vector<std::unique_ptr<Job>> jobs;
+  for (size_t i = 0; i < reqs.size(); ++i) jobs.push_back(job(reqs[i], static_cast<int32_t>(i), ch, n_ctx));
+  ASSERT_EQ(sched.submit(std::move(jobs)), Scheduler::Submit::ok);
+  Collected got = collect(*ch, reqs.size());
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    GenerateResult ref = alone(reqs[i], n_ctx);
+    EXPECT_EQ(got.tokens[i], ref.tokens) << "request " << i;
+    EXPECT_EQ(got.content[i], ref.content) << "request " << i;
+    EXPECT_GT(ref.tokens.size(), 0u);
+  }
+  // They really ran together: steps with more than 4 sequences in the batch.
+  const std::string m = metrics.render(sched.gauges());
+  auto bucket = [&](const char* le) {
+    const std::string key = std::string("r1_batch_sequences_bucket{le=\"") + le + "\"} ";
+    const size_t p = m.find(key);
+    return p == std::string::npos ? -1L : std::stol(m.substr(p + key.size()));
+  };
+  EXPECT_GE(bucket("8") - bucket("4"), 10) << m;
 }
 
 }  // namespace
