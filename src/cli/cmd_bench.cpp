@@ -22,7 +22,7 @@ namespace {
 
 struct BenchCliOptions {
   std::string model;
-  std::vector<int64_t> n_prompt{512}, n_gen{128}, n_depth{0};
+  std::vector<int64_t> n_prompt{512}, n_gen{128}, n_depth{0}, n_seq{1};
   std::vector<int> threads{0};
   int reps = 5;
   std::string output = "md";
@@ -70,6 +70,7 @@ nlohmann::json to_json(const BenchResult& r, const ModelFacts& f, const Model& m
       {"n_prompt", r.n_prompt},
       {"n_gen", r.n_gen},
       {"n_depth", r.n_depth},
+      {"n_seq", r.n_seq},
       {"avg_ns", static_cast<int64_t>(r.avg_ns)},
       {"stddev_ns", static_cast<int64_t>(r.stddev_ns)},
       {"avg_ts", r.avg_ts},
@@ -100,7 +101,7 @@ int run_bench_cmd(const BenchCliOptions& o) {
       std::printf("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
       header = true;
     }
-    BenchOptions bo{.n_prompt = o.n_prompt, .n_gen = o.n_gen, .n_depth = o.n_depth, .reps = o.reps, .seed = o.seed};
+    BenchOptions bo{.n_prompt = o.n_prompt, .n_gen = o.n_gen, .n_depth = o.n_depth, .n_seq = o.n_seq, .reps = o.reps, .seed = o.seed};
     run_bench(*model, bo, [&](const BenchResult& r) {
       if (md) {
         std::printf("| %s | %.2f GiB | %.2f B | CPU (%s) | %d | %s | %.2f ± %.2f |\n", facts.type.c_str(),
@@ -137,6 +138,10 @@ const bool registered = register_command({
           ->delimiter(',')
           ->capture_default_str();
       sub.add_option("-d,--n-depth", o->n_depth, "tokens already in the cache, comma-separated")
+          ->delimiter(',')
+          ->capture_default_str();
+      sub.add_option("-b,--batch", o->n_seq,
+                     "sequences decoded together, comma-separated (batched-bench: pp/tg rates aggregate over them)")
           ->delimiter(',')
           ->capture_default_str();
       sub.add_option("-t,--threads", o->threads, "thread counts, comma-separated (0 = physical cores)")

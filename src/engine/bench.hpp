@@ -10,6 +10,10 @@
 // Each test runs once as a warm-up (pages the weights in), then `reps` timed times;
 // rates are tokens per second of each repetition, reported as mean and sample
 // standard deviation.
+// Batched tests (n_seq > 1, llama.cpp's batched-bench): n_seq sequences, each with its
+// own cache (and depth), run together through Model::forward_batch: "pp<p> x<B>" prefills
+// the B prompts of p tokens in one call; "tg<n> x<B>" runs n steps of one token for each
+// of the B sequences. Rates are aggregate: B * p (or B * n) tokens over the wall time.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -24,15 +28,17 @@ struct BenchOptions {
   std::vector<int64_t> n_prompt{512};
   std::vector<int64_t> n_gen{128};
   std::vector<int64_t> n_depth{0};
+  std::vector<int64_t> n_seq{1};  // sequences run together (batched tests when > 1)
   int reps = 5;
   uint64_t seed = 1234;
 };
 
 struct BenchResult {
-  std::string name;         // "pp512", "tg128", "tg128 @ d2048"
+  std::string name;         // "pp512", "tg128", "tg128 @ d2048", "tg128 x8"
   int64_t n_prompt = 0;     // tokens prefilled in the timed part (0 for tg tests)
   int64_t n_gen = 0;        // tokens generated in the timed part (0 for pp tests)
-  int64_t n_depth = 0;      // tokens in the cache before the timed part
+  int64_t n_depth = 0;      // tokens in each cache before the timed part
+  int64_t n_seq = 1;        // sequences run together (rates count the tokens of all)
   int n_threads = 0;
   std::vector<double> samples_ns;  // one per repetition
   std::vector<double> samples_ts;  // tokens per second, one per repetition

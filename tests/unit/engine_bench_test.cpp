@@ -55,9 +55,14 @@ class RecordingModel final : public Model {
     c.n_past_ += static_cast<int64_t>(tokens.size());
     logits.assign(static_cast<size_t>(cfg_.n_vocab), 0.0f);
   }
+  void forward_batch(std::span<const SeqBatch> seqs, std::vector<float>& logits) override {
+    batch_sizes.push_back(seqs.size());
+    Model::forward_batch(seqs, logits);
+  }
   size_t weight_bytes() const override { return 0; }
 
   std::vector<Call> calls;
+  std::vector<size_t> batch_sizes;  // sequences of every forward_batch call
   mutable std::vector<int64_t> caches_made;
 
  private:
@@ -110,6 +115,23 @@ TEST(Bench, PromptTestIsOneForwardPass) {
     EXPECT_EQ(c.n_past, 0);
     EXPECT_EQ(c.n_tokens, 32);
   }
+}
+
+TEST(Bench, BatchedTestsRunAllSequencesTogether) {
+  RecordingModel m;
+  BenchOptions o{.n_prompt = {8}, .n_gen = {2}, .n_depth = {4}, .n_seq = {3}, .reps = 1};
+  std::vector<std::string> seen;
+  const auto res = run_bench(m, o, [&](const BenchResult& r) { seen.push_back(r.name); });
+  EXPECT_EQ(seen, (std::vector<std::string>{"pp8 x3 @ d4", "tg2 x3 @ d4"}));
+  EXPECT_EQ(res[0].n_seq, 3);
+  // pp: warm-up + 1 rep, each one call with the 3 prompts; tg: warm-up step + 2 steps.
+  EXPECT_EQ(m.batch_sizes, (std::vector<size_t>{3, 3, 3, 3, 3}));
+  // Every sequence has its own cache (made per test) with its own depth prefill.
+  EXPECT_EQ(m.caches_made, (std::vector<int64_t>{12, 12, 12, 6, 6, 6}));
+  // The timed tokens of a batched test count every sequence: 3 x 8 tokens per pp repetition.
+  ASSERT_EQ(res[0].samples_ns.size(), 1u);
+  EXPECT_NEAR(res[0].samples_ts[0], 24 * 1e9 / res[0].samples_ns[0], 1e-6 * res[0].samples_ts[0]);
+  EXPECT_THROW(run_bench(m, BenchOptions{.n_seq = {0}}), Error);
 }
 
 TEST(Bench, RejectsWhatDoesNotFit) {
