@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "base/error.hpp"
-#include "base/timing.hpp"
+#include "engine/batch_runner.hpp"
 #include "engine/chat_format.hpp"
 #include "engine/reasoning_parser.hpp"
 #include "engine/session.hpp"
@@ -328,53 +328,27 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
   Model& model = session.model();
   const int32_t n_vocab = static_cast<int32_t>(model.config().n_vocab);
   Generation gen(model.tokenizer(), n_vocab, session.n_ctx(), req, prepare_prompt(session, req));
-  GenerateSummary& sum = gen.summary();
-  const auto& ptoks = gen.prompt_tokens();
-
-  // The done event: carries what was still held back, and the summary.
-  auto finish = [&](double t_start) {
-    sum.decode_ms = (now_seconds() - t_start) * 1000.0;
+  // A batch of one through the batch runner: prompt chunks of req.prefill_chunk tokens,
+  // then one token per step; the cancel flag is read before every step.
+  BatchRunner runner(model, req.prefill_chunk);
+  const int64_t id = runner.add(session, gen);
+  auto finish = [&] {
     GenerateEvent done = gen.finish();
     if (on_event) on_event(done);
     return gen.take_result();
   };
-
-  // Prefill (only what the cache does not already hold).
-  sum.cached_tokens = static_cast<int32_t>(session.reuse_prefix(ptoks));
-  std::vector<float> logits;
-  const double t_prefill = now_seconds();
-  const size_t chunk = static_cast<size_t>(std::max(1, req.prefill_chunk));
-  for (size_t pos = static_cast<size_t>(sum.cached_tokens); pos < ptoks.size(); pos += chunk) {
-    if (cancelled(req)) {
-      sum.prefill_ms = (now_seconds() - t_prefill) * 1000.0;
-      gen.cancel();
-      return finish(now_seconds());
-    }
-    size_t n = std::min(chunk, ptoks.size() - pos);
-    session.forward(std::span<const int32_t>(ptoks.data() + pos, n), logits);
-  }
-  sum.prefill_ms = (now_seconds() - t_prefill) * 1000.0;
-  assert(static_cast<int64_t>(logits.size()) == n_vocab);
-
-  // Decode.
-  const double t_decode = now_seconds();
   for (;;) {
     if (cancelled(req)) {
       gen.cancel();
-      break;
+      runner.remove(id);
+      return finish();
     }
-    GenerateEvent ev;
-    if (!gen.step(logits, ev)) break;
-    if (on_event) on_event(ev);
-    if (gen.finished()) break;
-    if (cancelled(req)) {
-      gen.cancel();
-      break;
+    for (BatchRunner::Outcome& o : runner.step()) {
+      if (!o.error.empty()) fail("{}", o.error);
+      if (o.has_token && on_event) on_event(o.ev);
+      if (o.done) return finish();
     }
-    const int32_t id = ev.token;
-    session.forward(std::span<const int32_t>(&id, 1), logits);
   }
-  return finish(t_decode);
 }
 
 }  // namespace r1

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "base/error.hpp"
+
 namespace r1 {
 
 int64_t default_context_length(const ModelConfig& config) {
@@ -34,6 +36,18 @@ void Session::forward(std::span<const int32_t> toks, std::vector<float>& logits,
   assert(static_cast<int64_t>(tokens_.size()) == kv_->n_past());
   model_->forward(toks, *kv_, logits, all_logits);
   tokens_.insert(tokens_.end(), toks.begin(), toks.end());
+}
+
+void forward_sessions(Model& model, std::span<Session* const> sessions, std::span<const std::span<const int32_t>> toks,
+                      std::vector<float>& logits) {
+  assert(sessions.size() == toks.size());
+  std::vector<SeqBatch> seqs;
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (&sessions[i]->model() != &model) fail("internal: a session of another model in a batch");
+    seqs.push_back({toks[i], &sessions[i]->cache(), false});
+  }
+  model.forward_batch(seqs, logits);
+  for (size_t i = 0; i < sessions.size(); ++i) sessions[i]->tokens_.insert(sessions[i]->tokens_.end(), toks[i].begin(), toks[i].end());
 }
 
 }  // namespace r1

@@ -47,9 +47,17 @@ class Session {
   void forward(std::span<const int32_t> toks, std::vector<float>& logits, bool all_logits = false);
 
  private:
+  friend void forward_sessions(Model&, std::span<Session* const>, std::span<const std::span<const int32_t>>,
+                               std::vector<float>&);
   Model* model_;
   std::unique_ptr<KvCache> kv_;
   std::vector<int32_t> tokens_;  // (n_past) ids held by kv_
 };
+
+// Several sessions of one model in one batched pass (Model::forward_batch): session i
+// appends toks[i]; logits receive one row (n_vocab floats) per session, in order. Each
+// session must appear once. Throws like Model::forward_batch, changing no session.
+void forward_sessions(Model& model, std::span<Session* const> sessions, std::span<const std::span<const int32_t>> toks,
+                      std::vector<float>& logits);
 
 }  // namespace r1

@@ -6,18 +6,9 @@
 
 #include "base/thread_pool.hpp"
 #include "base/timing.hpp"
+#include "engine/session.hpp"
 
 namespace r1::serve {
-
-namespace {
-// One sequence's outcome of Generation::step() within a batched step.
-struct StepResult {
-  bool got = false;     // a token was produced (ev is set)
-  bool failed = false;  // step() threw: `error` says why
-  GenerateEvent ev;
-  std::string error;
-};
-}  // namespace
 
 void Channel::push(Item item) {
   {
@@ -37,17 +28,12 @@ bool Channel::wait(std::vector<Item>& out, int timeout_ms) {
 }
 
 struct Scheduler::Slot {
-  std::unique_ptr<KvCache> kv;
-  std::vector<int32_t> tokens;  // (kv->n_past()) ids the cache holds
-  std::unique_ptr<Job> job;     // null when the slot is free
-  uint64_t admitted = 0;        // admission order (older jobs prefill first)
-  size_t prefill_pos = 0;       // prompt tokens in the cache
-  int32_t next_token = -1;      // decoding: the token to feed next
-  double t_start = 0, t_decode = 0, t_last_token = 0;
+  explicit Slot(Model& m, int64_t n_ctx) : session(m, n_ctx) {}
+  Session session;           // the cache and the ids it holds
+  std::unique_ptr<Job> job;  // null when the slot is free
+  int64_t entry = -1;        // the job's id in the batch runner
+  double t_last_token = 0;
   bool got_token = false;
-  // The current step's share.
-  size_t fed = 0;
-  bool prefilling = false;
 };
 
 namespace {
@@ -77,13 +63,9 @@ void send_done(Job& job, Metrics& metrics, const std::string& error) {
 }  // namespace
 
 Scheduler::Scheduler(Model& model, const SchedulerOptions& opts, Metrics& metrics)
-    : model_(model), opts_(opts), metrics_(metrics) {
+    : model_(model), opts_(opts), metrics_(metrics), runner_(model, opts.prefill_chunk) {
   assert(opts_.n_slots >= 1);
-  for (int32_t i = 0; i < opts_.n_slots; ++i) {
-    auto s = std::make_unique<Slot>();
-    s->kv = model_.new_cache(opts_.n_ctx);
-    slots_.push_back(std::move(s));
-  }
+  for (int32_t i = 0; i < opts_.n_slots; ++i) slots_.push_back(std::make_unique<Slot>(model_, opts_.n_ctx));
   worker_ = std::thread([this] { run(); });
 }
 
@@ -150,6 +132,7 @@ void Scheduler::run() {
   for (auto& s : slots_)
     if (s->job) {
       s->job->gen->cancel();
+      runner_.remove(s->entry);
       complete(*s);
     }
   std::lock_guard lk(mu_);
@@ -171,36 +154,24 @@ void Scheduler::admit_locked() {
     size_t best_keep = 0;
     for (auto& s : slots_) {
       if (s->job) continue;
-      const size_t keep = std::min(common_prefix(s->tokens, prompt), prompt.size() - 1);
+      const size_t keep = std::min(common_prefix(s->session.tokens(), prompt), prompt.size() - 1);
       if (!best || keep > best_keep) best = s.get(), best_keep = keep;
     }
     if (!best) return;
     Slot& s = *best;
-    if (best_keep < s.tokens.size()) {
-      s.kv->truncate(static_cast<int64_t>(best_keep));
-      s.tokens.resize(best_keep);
-    }
     s.job = std::move(queue_.front());
     queue_.pop_front();
-    s.job->gen->summary().cached_tokens = static_cast<int32_t>(best_keep);
-    s.admitted = ++admissions_;
-    s.prefill_pos = best_keep;
-    s.next_token = -1;
-    s.t_start = now_seconds();
+    s.entry = runner_.add(s.session, *s.job->gen);  // reuses the cached prefix
     s.got_token = false;
     ++busy_;
   }
 }
 
 void Scheduler::complete(Slot& s, const std::string& error) {
-  Job& job = *s.job;
-  GenerateSummary& sum = job.gen->summary();
-  const double now = now_seconds();
-  if (s.prefill_pos < job.gen->prompt_tokens().size()) sum.prefill_ms = (now - s.t_start) * 1000.0;
-  else sum.decode_ms = (now - s.t_decode) * 1000.0;
-  const double job_s = now - job.t_arrival;
-  send_done(job, metrics_, error);
+  const double job_s = now_seconds() - s.job->t_arrival;
+  send_done(*s.job, metrics_, error);
   s.job.reset();
+  s.entry = -1;
   {
     std::lock_guard lk(mu_);
     --busy_;
@@ -210,108 +181,35 @@ void Scheduler::complete(Slot& s, const std::string& error) {
 }
 
 void Scheduler::step() {
-  std::vector<Slot*> order;
   for (auto& s : slots_)
-    if (s->job) order.push_back(s.get());
-  std::sort(order.begin(), order.end(), [](const Slot* a, const Slot* b) { return a->admitted < b->admitted; });
-
-  std::vector<SeqBatch> seqs;
-  std::vector<Slot*> batch;
-  int64_t budget = std::max(1, opts_.prefill_chunk), n_tokens = 0;
-  for (Slot* s : order) {
-    Job& job = *s->job;
-    if (cancel_all_ || job.channel->cancel.load()) {
-      job.gen->cancel();
-      complete(*s);
-      continue;
-    }
-    const auto& prompt = job.gen->prompt_tokens();
-    if (s->prefill_pos < prompt.size()) {
-      if (budget <= 0) continue;
-      s->fed = std::min<size_t>(static_cast<size_t>(budget), prompt.size() - s->prefill_pos);
-      budget -= static_cast<int64_t>(s->fed);
-      s->prefilling = true;
-      seqs.push_back({std::span<const int32_t>(prompt.data() + s->prefill_pos, s->fed), s->kv.get(), false});
-    } else {
-      s->fed = 1;
-      s->prefilling = false;
-      seqs.push_back({std::span<const int32_t>(&s->next_token, 1), s->kv.get(), false});
-    }
-    n_tokens += static_cast<int64_t>(s->fed);
-    batch.push_back(s);
-  }
-  if (seqs.empty()) return;
-
-  const double t0 = now_seconds();
-  try {
-    model_.forward_batch(seqs, logits_);
-  } catch (const std::exception& e) {
-    for (Slot* s : batch) {
+    if (s->job && (cancel_all_ || s->job->channel->cancel.load())) {
       s->job->gen->cancel();
-      complete(*s, e.what());
+      runner_.remove(s->entry);
+      complete(*s);
     }
-    return;
-  }
-  const double t1 = now_seconds();
-  metrics_.batch_step(static_cast<int64_t>(seqs.size()), n_tokens, t1 - t0);
-
-  const size_t n_vocab = static_cast<size_t>(model_.config().n_vocab);
-  assert(logits_.size() == batch.size() * n_vocab);
-  // Which sequences produce a token this step (all but those still inside their prompt).
-  std::vector<uint8_t> sampled(batch.size(), 0);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Slot& s = *batch[i];
-    s.tokens.insert(s.tokens.end(), seqs[i].tokens.begin(), seqs[i].tokens.end());
-    assert(static_cast<int64_t>(s.tokens.size()) == s.kv->n_past());
-    if (s.prefilling) {
-      s.prefill_pos += s.fed;
-      if (s.prefill_pos < s.job->gen->prompt_tokens().size()) continue;
-      s.job->gen->summary().prefill_ms = (t1 - s.t_start) * 1000.0;
-      s.t_decode = t1;
-    }
-    sampled[i] = 1;
-  }
-  // Sampling, log-probabilities and detokenising are independent per sequence (each
-  // touches only its own Generation): they run on the model's pool, one sequence per
-  // chunk. At temperature > 0 over a 152k vocabulary a sequence costs about 1 ms, which
-  // at 8 streams was a quarter of the step when it ran on this thread alone.
-  std::vector<StepResult> res(batch.size());
-  model_.pool().run_chunks(static_cast<int64_t>(batch.size()), [&](int64_t i) {
-    if (!sampled[static_cast<size_t>(i)]) return;
-    StepResult& r = res[static_cast<size_t>(i)];
-    try {
-      r.got = batch[static_cast<size_t>(i)]->job->gen->step(
-          std::span<float>(logits_.data() + static_cast<size_t>(i) * n_vocab, n_vocab), r.ev);
-    } catch (const std::exception& e) {
-      r.error = e.what();
-      r.failed = true;
-    }
-  });
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (!sampled[i]) continue;
-    Slot& s = *batch[i];
+  std::vector<BatchRunner::Outcome> outs = runner_.step();
+  const BatchRunner::StepStats& st = runner_.last_step();
+  if (st.sequences > 0) metrics_.batch_step(st.sequences, st.tokens, st.forward_seconds);
+  for (BatchRunner::Outcome& o : outs) {
+    Slot* sp = nullptr;
+    for (auto& s : slots_)
+      if (s->job && s->entry == o.id) sp = s.get();
+    assert(sp);
+    Slot& s = *sp;
     Job& job = *s.job;
-    StepResult& r = res[i];
-    if (r.failed) {
-      job.gen->cancel();
-      complete(s, r.error);
-      continue;
-    }
-    if (r.got) {
+    if (o.has_token) {
       const double now = now_seconds();
       if (!s.got_token) metrics_.time_to_first_token(now - job.t_arrival);
       else metrics_.inter_token(now - s.t_last_token);
       s.got_token = true;
       s.t_last_token = now;
-      s.next_token = r.ev.token;
       Channel::Item item;
       item.index = job.index;
-      item.ev = std::move(r.ev);
+      item.ev = std::move(o.ev);
       item.in_reasoning = job.gen->in_reasoning();
       job.channel->push(std::move(item));
-      if (!job.gen->finished()) continue;
     }
-    complete(s);
+    if (o.done) complete(s, o.error);
   }
 }
 

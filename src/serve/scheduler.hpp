@@ -1,18 +1,16 @@
 // Continuous batching over slots.
 //
-// A slot is one sequence's KV cache plus the ids it holds. One worker thread owns
-// the model and every slot; HTTP threads hand it Jobs (one per choice) and read
-// their events from a Channel.
+// A slot is one Session (a sequence's KV cache plus the ids it holds). One worker
+// thread owns the model and every slot; HTTP threads hand it Jobs (one per choice) and
+// read their events from a Channel.
 //
 // Contracts:
-// - Each step runs ONE Model::forward_batch over every busy slot: a decoding slot
-//   feeds its last token, a prefilling slot its next prompt chunk (all prefill
-//   chunks of a step share a budget of `prefill_chunk` tokens, so a long prompt
-//   does not stall the others' decoding for long). Queued jobs join free slots
-//   between steps. Rows of a batch are computed independently (each output is a
-//   dot product of one weight row with one activation row; attention is per
-//   sequence), so a job's tokens do not depend on what it is batched with:
-//   temperature-0 results are the same alone or batched.
+// - Each step is one step of the engine's batch runner (engine/batch_runner.hpp) over
+//   every busy slot: ONE Model::forward_batch, decoding slots feeding their last token,
+//   prefilling slots their next prompt chunk within a shared budget of `prefill_chunk`
+//   tokens. Queued jobs join free slots between steps. Rows of a batch are computed
+//   independently, so a job's tokens do not depend on what it is batched with:
+//   temperature-0 results are the same alone or batched (tests: dense and deepseek2).
 // - Prefix reuse: a job goes to the free slot whose cached ids share the longest
 //   prefix with its prompt (ties: the lowest slot number); that prefix, at most
 //   prompt length - 1, is not recomputed (GenerateSummary::cached_tokens).
@@ -32,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/batch_runner.hpp"
 #include "engine/generate.hpp"
 #include "model/model.hpp"
 #include "serve/metrics.hpp"
@@ -98,7 +97,7 @@ class Scheduler {
   void run();
   void admit_locked();
   void step();
-  void complete(Slot& s, const std::string& error = {});
+  void complete(Slot& s, const std::string& error = {});  // the job's generation has ended
 
   Model& model_;
   SchedulerOptions opts_;
@@ -114,8 +113,7 @@ class Scheduler {
   std::atomic<bool> cancel_all_{false};
   double mean_job_s_ = 1.0;         // exponential average (under mu_)
   std::thread worker_;
-  std::vector<float> logits_;       // worker only
-  uint64_t admissions_ = 0;         // worker only
+  BatchRunner runner_;              // worker only
 };
 
 }  // namespace r1::serve
