@@ -214,6 +214,7 @@ Generation::Generation(const Tokenizer& tok, int32_t n_vocab, int64_t n_ctx, con
 Generation::~Generation() = default;
 
 bool Generation::in_reasoning() const { return st_->phase == Phase::reasoning; }
+bool Generation::reasoning_closed() const { return st_->parser.reasoning_closed(); }
 
 void Generation::end(FinishReason r) {
   finished_ = true;

@@ -1,6 +1,7 @@
-// The one generation loop, shared by the CLI, the server and the C/C++ API
-// (generate() drives a Generation, the per-request state machine below, over one
-// Session; the server's scheduler drives many Generations over batched passes):
+// Generation: one request as a state machine (below), and generate(), the CLI's and the
+// C/C++ API's entry point: a batch of one in the engine's one generation loop, the batch
+// runner (batch_runner.hpp), which the server's scheduler, eval and GRPO rollouts drive
+// with many Generations at once:
 //
 //   prompt (chat messages | text | token ids)
 //     -> [no-think: append "</think>\n\n"] -> prefill in chunks through the model
@@ -182,6 +183,8 @@ class Generation {
   GenerateResult take_result() { return std::move(res_); }
   // Where the output stands now: inside the reasoning block (or about to be).
   bool in_reasoning() const;
+  // The output closed its reasoning block (the first closing tag was generated).
+  bool reasoning_closed() const;
 
  private:
   struct State;

@@ -1,6 +1,7 @@
-// Batched sampling for evaluation and RL: many independent sequences decoded
-// together through Model::forward_batch (one pass over the weights per step for
-// all active sequences; new prompts are prefilled in the same passes).
+// Batched sampling for evaluation and RL: many independent sequences decoded together
+// by the engine's batch runner (engine/batch_runner.hpp: one pass over the weights per
+// step for all active sequences; new prompts are prefilled in the same passes), each a
+// Generation on its own Session.
 //
 // Contracts:
 // - Sequence i is sampled with its own Sampler seeded with seeds[i], so what a
@@ -8,10 +9,10 @@
 //   the last float bits with the batch composition).
 // - A sequence ends at an end-of-generation token (not included in tokens), or after
 //   max_tokens generated tokens (truncated = true).
-// - reasoning/content are split at the first "</think>" of the generated text when
-//   the prompt opened the reasoning block (starts_in_reasoning), or when the text
-//   itself opens with "<think>"; reasoning_tokens counts the tokens up to and
-//   including the closing tag (all tokens when it never closes).
+// - reasoning/content and reasoning_tokens are the engine's (ReasoningParser and the
+//   Generation's token accounting), with surrounding whitespace trimmed: the prompt
+//   opened the reasoning block (starts_in_reasoning) or the output opens it; content is
+//   empty when the reasoning never closed.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -48,8 +49,5 @@ using RolloutProgress = std::function<void(size_t done, size_t total)>;
 std::vector<RolloutSample> rollout(Model& model, const std::vector<std::vector<int32_t>>& prompts,
                                    const std::vector<uint64_t>& seeds, bool starts_in_reasoning,
                                    const RolloutOptions& opts, const RolloutProgress& progress = {});
-
-// The reasoning/content split described above, for a finished token sequence.
-void split_generation(const Tokenizer& tok, RolloutSample* s, bool starts_in_reasoning);
 
 }  // namespace r1::eval
