@@ -110,9 +110,12 @@ VocabData load_hf_vocab(const std::string& tokenizer_json_path);
 // pre = "deepseek-r1-qwen", add_bos = true.
 VocabData builtin_byte_vocab();
 
+// Pads the vocabulary with unused "[PAD<id>]" tokens to n_vocab entries (the embedding's
+// rows, as a model file stores them). Throws r1::Error when it has more than n_vocab tokens.
+void pad_vocab(VocabData& v, int64_t n_vocab);
+
 // Writes the tokenizer.ggml.* keys and tokenizer.chat_template that Tokenizer::from_gguf
-// reads back, padding the vocabulary with unused "[PAD<id>]" tokens to n_vocab entries (the
-// embedding's rows). Throws r1::Error when the vocabulary has more than n_vocab tokens.
+// reads back, the vocabulary padded to n_vocab entries (pad_vocab).
 void write_vocab_metadata(gguf::Writer& w, VocabData v, int64_t n_vocab);
 
 // Replaces invalid UTF-8 with U+FFFD (one per maximal invalid subsequence).

@@ -5,10 +5,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "base/error.hpp"
 #include "format/gguf.hpp"
 #include "format/gguf_writer.hpp"
-#include <fmt/format.h>
 #include "tokenizer/tokenizer.hpp"
 
 namespace r1 {
@@ -128,8 +129,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const gguf::Metadata& md) {
   return from_vocab(std::move(v));
 }
 
-void write_vocab_metadata(gguf::Writer& w, VocabData v, int64_t n_vocab) {
-  using gguf::Value;
+void pad_vocab(VocabData& v, int64_t n_vocab) {
   if (v.types.empty()) v.types.assign(v.tokens.size(), TokenType::normal);
   if (static_cast<int64_t>(v.tokens.size()) > n_vocab)
     fail("the tokenizer has {} tokens but the model only {} embedding rows", v.tokens.size(), n_vocab);
@@ -137,6 +137,11 @@ void write_vocab_metadata(gguf::Writer& w, VocabData v, int64_t n_vocab) {
     v.tokens.push_back(fmt::format("[PAD{}]", i));
     v.types.push_back(TokenType::unused);
   }
+}
+
+void write_vocab_metadata(gguf::Writer& w, VocabData v, int64_t n_vocab) {
+  using gguf::Value;
+  pad_vocab(v, n_vocab);
   w.set("tokenizer.ggml.model", Value::from_string(v.model));
   w.set("tokenizer.ggml.pre", Value::from_string(v.pre));
   w.set("tokenizer.ggml.tokens", Value::from_strings(v.tokens));

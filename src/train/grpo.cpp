@@ -103,7 +103,6 @@ GrpoResult run_grpo(const GrpoOptions& o, const LogFn& log) {
   const std::vector<RewardSpec> rewards = parse_rewards(o.rewards);
   const std::string ckpt_path = o.checkpoint.empty() ? sibling_path(o.out, ".ckpt.gguf") : o.checkpoint;
   const std::string csv_path = sibling_path(o.out, ".csv"), svg_path = sibling_path(o.out, ".svg");
-  const std::string policy_path = sibling_path(o.out, ".policy.tmp.gguf");
   ThreadPool pool(o.threads);
 
   LoadedModel ref_model = import_gguf(o.init);
@@ -135,6 +134,15 @@ GrpoResult run_grpo(const GrpoOptions& o, const LogFn& log) {
     starts_in_reasoning = ends_in_reasoning(text);
     prompt_ids.push_back(tokenize_prompt(*tok, text));
   }
+
+  // The inference engine samples from the live policy: its weights are views of the
+  // trainer's parameter buffer (updated in place by the optimizer), nothing is copied or
+  // written to a file.
+  VocabData engine_vocab = meta.vocab;
+  pad_vocab(engine_vocab, meta.cfg.n_vocab);  // as a model file stores it: [PAD] rows are tokens too
+  const std::unique_ptr<Model> engine =
+      Model::over_floats(meta.cfg, Tokenizer::from_vocab(std::move(engine_vocab)), policy.layout().tensors(),
+                         policy.layout().offsets(), policy.params().data(), {.n_threads = o.threads});
 
   AdamWConfig oc = o.opt;
   oc.total_steps = o.steps;
@@ -186,13 +194,7 @@ GrpoResult run_grpo(const GrpoOptions& o, const LogFn& log) {
         prompts.push_back(prompt_ids[chosen[c]]);
         seeds.push_back(sample_seed(o.seed, step, prompts.size()));
       }
-    export_gguf(policy_path, meta, policy.layout(), policy.params().data(), FileType::f32);
-    std::vector<eval::RolloutSample> samples;
-    {
-      auto engine = Model::load(policy_path, {.n_threads = o.threads});
-      samples = eval::rollout(*engine, prompts, seeds, starts_in_reasoning, ro);
-    }
-    std::filesystem::remove(policy_path);
+    const std::vector<eval::RolloutSample> samples = eval::rollout(*engine, prompts, seeds, starts_in_reasoning, ro);
 
     // 3-4. Rewards and group-normalised advantages.
     const size_t n = samples.size();

@@ -3,8 +3,8 @@
 //
 // Each step:
 //   1. prompts_per_step prompts (an order shuffled per epoch from the seed);
-//   2. `group` samples per prompt from the current policy, with the inference
-//      engine (the policy is exported to a temporary F32 GGUF and loaded);
+//   2. `group` samples per prompt from the current policy, with the inference engine
+//      running on the trainer's live parameters (Model::over_floats: no copy, no file);
 //   3. rewards per sample: "boxed-match" (the answer after </think> is verified
 //      correct) and "think-format" (the reasoning block is closed exactly once and
 //      an answer follows), each with a weight (name[:weight]);

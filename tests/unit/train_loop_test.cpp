@@ -2,6 +2,8 @@
 // bit-identically from a checkpoint; the GRPO objective's gradient against finite
 // differences and by hand; a GRPO run goes through sampling, rewards and updates.
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -62,6 +64,24 @@ SftOptions tiny_sft(const std::string& data, const std::string& out) {
 }
 
 const LogFn quiet = [](const std::string&) {};
+
+// Names of the files created in (or renamed into) `d` while fn runs (inotify).
+std::vector<std::string> files_created(const fs::path& d, const std::function<void()>& fn) {
+  const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  EXPECT_GE(fd, 0);
+  EXPECT_GE(inotify_add_watch(fd, d.c_str(), IN_CREATE | IN_MOVED_TO), 0);
+  fn();
+  std::vector<std::string> names;
+  alignas(inotify_event) char buf[1 << 16];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+    for (char* p = buf; p < buf + n;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(p);
+      if (ev->len > 0) names.emplace_back(ev->name);
+      p += sizeof(inotify_event) + ev->len;
+    }
+  ::close(fd);
+  return names;
+}
 
 }  // namespace
 
@@ -162,6 +182,23 @@ TEST(TrainLoop, GrpoRunsEndToEnd) {
   EXPECT_TRUE(fs::exists(dir() / "grpo.svg"));
   EXPECT_FALSE(fs::exists(dir() / "grpo.policy.tmp.gguf"));
   EXPECT_EQ(import_gguf(g.out).params.size(), import_gguf(g.init).params.size());
+
+  // GRPO samples from the live policy: no model file is written per step. The files a
+  // run creates (checkpoint and output with their temporaries, curves) are the same for
+  // one step as for three.
+  auto created_by = [&](int64_t steps) {
+    g.steps = steps;
+    g.save_every = 0;
+    fs::remove(dir() / "grpo.ckpt.gguf");
+    std::vector<std::string> gguf;
+    for (const std::string& n : files_created(dir(), [&] { run_grpo(g, quiet); }))
+      if (n.find(".gguf") != std::string::npos) gguf.push_back(n);
+    return gguf;
+  };
+  const std::vector<std::string> one = created_by(1), three = created_by(3);
+  EXPECT_EQ(one.size(), three.size()) << "model files created per step";
+  EXPECT_FALSE(three.empty());  // the checkpoint and the output are seen
+  for (const std::string& n : three) EXPECT_EQ(n.find("policy"), std::string::npos) << n;
   g.rewards = {"length"};
   EXPECT_THROW(run_grpo(g, quiet), Error);
 }
