@@ -32,9 +32,8 @@ int run_sft_cli(SftCli& c) {
   if (o.init.init_path.empty() && c.dims.empty() && !o.resume)
     fail("train sft: give --init MODEL.gguf, or --arch and --dims for a new model");
   if (!o.init.init_path.empty() && !c.dims.empty()) fail("train sft: --init and --dims exclude each other");
-  if (c.arch == "qwen2") o.init.cfg.arch = Arch::qwen2;
-  else if (c.arch == "llama") o.init.cfg.arch = Arch::llama;
-  else fail("train sft: --arch must be qwen2 or llama");
+  if (!parse_arch(c.arch, &o.init.cfg.arch) || o.init.cfg.arch == Arch::deepseek2)
+    fail("train sft: --arch must be qwen2, qwen3 or llama");
   // Defaults for a new model, overridden by --dims.
   ModelConfig& cfg = o.init.cfg;
   cfg.n_embd = 256, cfg.n_layer = 4, cfg.n_head = 4, cfg.n_head_kv = 2, cfg.n_ff = 768, cfg.n_ctx_train = 512;
@@ -56,8 +55,8 @@ Action setup_train_sft(CLI::App& sub) {
   sub.add_option("--data", o.data, "training conversations (OpenAI messages JSONL)")->required();
   sub.add_option("--val-data", o.val_data, "validation JSONL (default: hold out part of --data)");
   sub.add_option("-o,--out", o.out, "output model .gguf")->required();
-  sub.add_option("--init", o.init.init_path, "GGUF model to fine-tune (qwen2 or llama)");
-  sub.add_option("--arch", c->arch, "new model: qwen2 | llama")->capture_default_str();
+  sub.add_option("--init", o.init.init_path, "GGUF model to fine-tune (qwen2, qwen3 or llama)");
+  sub.add_option("--arch", c->arch, "new model: qwen2 | qwen3 | llama")->capture_default_str();
   sub.add_option("--dims", c->dims,
                  "new model: embd=256,layers=4,heads=4,kv-heads=2,ff=768,ctx=512[,head-dim=,tied=1,rope-theta=]");
   sub.add_option("--tokenizer", o.init.tokenizer_path, "new model: vocabulary .gguf or tokenizer .json (default: built-in)");

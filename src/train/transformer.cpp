@@ -38,8 +38,8 @@ template <class T>
 size_t TransformerT<T>::activation_bytes() const {
   size_t n = x_out_.size() + xnf_.size() + rstdf_.size() + probs_.size() + logp_.size();
   for (const LayerActs& a : acts_)
-    for (const auto* v : {&a.x_in, &a.xn1, &a.rstd1, &a.q, &a.k, &a.v, &a.probs, &a.att, &a.x_mid, &a.xn2,
-                          &a.rstd2, &a.gate, &a.up, &a.h})
+    for (const auto* v : {&a.x_in, &a.xn1, &a.rstd1, &a.q, &a.k, &a.v, &a.q_pre, &a.k_pre, &a.rstd_q, &a.rstd_k,
+                          &a.probs, &a.att, &a.x_mid, &a.xn2, &a.rstd2, &a.gate, &a.up, &a.h})
       n += v->size();
   return n * sizeof(T);
 }
@@ -78,6 +78,13 @@ const std::vector<T>& TransformerT<T>::forward(const Batch& b) {
     matmul_forward(a.q.data(), a.xn1.data(), L.wq, L.bq, n, E, qd, &pool_);
     matmul_forward(a.k.data(), a.xn1.data(), L.wk, L.bk, n, E, kvd, &pool_);
     matmul_forward(a.v.data(), a.xn1.data(), L.wv, L.bv, n, E, kvd, &pool_);
+    if (L.q_norm) {  // qwen3: RMSNorm over each head's q and k
+      a.q_pre = a.q, a.k_pre = a.k;
+      a.rstd_q.resize(N * cfg_.n_head), a.rstd_k.resize(N * cfg_.n_head_kv);
+      rmsnorm_forward(a.q.data(), a.rstd_q.data(), a.q_pre.data(), L.q_norm, n * cfg_.n_head, HD, cfg_.rms_eps, &pool_);
+      rmsnorm_forward(a.k.data(), a.rstd_k.data(), a.k_pre.data(), L.k_norm, n * cfg_.n_head_kv, HD, cfg_.rms_eps,
+                      &pool_);
+    }
     rope_forward(a.q.data(), pos_.data(), n, cfg_.n_head, HD, rope_);
     rope_forward(a.k.data(), pos_.data(), n, cfg_.n_head_kv, HD, rope_);
     a.probs.resize(attn_probs_size(b.seq_start.data(), b.n_seq(), cfg_.n_head));
@@ -152,8 +159,18 @@ void TransformerT<T>::backward(std::span<const T> dlogp) {
                        a.v.data(), b.seq_start.data(), b.n_seq(), ash, &pool_);
     rope_backward(dq.data(), pos_.data(), n, cfg_.n_head, HD, rope_);
     rope_backward(dk.data(), pos_.data(), n, cfg_.n_head_kv, HD, rope_);
-    matmul_backward(dxn.data(), GL.wq, GL.bq, dq.data(), a.xn1.data(), L.wq, n, E, qd, &pool_, &mm_);
-    matmul_backward(dxn.data(), GL.wk, GL.bk, dk.data(), a.xn1.data(), L.wk, n, E, kvd, &pool_, &mm_);
+    const T* dq_in = dq.data();
+    const T* dk_in = dk.data();
+    if (L.q_norm) {  // qwen3: back through the per-head norms
+      zeros(dq_pre_, N * qd), zeros(dk_pre_, N * kvd);
+      rmsnorm_backward(dq_pre_.data(), GL.q_norm, dq.data(), a.q_pre.data(), L.q_norm, a.rstd_q.data(),
+                       n * cfg_.n_head, HD, &pool_);
+      rmsnorm_backward(dk_pre_.data(), GL.k_norm, dk.data(), a.k_pre.data(), L.k_norm, a.rstd_k.data(),
+                       n * cfg_.n_head_kv, HD, &pool_);
+      dq_in = dq_pre_.data(), dk_in = dk_pre_.data();
+    }
+    matmul_backward(dxn.data(), GL.wq, GL.bq, dq_in, a.xn1.data(), L.wq, n, E, qd, &pool_, &mm_);
+    matmul_backward(dxn.data(), GL.wk, GL.bk, dk_in, a.xn1.data(), L.wk, n, E, kvd, &pool_, &mm_);
     matmul_backward(dxn.data(), GL.wv, GL.bv, dv.data(), a.xn1.data(), L.wv, n, E, kvd, &pool_, &mm_);
     rmsnorm_backward(dx.data(), GL.attn_norm, dxn.data(), a.x_in.data(), L.attn_norm, a.rstd1.data(), n, E, &pool_);
   }

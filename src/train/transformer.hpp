@@ -1,11 +1,12 @@
-// The trainable dense transformer (qwen2 / llama): parameters and gradients in
+// The trainable dense transformer (qwen2 / qwen3 / llama): parameters and gradients in
 // float32 buffers that share one ParamLayout, a forward pass that saves the
 // activations every backward op needs, and the backward pass.
 //
 // The forward pass computes the same function as the inference engine's
-// DenseModel (model/dense_model.cpp): embedding, per layer RMSNorm -> Q/K/V
-// (+bias for qwen2) -> RoPE -> causal GQA attention -> output projection ->
-// residual, RMSNorm -> SwiGLU FFN -> residual; final RMSNorm and output head.
+// dense recipe (model/recipes/dense.cpp): embedding, per layer RMSNorm -> Q/K/V
+// (+bias for qwen2) -> per-head q/k RMSNorm (qwen3) -> RoPE -> causal GQA attention ->
+// output projection -> residual, RMSNorm -> SwiGLU FFN -> residual; final RMSNorm and
+// output head.
 //
 // The loss is left to the caller: forward() returns log p(target) for every row,
 // backward() takes d(loss)/d(log p) per row. Cross-entropy is dlogp = -weight;
@@ -70,7 +71,9 @@ class TransformerT {
   struct LayerActs {
     std::vector<T> x_in;          // (n, E) residual stream entering the layer
     std::vector<T> xn1, rstd1;    // (n, E), (n) attention RMSNorm
-    std::vector<T> q, k, v;       // (n, qd), (n, kvd), (n, kvd) after bias and RoPE
+    std::vector<T> q, k, v;       // (n, qd), (n, kvd), (n, kvd) after bias (and q/k norm) and RoPE
+    std::vector<T> q_pre, k_pre;  // qwen3: q and k before the per-head norm
+    std::vector<T> rstd_q, rstd_k;// qwen3: (n * n_head), (n * n_head_kv)
     std::vector<T> probs;         // attention softmax rows
     std::vector<T> att;           // (n, qd) attention output
     std::vector<T> x_mid;         // (n, E) residual after attention
@@ -94,7 +97,7 @@ class TransformerT {
   std::vector<T> logp_;        // (n)
   // Backward buffers, kept between calls.
   MatmulScratch mm_;
-  std::vector<T> dx_, dxn_, dh_, dgate_, dup_, datt_, dq_, dk_, dv_;
+  std::vector<T> dx_, dxn_, dh_, dgate_, dup_, datt_, dq_, dk_, dv_, dq_pre_, dk_pre_;
   std::vector<T> tmp_;         // forward scratch (n, E)
 };
 

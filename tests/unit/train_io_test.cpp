@@ -104,6 +104,7 @@ void check_export(Arch arch, bool tied, FileType type, double tol) {
 TEST(TrainIO, ExportedF32MatchesEngineQwen2) { check_export(Arch::qwen2, false, FileType::f32, 2e-3); }
 TEST(TrainIO, ExportedF32MatchesEngineQwen2Tied) { check_export(Arch::qwen2, true, FileType::f32, 2e-3); }
 TEST(TrainIO, ExportedF32MatchesEngineLlama) { check_export(Arch::llama, false, FileType::f32, 2e-3); }
+TEST(TrainIO, ExportedF32MatchesEngineQwen3) { check_export(Arch::qwen3, false, FileType::f32, 2e-3); }
 TEST(TrainIO, ExportedF16AndQ8MatchEngineLoosely) {
   check_export(Arch::qwen2, false, FileType::f16, 2e-2);
   check_export(Arch::qwen2, false, FileType::q8_0, 1e-1);

@@ -119,6 +119,34 @@ TEST(TrainLoop, SftLearnsAndResumesBitIdentically) {
   EXPECT_TRUE(fs::exists(dir() / "a.svg"));
 }
 
+TEST(TrainLoop, SftAndGrpoTrainAQwen3Model) {
+  // qwen3 (per-head q/k RMSNorm, key_length written): SFT learns, GRPO runs on its output.
+  const std::string data = write_tasks("q3_sft.jsonl", "train", 40);
+  SftOptions s = tiny_sft(data, (dir() / "q3_sft.gguf").string());
+  s.init.cfg.arch = Arch::qwen3;
+  s.init.cfg.head_dim = 8;  // 2 heads of 8 over a 32-wide model: n_head * head_dim != n_embd
+  fs::remove(dir() / "q3_sft.ckpt.gguf");
+  const SftResult r = run_sft(s, quiet);
+  EXPECT_EQ(r.steps, 6);
+  EXPECT_TRUE(std::isfinite(r.last_loss));
+  const LoadedModel m = import_gguf(s.out);
+  EXPECT_EQ(m.meta.cfg.arch, Arch::qwen3);
+  EXPECT_EQ(m.meta.cfg.head_dim, 8);
+  GrpoOptions g;
+  g.init = s.out;
+  g.prompts = write_tasks("q3_prompts.jsonl", "id", 4);
+  g.out = (dir() / "q3_grpo.gguf").string();
+  fs::remove(dir() / "q3_grpo.ckpt.gguf");
+  g.group = 2;
+  g.prompts_per_step = 2;
+  g.steps = 1;
+  g.max_tokens = 16;
+  g.threads = 2;
+  g.sampling.temperature = 1.0f;
+  EXPECT_EQ(run_grpo(g, quiet).steps, 1);
+  EXPECT_EQ(import_gguf(g.out).meta.cfg.arch, Arch::qwen3);
+}
+
 TEST(TrainLoop, SftErrors) {
   SftOptions o = tiny_sft((dir() / "missing.jsonl").string(), (dir() / "x.gguf").string());
   EXPECT_THROW(run_sft(o, quiet), Error);

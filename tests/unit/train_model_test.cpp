@@ -1,5 +1,5 @@
 // Whole-model gradients of the trainable transformer against central finite
-// differences of its loss, for tiny qwen2 and llama models (tied and untied
+// differences of its loss, for tiny qwen2, qwen3 and llama models (tied and untied
 // output), and determinism of forward/backward across thread counts.
 #include <gtest/gtest.h>
 
@@ -143,6 +143,8 @@ void check_model(Arch arch, bool tied) {
 TEST(TrainModel, GradientsQwen2) { check_model(Arch::qwen2, false); }
 TEST(TrainModel, GradientsQwen2Tied) { check_model(Arch::qwen2, true); }
 TEST(TrainModel, GradientsLlama) { check_model(Arch::llama, false); }
+TEST(TrainModel, GradientsQwen3) { check_model(Arch::qwen3, false); }  // per-head q/k norms
+TEST(TrainModel, GradientsQwen3Tied) { check_model(Arch::qwen3, true); }
 
 TEST(TrainModel, MaskedRowsHaveNoTargetAndNoGradient) {
   ThreadPool pool(1);
