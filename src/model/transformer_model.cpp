@@ -107,17 +107,16 @@ void TransformerModel::run_pass(int64_t n, std::span<const Segment> segs, const 
                                 const std::vector<uint8_t>& wants_logits, float* logits_out, int64_t* n_out) {
   const int64_t E = cfg_.n_embd, P = cfg_.rope.n_dims, V = cfg_.n_vocab;
   const auto N = static_cast<size_t>(n);
-  x_.resize(N * E);
+  x_.resize(N * E), xn_.resize(N * E), tmp_.resize(N * E);
   rope_.resize(N * static_cast<size_t>(P));
   for (int64_t t = 0; t < n; ++t) dequantize_row(embd_, ids[static_cast<size_t>(t)], &x_[t * E]);
   for (const Segment& s : segs)
     for (int64_t t = 0; t < s.n; ++t) rope_table(cfg_.rope, rope_freqs_, s.pos0 + t, &rope_[(s.row0 + t) * P]);
 
-  const Pass pass{n, x_.data(), segs, rope_.data(), &pool_};
+  const Pass pass{n, x_.data(), xn_.data(), tmp_.data(), segs, rope_.data(), &pool_};
   for (int64_t il = 0; il < cfg_.n_layer; ++il) recipe_->layer(il, pass);
 
   // Final norm and output projection for the rows that need logits.
-  xn_.resize(N * E);
   int64_t m = 0;
   for (int64_t t = 0; t < n; ++t)
     if (wants_logits[static_cast<size_t>(t)]) ops::rms_norm(&x_[t * E], output_norm_, E, cfg_.rms_eps, &xn_[m++ * E]);

@@ -56,7 +56,7 @@ class TransformerModel final : public Model {
   WeightView embd_, output_;
   const float* output_norm_ = nullptr;
   const float* rope_freqs_ = nullptr;
-  std::vector<float> x_, xn_, rope_;  // pass scratch
+  std::vector<float> x_, xn_, tmp_, rope_;  // pass scratch
 };
 
 }  // namespace r1

@@ -382,6 +382,21 @@ test("logits: bad input fails and leaves no output file", {skip}, () => {
   assert.deepEqual(fs.readdirSync(TMP).filter((f) => f.startsWith("bad-logits.bin.tmp")), []);
 });
 
+// --------------------------------------------------------------------- bench
+
+test("bench --batch: batched-bench rows in JSON, rates over all sequences", {skip}, () => {
+  const rows = JSON.parse(ok(["bench", "-m", MODEL, "-p", "4", "-n", "3", "-b", "1,3", "-r", "1", "-t", "1",
+                              "-o", "json"]).stdout);
+  assert.deepEqual(rows.map((r) => [r.n_prompt, r.n_gen, r.n_seq]), [[4, 0, 1], [0, 3, 1], [4, 0, 3], [0, 3, 3]]);
+  for (const r of rows) {
+    const tokens = r.n_seq * (r.n_prompt + r.n_gen);
+    assert.ok(Math.abs(r.samples_ts[0] - tokens * 1e9 / r.samples_ns[0]) <= 1e-6 * r.samples_ts[0], JSON.stringify(r));
+  }
+  const md = ok(["bench", "-m", MODEL, "-p", "0", "-n", "2", "-b", "2", "-r", "1"]).stdout;
+  assert.match(md, /\| tg2 x2 \|/);
+  fails(["bench", "-m", MODEL, "-b", "0"], /sequences per batch/);
+});
+
 // ---------------------------------------------------------------------- chat
 
 test("chat: turns from stdin, /clear, /exit", {skip}, () => {

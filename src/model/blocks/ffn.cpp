@@ -22,12 +22,12 @@ void SwiGluFfn::forward(int64_t il, const Pass& p) {
   ThreadPool& pool = *p.pool;
   const int64_t n = p.n, E = c_.n_embd, F = L.gate.rows;
   const auto N = static_cast<size_t>(n);
-  xn_.resize(N * E), gate_.resize(N * F), up_.resize(N * F), out_.resize(N * E);
-  matmul_swiglu(L.gate, L.up, xn_.data(), E, n, gate_.data(), F, up_.data(), F, pool, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) ops::rms_norm(&p.x[t * E], L.norm, E, c_.rms_eps, &xn_[t * E]);
+  gate_.resize(N * F), up_.resize(N * F);
+  matmul_swiglu(L.gate, L.up, p.xn, E, n, gate_.data(), F, up_.data(), F, pool, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) ops::rms_norm(&p.x[t * E], L.norm, E, c_.rms_eps, &p.xn[t * E]);
   });
-  matmul(L.down, gate_.data(), F, n, out_.data(), E, pool);
-  for (int64_t t = 0; t < n; ++t) ops::add_inplace(&p.x[t * E], &out_[t * E], E);
+  matmul(L.down, gate_.data(), F, n, p.tmp, E, pool);
+  for (int64_t t = 0; t < n; ++t) ops::add_inplace(&p.x[t * E], &p.tmp[t * E], E);
 }
 
 }  // namespace r1

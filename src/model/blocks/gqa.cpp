@@ -26,12 +26,12 @@ void GqaAttention::forward(int64_t il, const Pass& p) {
   const int64_t n = p.n, E = c_.n_embd, HD = c_.head_dim, P = c_.rope.n_dims;
   const int64_t qd = c_.n_head * HD, kvd = c_.n_head_kv * HD;
   const auto N = static_cast<size_t>(n);
-  xn_.resize(N * E), q_.resize(N * qd), k_.resize(N * kvd), v_.resize(N * kvd), att_.resize(N * qd), out_.resize(N * E);
+  q_.resize(N * qd), k_.resize(N * kvd), v_.resize(N * kvd), att_.resize(N * qd);
 
   // The block's RMS norm runs fused with the activation conversion (matmul_multi's prologue).
   const MatmulJob qkv[] = {{&L.wq, q_.data(), qd}, {&L.wk, k_.data(), kvd}, {&L.wv, v_.data(), kvd}};
-  matmul_multi(qkv, 3, xn_.data(), E, n, pool, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) ops::rms_norm(&p.x[t * E], L.norm, E, c_.rms_eps, &xn_[t * E]);
+  matmul_multi(qkv, 3, p.xn, E, n, pool, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) ops::rms_norm(&p.x[t * E], L.norm, E, c_.rms_eps, &p.xn[t * E]);
   });
   if (L.bq) {
     for (int64_t t = 0; t < n; ++t) {
@@ -66,10 +66,10 @@ void GqaAttention::forward(int64_t il, const Pass& p) {
   for (const Segment& sg : p.segs)
     attention_f16(shape, &q_[sg.row0 * qd], sg.n, sg.pos0, sg.kv->k_row(il, 0), sg.kv->v_row(il, 0),
                   &att_[sg.row0 * qd], pool);
-  matmul(L.wo, att_.data(), qd, n, out_.data(), E, pool);
+  matmul(L.wo, att_.data(), qd, n, p.tmp, E, pool);
   for (int64_t t = 0; t < n; ++t) {
-    if (L.bo) ops::add_inplace(&out_[t * E], L.bo, E);
-    ops::add_inplace(&p.x[t * E], &out_[t * E], E);
+    if (L.bo) ops::add_inplace(&p.tmp[t * E], L.bo, E);
+    ops::add_inplace(&p.x[t * E], &p.tmp[t * E], E);
   }
 }
 

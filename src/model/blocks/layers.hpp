@@ -35,7 +35,7 @@ class GqaAttention {
   };
   const ModelConfig& c_;
   std::vector<Layer> layers_;
-  std::vector<float> xn_, q_, k_, v_, att_, out_;
+  std::vector<float> q_, k_, v_, att_;
 };
 
 // Multi-head latent attention in absorbed form (deepseek2): RMSNorm -> q (through the q
@@ -58,7 +58,7 @@ class MlaAttention {
   };
   const ModelConfig& c_;
   std::vector<Layer> layers_;
-  std::vector<float> xn_, qa_, q_, kva_, qcat_, lat_, latk_, att_, out_;
+  std::vector<float> qa_, q_, kva_, qcat_, lat_, latk_, att_;
   std::vector<MatJob> jobs_;
   MlaScratch mla_;
 };
@@ -77,7 +77,7 @@ class SwiGluFfn {
   };
   const ModelConfig& c_;
   std::vector<Layer> layers_;  // (n_layer) entries; empty views where the layer has none
-  std::vector<float> gate_, up_, out_, xn_;
+  std::vector<float> gate_, up_;
 };
 
 // DeepSeekMoE feed-forward: RMSNorm -> router (softmax or biased sigmoid, group limits)
@@ -99,7 +99,7 @@ class MoeFfn {
   const ModelConfig& c_;
   RouterParams router_;
   std::vector<Layer> layers_;  // (n_layer); empty for the leading dense layers
-  std::vector<float> xn_, logits_, wts_, gate_, up_, xg_, yd_, sgate_, sup_, sout_, acc_, route_tmp_;
+  std::vector<float> logits_, wts_, gate_, up_, xg_, yd_, sgate_, sup_, sout_, route_tmp_;
   std::vector<int32_t> ids_;
   std::vector<int64_t> slot_row_;
   std::vector<MatJob> jobs_;

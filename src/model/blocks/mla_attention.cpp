@@ -39,8 +39,8 @@ void MlaAttention::forward(int64_t il, const Pass& p) {
   const int64_t n = p.n, E = c_.n_embd, H = c_.n_head, HK = c_.head_dim, R = c_.mla.kv_lora_rank;
   const int64_t P = c_.qk_rope(), KR = R + P, QL = c_.mla.q_lora_rank, VH = c_.mla.v_head, NOPE = c_.mla.qk_nope;
   const auto N = static_cast<size_t>(n);
-  xn_.resize(N * E), qa_.resize(N * QL), q_.resize(N * H * HK), kva_.resize(N * KR), qcat_.resize(N * H * KR);
-  lat_.resize(N * H * R), att_.resize(N * H * VH), out_.resize(N * E);
+  qa_.resize(N * QL), q_.resize(N * H * HK), kva_.resize(N * KR), qcat_.resize(N * H * KR);
+  lat_.resize(N * H * R), att_.resize(N * H * VH);
   int64_t longest = 0;
   for (const Segment& sg : p.segs) longest = std::max(longest, sg.n);
   if (longest >= kTiledRows) latk_.resize(N * H * KR);
@@ -48,16 +48,16 @@ void MlaAttention::forward(int64_t il, const Pass& p) {
   // q (through the q LoRA when present) and the compressed kv + rope key; the block's RMS
   // norm is fused into the activation conversion.
   auto norm_rows = [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) ops::rms_norm(&p.x[t * E], L.norm, E, c_.rms_eps, &xn_[t * E]);
+    for (int64_t t = t0; t < t1; ++t) ops::rms_norm(&p.x[t * E], L.norm, E, c_.rms_eps, &p.xn[t * E]);
   };
   if (QL > 0) {
-    const MatJob a[] = {{L.wq_a, xn_.data(), E, n, qa_.data(), QL}, {L.wkv_a, xn_.data(), E, n, kva_.data(), KR}};
+    const MatJob a[] = {{L.wq_a, p.xn, E, n, qa_.data(), QL}, {L.wkv_a, p.xn, E, n, kva_.data(), KR}};
     matmul_ops(a, pool, norm_rows);
     for (int64_t t = 0; t < n; ++t) ops::rms_norm(&qa_[t * QL], L.q_a_norm, QL, c_.rms_eps, &qa_[t * QL]);
     const MatJob b{L.wq_b, qa_.data(), QL, n, q_.data(), H * HK};
     matmul_ops(std::span<const MatJob>(&b, 1), pool);
   } else {
-    const MatJob a[] = {{L.wq, xn_.data(), E, n, q_.data(), H * HK}, {L.wkv_a, xn_.data(), E, n, kva_.data(), KR}};
+    const MatJob a[] = {{L.wq, p.xn, E, n, q_.data(), H * HK}, {L.wkv_a, p.xn, E, n, kva_.data(), KR}};
     matmul_ops(a, pool, norm_rows);
   }
 
@@ -113,9 +113,9 @@ void MlaAttention::forward(int64_t il, const Pass& p) {
     jobs_[static_cast<size_t>(h)] = {L.wv_b.at(h), lat + h * stride, H * stride, n, &att_[h * VH], H * VH,
                                      MatOrder::mul_mat_3d};
   matmul_ops(jobs_, pool);
-  const MatJob o{L.wo, att_.data(), H * VH, n, out_.data(), E};
+  const MatJob o{L.wo, att_.data(), H * VH, n, p.tmp, E};
   matmul_ops(std::span<const MatJob>(&o, 1), pool);
-  for (int64_t t = 0; t < n; ++t) ops::add_inplace(&p.x[t * E], &out_[t * E], E);
+  for (int64_t t = 0; t < n; ++t) ops::add_inplace(&p.x[t * E], &p.tmp[t * E], E);
 }
 
 }  // namespace r1

@@ -42,14 +42,14 @@ void MoeFfn::forward(int64_t il, const Pass& p) {
   const int64_t n = p.n, E = c_.n_embd, X = c_.moe.n_expert, U = c_.moe.n_expert_used, F = c_.moe.n_ff_exp;
   const int64_t FS = F * c_.moe.n_expert_shared;
   const auto N = static_cast<size_t>(n), NU = static_cast<size_t>(n * U);
-  xn_.resize(N * E), logits_.resize(N * X), ids_.resize(NU), wts_.resize(NU), slot_row_.resize(NU);
-  xg_.resize(NU * E), yd_.resize(NU * E), gate_.resize(NU * F), up_.resize(NU * F), acc_.resize(N * E);
+  logits_.resize(N * X), ids_.resize(NU), wts_.resize(NU), slot_row_.resize(NU);
+  xg_.resize(NU * E), yd_.resize(NU * E), gate_.resize(NU * F), up_.resize(NU * F);
   sgate_.resize(N * FS), sup_.resize(N * FS), sout_.resize(N * E);
 
   // 1. Route every token (the block's RMS norm fused into the router product's input).
-  const MatJob r{L.router, xn_.data(), E, n, logits_.data(), X};
+  const MatJob r{L.router, p.xn, E, n, logits_.data(), X};
   matmul_ops(std::span<const MatJob>(&r, 1), pool, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) ops::rms_norm(&p.x[t * E], L.norm, E, c_.rms_eps, &xn_[t * E]);
+    for (int64_t t = t0; t < t1; ++t) ops::rms_norm(&p.x[t * E], L.norm, E, c_.rms_eps, &p.xn[t * E]);
   });
   for (int64_t t = 0; t < n; ++t)
     route_token(router_, &logits_[t * X], L.probs_bias, &ids_[t * U], &wts_[t * U], route_tmp_);
@@ -64,7 +64,7 @@ void MoeFfn::forward(int64_t il, const Pass& p) {
     for (int64_t k = 0; k < U; ++k) {
       const int64_t row = fill[static_cast<size_t>(ids_[t * U + k])]++;
       slot_row_[t * U + k] = row;
-      std::copy_n(&xn_[t * E], E, &xg_[row * E]);
+      std::copy_n(&p.xn[t * E], E, &xg_[row * E]);
     }
 
   // 3. gate/up of the selected experts; the shared experts fused with their SwiGLU.
@@ -78,7 +78,7 @@ void MoeFfn::forward(int64_t il, const Pass& p) {
   }
   matmul_ops(jobs_, pool);
   for (size_t i = 0; i < NU; ++i) ops::swiglu(&gate_[i * F], &up_[i * F], F, &gate_[i * F]);
-  if (FS > 0) matmul_swiglu(L.gate_sh, L.up_sh, xn_.data(), E, n, sgate_.data(), FS, sup_.data(), FS, pool);
+  if (FS > 0) matmul_swiglu(L.gate_sh, L.up_sh, p.xn, E, n, sgate_.data(), FS, sup_.data(), FS, pool);
 
   // 4. down projections.
   jobs_.clear();
@@ -92,7 +92,7 @@ void MoeFfn::forward(int64_t il, const Pass& p) {
 
   // 5. x += (sum_k w_k * y_k) + shared.
   for (int64_t t = 0; t < n; ++t) {
-    float* acc = &acc_[t * E];
+    float* acc = &p.tmp[t * E];
     const float* y0 = &yd_[slot_row_[t * U] * E];
     const float w0 = wts_[t * U];
     for (int64_t i = 0; i < E; ++i) acc[i] = y0[i] * w0;

@@ -19,6 +19,8 @@ struct Segment {
 struct Pass {
   int64_t n = 0;                  // rows
   float* x = nullptr;             // (n, n_embd) residual stream
+  float* xn = nullptr;            // (n, n_embd) scratch any block may overwrite (its normed input)
+  float* tmp = nullptr;           // (n, n_embd) scratch any block may overwrite (its output)
   std::span<const Segment> segs;  // cover rows [0, n) in order
   const float* rope = nullptr;    // (n, rope dims) cos/sin table of each row's position (rope.hpp)
   ThreadPool* pool = nullptr;
