@@ -96,13 +96,13 @@ int run_bench_cmd(const BenchCliOptions& o) {
   for (int t : o.threads) {
     auto model = Model::load(o.model, ModelOptions{.n_threads = t});
     const ModelFacts facts = model_facts(*model, o.model);
-    if (md && !header) {
-      std::printf("| model | size | params | backend | threads | test | t/s |\n");
-      std::printf("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
-      header = true;
-    }
     BenchOptions bo{.n_prompt = o.n_prompt, .n_gen = o.n_gen, .n_depth = o.n_depth, .n_seq = o.n_seq, .reps = o.reps, .seed = o.seed};
     run_bench(*model, bo, [&](const BenchResult& r) {
+      if (md && !header) {  // on the first row, so that an invalid test prints only the error
+        std::printf("| model | size | params | backend | threads | test | t/s |\n");
+        std::printf("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+        header = true;
+      }
       if (md) {
         std::printf("| %s | %.2f GiB | %.2f B | CPU (%s) | %d | %s | %.2f ± %.2f |\n", facts.type.c_str(),
                     static_cast<double>(facts.size) / (1024.0 * 1024 * 1024), static_cast<double>(facts.n_params) / 1e9,
