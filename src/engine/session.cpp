@@ -32,11 +32,6 @@ int64_t Session::reuse_prefix(std::span<const int32_t> prompt) {
   return static_cast<int64_t>(keep);
 }
 
-void Session::forward(std::span<const int32_t> toks, std::vector<float>& logits, bool all_logits) {
-  assert(static_cast<int64_t>(tokens_.size()) == kv_->n_past());
-  model_->forward(toks, *kv_, logits, all_logits);
-  tokens_.insert(tokens_.end(), toks.begin(), toks.end());
-}
 
 void forward_sessions(Model& model, std::span<Session* const> sessions, std::span<const std::span<const int32_t>> toks,
                       std::vector<float>& logits) {

@@ -5,8 +5,8 @@
 //
 // Contracts:
 // - tokens() is always exactly what the cache holds (tokens().size() == n_past).
-// - forward() appends to the cache and to tokens() together, or changes neither
-//   (Model::forward leaves the cache unchanged when it throws).
+// - forward_sessions() appends to the caches and to tokens() together, or changes
+//   nothing (Model::forward_batch leaves the caches unchanged when it throws).
 // - Not thread-safe: one generation at a time per Session. The Model may be
 //   shared by several Sessions used one after the other (its thread pool is not
 //   reentrant).
@@ -42,9 +42,6 @@ class Session {
   // prompt.size() - 1 tokens so that at least one prompt token is run again
   // (its logits are needed to sample). Returns the number of tokens kept.
   int64_t reuse_prefix(std::span<const int32_t> prompt);
-  // Runs `toks` through the model at the end of the cache. `logits` receives
-  // n_vocab floats (the last token's) or toks.size() * n_vocab when all_logits.
-  void forward(std::span<const int32_t> toks, std::vector<float>& logits, bool all_logits = false);
 
  private:
   friend void forward_sessions(Model&, std::span<Session* const>, std::span<const std::span<const int32_t>>,
