@@ -94,8 +94,8 @@ void write_random_weights(const ModelConfig& cfg_in, const TensorChoices& choice
   write_config_metadata(w, cfg);
   w.set("general.file_type", gguf::Value::from_u32(file_type_id(rw.mix)));
   write_vocab_metadata(w, std::move(vocab), cfg.n_vocab);
+  ThreadPool pool(n_threads);  // used by the tensors' fill callbacks, which run in w.write()
   if (!rw.metadata_only) {
-    ThreadPool pool(n_threads);
     for (const TensorSpec& s : model_tensors(cfg, choices)) {
       if (s.init == r1::Init::computed) {  // rope_freqs: the Llama-3.1 factors
         std::vector<float> f = llama3_rope_factors(cfg.rope.n_dims, cfg.rope.freq_base);

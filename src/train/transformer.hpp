@@ -17,7 +17,10 @@
 #include <vector>
 
 #include "model/config.hpp"
-#include "train/ops.hpp"
+#include "model/blocks/attention.hpp"
+#include "model/blocks/linear.hpp"
+#include "model/blocks/rope.hpp"
+#include "model/ops.hpp"
 #include "train/params.hpp"
 
 namespace r1 {

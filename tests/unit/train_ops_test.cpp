@@ -12,7 +12,10 @@
 #include <vector>
 
 #include "base/thread_pool.hpp"
-#include "train/ops.hpp"
+#include "model/blocks/attention.hpp"
+#include "model/blocks/linear.hpp"
+#include "model/blocks/rope.hpp"
+#include "model/ops.hpp"
 
 using namespace r1::train;
 using Vec = std::vector<double>;

@@ -9,6 +9,7 @@
 #include "kernels/ggml_order.hpp"
 #include "kernels/ggml_vec.hpp"
 #include "kernels/types.hpp"
+#include "model/blocks/backprop.hpp"
 
 namespace r1 {
 
@@ -215,3 +216,113 @@ void attention_f16(const AttentionShape& s, const float* q, int64_t n_tokens, in
 }
 
 }  // namespace r1
+
+namespace r1::train {
+
+using namespace detail;
+
+// ---------------------------------------------------------------- attention
+
+size_t attn_probs_size(const int64_t* seq_start, int64_t n_seq, int64_t n_head) {
+  size_t total = 0;
+  for (int64_t s = 0; s < n_seq; ++s) {
+    const auto len = static_cast<size_t>(seq_start[s + 1] - seq_start[s]);
+    total += len * len;
+  }
+  return total * static_cast<size_t>(n_head);
+}
+
+namespace {
+// Offsets of each sequence's probability block (n_head * len * len floats).
+std::vector<size_t> probs_offsets(const int64_t* seq_start, int64_t n_seq, int64_t n_head) {
+  std::vector<size_t> off(static_cast<size_t>(n_seq) + 1, 0);
+  for (int64_t s = 0; s < n_seq; ++s) {
+    const auto len = static_cast<size_t>(seq_start[s + 1] - seq_start[s]);
+    off[static_cast<size_t>(s) + 1] = off[static_cast<size_t>(s)] + len * len * static_cast<size_t>(n_head);
+  }
+  return off;
+}
+}  // namespace
+
+template <class T>
+void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, const int64_t* seq_start,
+                       int64_t n_seq, const AttnShape& sh, ThreadPool* pool) {
+  const int64_t HD = sh.head_dim, qd = sh.n_head * HD, kvd = sh.n_head_kv * HD, grp = sh.n_head / sh.n_head_kv;
+  const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(HD)));
+  const std::vector<size_t> off = probs_offsets(seq_start, n_seq, sh.n_head);
+  for_rows(pool, n_seq * sh.n_head, [&](int64_t w0, int64_t w1) {
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t s = w / sh.n_head, h = w % sh.n_head, kh = h / grp;
+      const int64_t r0 = seq_start[s], len = seq_start[s + 1] - r0;
+      T* P = probs + off[static_cast<size_t>(s)] + static_cast<size_t>(h * len * len);
+      for (int64_t i = 0; i < len; ++i) {
+        const T* qi = q + (r0 + i) * qd + h * HD;
+        T* p = P + i * len;
+        T mx = -INFINITY;
+        for (int64_t j = 0; j <= i; ++j) {
+          p[j] = scale * dot(qi, k + (r0 + j) * kvd + kh * HD, HD);
+          mx = std::max(mx, p[j]);
+        }
+        T sum = 0;
+        for (int64_t j = 0; j <= i; ++j) sum += (p[j] = std::exp(p[j] - mx));
+        const T inv = T(1) / sum;
+        T* o = out + (r0 + i) * qd + h * HD;
+        std::fill(o, o + HD, T(0));
+        for (int64_t j = 0; j <= i; ++j) {
+          p[j] *= inv;
+          axpy(o, p[j], v + (r0 + j) * kvd + kh * HD, HD);
+        }
+        std::fill(p + i + 1, p + len, T(0));
+      }
+    }
+  });
+}
+
+template <class T>
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* probs, const T* q, const T* k, const T* v,
+                        const int64_t* seq_start, int64_t n_seq, const AttnShape& sh, ThreadPool* pool) {
+  const int64_t HD = sh.head_dim, qd = sh.n_head * HD, kvd = sh.n_head_kv * HD, grp = sh.n_head / sh.n_head_kv;
+  const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(HD)));
+  const std::vector<size_t> off = probs_offsets(seq_start, n_seq, sh.n_head);
+  // One work item per (sequence, kv head): it owns dk/dv of that head, so no races.
+  for_rows(pool, n_seq * sh.n_head_kv, [&](int64_t w0, int64_t w1) {
+    std::vector<T> dp;
+    for (int64_t w = w0; w < w1; ++w) {
+      const int64_t s = w / sh.n_head_kv, kh = w % sh.n_head_kv;
+      const int64_t r0 = seq_start[s], len = seq_start[s + 1] - r0;
+      dp.resize(static_cast<size_t>(len));
+      for (int64_t h = kh * grp; h < (kh + 1) * grp; ++h) {
+        const T* P = probs + off[static_cast<size_t>(s)] + static_cast<size_t>(h * len * len);
+        for (int64_t i = 0; i < len; ++i) {
+          const T* p = P + i * len;
+          const T* go = dout + (r0 + i) * qd + h * HD;
+          T psum = 0;
+          for (int64_t j = 0; j <= i; ++j) {
+            dp[static_cast<size_t>(j)] = dot(go, v + (r0 + j) * kvd + kh * HD, HD);
+            psum += p[j] * dp[static_cast<size_t>(j)];
+            axpy(dv + (r0 + j) * kvd + kh * HD, p[j], go, HD);
+          }
+          T* gq = dq + (r0 + i) * qd + h * HD;
+          const T* qi = q + (r0 + i) * qd + h * HD;
+          for (int64_t j = 0; j <= i; ++j) {
+            const T ds = p[j] * (dp[static_cast<size_t>(j)] - psum) * scale;
+            if (ds == T(0)) continue;
+            axpy(gq, ds, k + (r0 + j) * kvd + kh * HD, HD);
+            axpy(dk + (r0 + j) * kvd + kh * HD, ds, qi, HD);
+          }
+        }
+      }
+    }
+  });
+}
+
+#define R1_ATTENTION_TRAIN(T) \
+  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const int64_t*, int64_t, const AttnShape&, ThreadPool*); \
+  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, const int64_t*, int64_t, const AttnShape&, ThreadPool*);
+
+R1_ATTENTION_TRAIN(float)
+R1_ATTENTION_TRAIN(double)
+
+#undef R1_ATTENTION_TRAIN
+
+}  // namespace r1::train

@@ -2,6 +2,7 @@
 // flash-decoding kernels (kernels/attention.hpp), keys split across threads; larger
 // batches (prefill): tiled online softmax in llama.cpp's float order (attention.cpp).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace r1 {
@@ -24,3 +25,23 @@ void attention_f16(const AttentionShape& s, const float* q, int64_t n_tokens, in
                    const uint16_t* k_cache, const uint16_t* v_cache, float* out, ThreadPool& pool);
 
 }  // namespace r1
+
+// The training pair (blocks/backprop.hpp): causal GQA over packed sequences, softmax rows
+// saved for the backward pass.
+namespace r1::train {
+
+// Causal grouped-query attention, scale 1/sqrt(head_dim).
+// q: (n, n_head * HD); k, v: (n, n_head_kv * HD); out: like q.
+// probs: the softmax rows saved for backward, attn_probs_size() floats.
+struct AttnShape {
+  int64_t n_head, n_head_kv, head_dim;
+};
+size_t attn_probs_size(const int64_t* seq_start, int64_t n_seq, int64_t n_head);
+template <class T>
+void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, const int64_t* seq_start,
+                       int64_t n_seq, const AttnShape& s, ThreadPool* pool);
+template <class T>
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* probs, const T* q, const T* k, const T* v,
+                        const int64_t* seq_start, int64_t n_seq, const AttnShape& s, ThreadPool* pool);
+
+}  // namespace r1::train

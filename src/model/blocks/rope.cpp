@@ -1,7 +1,10 @@
 #include "model/blocks/rope.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
+
+#include "model/blocks/backprop.hpp"
 
 namespace r1 {
 
@@ -58,3 +61,68 @@ void rope_apply(float* x, const float* cs, int64_t n_dims, RopeStyle style) {
 }
 
 }  // namespace r1
+
+namespace r1::train {
+
+using namespace detail;
+
+// ---------------------------------------------------------------- rope
+
+RopeTable::RopeTable(int64_t rope_dim_, int64_t max_pos_, float base, RopeStyle style_)
+    : rope_dim(rope_dim_), max_pos(max_pos_), style(style_) {
+  const int64_t half = rope_dim / 2;
+  cos.resize(static_cast<size_t>(max_pos * half));
+  sin.resize(cos.size());
+  for (int64_t p = 0; p < max_pos; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      const double theta =
+          static_cast<double>(p) * std::pow(static_cast<double>(base), -2.0 * i / static_cast<double>(rope_dim));
+      cos[static_cast<size_t>(p * half + i)] = static_cast<float>(std::cos(theta));
+      sin[static_cast<size_t>(p * half + i)] = static_cast<float>(std::sin(theta));
+    }
+}
+
+namespace {
+template <class T>
+void rope_rotate(T* x, const int32_t* pos, int64_t n, int64_t n_head, int64_t head_dim, const RopeTable& rt,
+                 T sign) {
+  const int64_t half = rt.rope_dim / 2;
+  for (int64_t t = 0; t < n; ++t) {
+    assert(pos[t] >= 0 && pos[t] < rt.max_pos);
+    const float* cs = rt.cos.data() + pos[t] * half;
+    const float* sn = rt.sin.data() + pos[t] * half;
+    for (int64_t h = 0; h < n_head; ++h) {
+      T* v = x + (t * n_head + h) * head_dim;
+      for (int64_t i = 0; i < half; ++i) {
+        const int64_t a = rt.style == RopeStyle::normal ? 2 * i : i;
+        const int64_t b = rt.style == RopeStyle::normal ? 2 * i + 1 : i + half;
+        const T c = cs[i], s = sign * static_cast<T>(sn[i]);
+        const T x0 = v[a], x1 = v[b];
+        v[a] = x0 * c - x1 * s;
+        v[b] = x0 * s + x1 * c;
+      }
+    }
+  }
+}
+}  // namespace
+
+template <class T>
+void rope_forward(T* x, const int32_t* pos, int64_t n, int64_t n_head, int64_t head_dim, const RopeTable& rt) {
+  rope_rotate(x, pos, n, n_head, head_dim, rt, T(1));
+}
+
+template <class T>
+void rope_backward(T* dx, const int32_t* pos, int64_t n, int64_t n_head, int64_t head_dim, const RopeTable& rt) {
+  rope_rotate(dx, pos, n, n_head, head_dim, rt, T(-1));  // rotation matrices are orthogonal: R^T = R(-theta)
+}
+
+#define R1_ROPE_TRAIN(T) \
+  template void rope_forward<T>(T*, const int32_t*, int64_t, int64_t, int64_t, const RopeTable&); \
+  template void rope_backward<T>(T*, const int32_t*, int64_t, int64_t, int64_t, const RopeTable&);
+
+R1_ROPE_TRAIN(float)
+R1_ROPE_TRAIN(double)
+
+#undef R1_ROPE_TRAIN
+
+}  // namespace r1::train

@@ -16,6 +16,7 @@
 // The table is computed once per token and shared by every head of every layer.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "model/config.hpp"
 
@@ -35,3 +36,25 @@ void rope_table(const RopeParams& p, const float* freq_factors, int64_t pos, flo
 void rope_apply(float* x, const float* cs, int64_t n_dims, RopeStyle style);
 
 }  // namespace r1
+
+// The training pair (blocks/backprop.hpp): precomputed tables in double, rotation and its
+// inverse over float or double rows of several heads.
+namespace r1::train {
+
+// Rotary embedding tables for positions [0, max_pos): theta(p, i) = p * base^(-2i/rope_dim).
+struct RopeTable {
+  int64_t rope_dim = 0, max_pos = 0;
+  RopeStyle style = RopeStyle::neox;  // neox rotates (i, i + rope_dim/2); normal rotates (2i, 2i+1)
+  std::vector<float> cos, sin;        // (max_pos, rope_dim / 2)
+  RopeTable() = default;
+  RopeTable(int64_t rope_dim, int64_t max_pos, float base, RopeStyle style);
+};
+// In place: rotates the first rope_dim dims of every head (n_head heads of head_dim
+// per row) of row t by the angles of position pos[t].
+template <class T>
+void rope_forward(T* x, const int32_t* pos, int64_t n, int64_t n_head, int64_t head_dim, const RopeTable& rt);
+// In place: turns d(loss)/d(rotated) into d(loss)/d(input) (the inverse rotation).
+template <class T>
+void rope_backward(T* dx, const int32_t* pos, int64_t n, int64_t n_head, int64_t head_dim, const RopeTable& rt);
+
+}  // namespace r1::train
