@@ -22,6 +22,7 @@
 #include "kernels/ggml_order.hpp"
 #include "kernels/ggml_vec.hpp"
 #include "kernels/repack.hpp"
+#include "kernels/row_split.hpp"
 #include "kernels/types.hpp"
 
 namespace r1 {
@@ -230,35 +231,14 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
   prepare_jobs(jobs, n_jobs, X, ldx, n_tokens, pool, prologue, prep, acts);
   if (prep.empty()) return;
 
-  // Units of `grain` rows, laid end to end over all jobs, cut into chunks of equal bytes;
-  // chunk c takes the units whose start falls in its share. Several chunks per thread,
-  // claimed dynamically: a thread that is descheduled (shared machine) holds up at most
-  // one chunk while the others take the rest.
-  double total = 0;
-  for (const Prepared& p : prep) total += p.cost_per_row * static_cast<double>(p.W->rows);
+  // One pass over all jobs' rows, cut by weight bytes (row_split.hpp).
+  std::vector<kernels::RowJob> rows;
+  for (const Prepared& p : prep) rows.push_back({p.W->rows, p.grain, p.cost_per_row});
   const int64_t n_chunks = pool.size() == 1 ? 1 : kChunksPerThread * pool.size();
-  auto work = [&](int64_t c) {
-    const double lo = total * static_cast<double>(c) / static_cast<double>(n_chunks);
-    const double hi = total * static_cast<double>(c + 1) / static_cast<double>(n_chunks);
-    double at = 0;
-    for (const Prepared& p : prep) {
-      const double job_cost = p.cost_per_row * static_cast<double>(p.W->rows);
-      if (at + job_cost > lo && at < hi) {
-        const int64_t units = (p.W->rows + p.grain - 1) / p.grain;
-        const double unit_cost = p.cost_per_row * static_cast<double>(p.grain);
-        // First unit whose start is >= x: ceil((x - at) / unit_cost).
-        auto first_at = [&](double x) {
-          if (x <= at) return int64_t{0};
-          const auto u = static_cast<int64_t>((x - at) / unit_cost);
-          return std::min(units, at + static_cast<double>(u) * unit_cost < x ? u + 1 : u);
-        };
-        const int64_t u0 = c == 0 ? 0 : first_at(lo), u1 = c == n_chunks - 1 ? units : first_at(hi);
-        if (u0 < u1) run_rows(p, u0 * p.grain, std::min(p.W->rows, u1 * p.grain), n_tokens);
-      }
-      at += job_cost;
-    }
-  };
-  pool.run_chunks(n_chunks, work);
+  pool.run_chunks(n_chunks, [&](int64_t c) {
+    kernels::for_chunk_rows(rows, c, n_chunks,
+                            [&](size_t i, int64_t r0, int64_t r1) { run_rows(prep[i], r0, r1, n_tokens); });
+  });
 }
 
 void matmul_swiglu(const WeightView& gate, const WeightView& up, const float* X, int64_t ldx, int64_t n_tokens,

@@ -9,6 +9,7 @@
 #include "kernels/gemm_rows.hpp"
 #include "kernels/ggml_order.hpp"
 #include "kernels/repack.hpp"
+#include "kernels/row_split.hpp"
 #include "kernels/types.hpp"
 
 namespace r1 {
@@ -166,35 +167,16 @@ void run_rows(const Prepared& p, int64_t r0, int64_t r1) {
 }
 
 // A run of prepared jobs in one pass over the pool: activations converted one job per
-// chunk, then the rows of all jobs laid end to end, cut into chunks of equal cost (so
-// that many small expert products cost one dispatch, not one each).
+// chunk, then the rows of all jobs split by cost (row_split.hpp), so that many small
+// expert products cost one dispatch, not one each.
 void run_prepared(std::vector<Prepared>& prep, ThreadPool& pool) {
   for (Prepared& p : prep) size_act(p);
   pool.run_chunks(static_cast<int64_t>(prep.size()), [&](int64_t i) { convert(prep[static_cast<size_t>(i)]); });
-  double total = 0;
-  for (const Prepared& p : prep) total += p.cost_per_row * static_cast<double>(p.j->w.rows);
+  std::vector<kernels::RowJob> rows;
+  for (const Prepared& p : prep) rows.push_back({p.j->w.rows, p.grain, p.cost_per_row});
   const int64_t n_chunks = pool.size() == 1 ? 1 : kChunksPerThread * pool.size();
   pool.run_chunks(n_chunks, [&](int64_t c) {
-    const double lo = total * static_cast<double>(c) / static_cast<double>(n_chunks);
-    const double hi = total * static_cast<double>(c + 1) / static_cast<double>(n_chunks);
-    double at = 0;
-    for (const Prepared& p : prep) {
-      const int64_t rows = p.j->w.rows;
-      const double job_cost = p.cost_per_row * static_cast<double>(rows);
-      if (at + job_cost > lo && at < hi) {
-        const int64_t units = (rows + p.grain - 1) / p.grain;
-        const double unit_cost = p.cost_per_row * static_cast<double>(p.grain);
-        // First unit whose start is >= x.
-        auto first_at = [&](double x) {
-          if (x <= at) return int64_t{0};
-          const auto u = static_cast<int64_t>((x - at) / unit_cost);
-          return std::min(units, at + static_cast<double>(u) * unit_cost < x ? u + 1 : u);
-        };
-        const int64_t u0 = c == 0 ? 0 : first_at(lo), u1 = c == n_chunks - 1 ? units : first_at(hi);
-        if (u0 < u1) run_rows(p, u0 * p.grain, std::min(rows, u1 * p.grain));
-      }
-      at += job_cost;
-    }
+    kernels::for_chunk_rows(rows, c, n_chunks, [&](size_t i, int64_t r0, int64_t r1) { run_rows(prep[i], r0, r1); });
   });
 }
 
