@@ -8,8 +8,8 @@
 // - forward_sessions() appends to the caches and to tokens() together, or changes
 //   nothing (Model::forward_batch leaves the caches unchanged when it throws).
 // - Not thread-safe: one generation at a time per Session. The Model may be
-//   shared by several Sessions used one after the other (its thread pool is not
-//   reentrant).
+//   shared by several Sessions, also on different threads: its forward passes and its
+//   thread pool's jobs are serialised.
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -53,6 +53,7 @@ void TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, std
 }
 
 void TransformerModel::forward_batch(std::span<const SeqBatch> seqs, std::vector<float>& logits) {
+  std::lock_guard lock(pass_mu_);
   // Validate everything before touching any cache.
   if (seqs.empty()) fail("forward: no sequences");
   const std::vector<KvRowShape> layout = kv_layout(cfg_);

@@ -6,8 +6,11 @@
 // two passes; its later rows then attend to the cache the earlier pass filled). Per pass:
 // embedding rows, each row's RoPE table (position in its own sequence), the recipe's
 // layers, then the final RMSNorm and output projection for the rows that need logits.
+// Calls from several threads are serialised (one pass at a time over the shared scratch),
+// so sessions on different threads may share one model.
 #pragma once
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "base/thread_pool.hpp"
@@ -57,6 +60,7 @@ class TransformerModel final : public Model {
   const float* output_norm_ = nullptr;
   const float* rope_freqs_ = nullptr;
   std::vector<float> x_, xn_, tmp_, rope_;  // pass scratch
+  std::mutex pass_mu_;                      // held by forward_batch
 };
 
 }  // namespace r1

@@ -220,7 +220,8 @@ TEST(TrainLoop, GrpoRunsEndToEnd) {
     fs::remove(dir() / "grpo.ckpt.gguf");
     std::vector<std::string> gguf;
     for (const std::string& n : files_created(dir(), [&] { run_grpo(g, quiet); }))
-      if (n.find(".gguf") != std::string::npos) gguf.push_back(n);
+      if (n.find(".gguf") != std::string::npos && (n.rfind("grpo.", 0) == 0 || n.rfind(".grpo.", 0) == 0))
+        gguf.push_back(n);  // this run's files (other tests write to the same directory)
     return gguf;
   };
   const std::vector<std::string> one = created_by(1), three = created_by(3);
