@@ -38,12 +38,13 @@ void TransformerModel::finish_load() {
   output_ = cfg_.tied_output ? embd_ : weights_.matrix(TensorKind::output);
   output_norm_ = weights_.vector(TensorKind::output_norm);
   rope_freqs_ = weights_.vector(TensorKind::rope_freqs);
+  kv_layout_ = kv_layout(cfg_);
   recipe_ = make_recipe(cfg_, weights_);
 }
 
 std::unique_ptr<KvCache> TransformerModel::new_cache(int64_t n_ctx) const {
   if (n_ctx <= 0) n_ctx = cfg_.n_ctx_train;
-  return std::make_unique<LayerKvCache>(kv_layout(cfg_), n_ctx);
+  return std::make_unique<LayerKvCache>(kv_layout_, n_ctx);
 }
 
 void TransformerModel::forward(std::span<const int32_t> tokens, KvCache& kv, std::vector<float>& logits,
@@ -56,13 +57,12 @@ void TransformerModel::forward_batch(std::span<const SeqBatch> seqs, std::vector
   std::lock_guard lock(pass_mu_);
   // Validate everything before touching any cache.
   if (seqs.empty()) fail("forward: no sequences");
-  const std::vector<KvRowShape> layout = kv_layout(cfg_);
   std::vector<LayerKvCache*> caches;
   int64_t n_out = 0;
   for (const SeqBatch& sb : seqs) {
     if (!sb.kv) fail("forward: a sequence has no KV cache");
     auto* kv = dynamic_cast<LayerKvCache*>(sb.kv);
-    if (!kv || kv->layout() != layout)
+    if (!kv || kv->layout() != kv_layout_)
       fail("forward: the KV cache was not made by this {} model (its row layout differs)", arch_name(cfg_.arch));
     const auto len = static_cast<int64_t>(sb.tokens.size());
     if (len == 0) fail("forward: no tokens");

@@ -15,6 +15,7 @@
 
 #include "base/thread_pool.hpp"
 #include "format/gguf.hpp"
+#include "model/kv_cache.hpp"
 #include "model/model.hpp"
 #include "model/recipes/recipe.hpp"
 #include "model/weight_store.hpp"
@@ -59,6 +60,7 @@ class TransformerModel final : public Model {
   WeightView embd_, output_;
   const float* output_norm_ = nullptr;
   const float* rope_freqs_ = nullptr;
+  std::vector<KvRowShape> kv_layout_;  // kv_layout(cfg_): the caches this model makes and accepts
   std::vector<float> x_, xn_, tmp_, rope_;  // pass scratch
   std::mutex pass_mu_;                      // held by forward_batch
 };
