@@ -99,11 +99,86 @@ struct BlockQ8_K {
   int16_t bsums[16];  // sum of qs over each group of 16
 };
 
+
+// ---------------------------------------------------------------- i-quants
+// Codebook types: groups of 8 (or 4) elements are one entry of a fixed grid
+// (iq_grids.hpp) with a sign pattern; scales are per 32 (or 16) elements. The
+// dequantizers in quants_iq.cpp are the executable definition; the comments give the
+// value of element e (g = grid entry element, s = sign, +-1).
+
+// 2.06 bpw. Per 32 elements (ib): qs[4ib..4ib+1] = 4 grid indices (bytes), qs[4ib+2..3]
+// = u32 w: sign index l = (w >> 7l) & 127, scale w >> 28. x = d * (2*sc+1) / 8 * g * s.
+struct BlockIq2Xxs {
+  uint16_t d;
+  uint16_t qs[32];
+};
+// 2.31 bpw. qs[i] = 9-bit grid index | 7-bit sign index << 9 for elements 8i..8i+7;
+// scales[ib] nibbles: low for the first 16 of the 32, high for the second.
+struct BlockIq2Xs {
+  uint16_t d;
+  uint16_t qs[32];
+  uint8_t scales[8];
+};
+// 2.56 bpw. qs[0..31] low grid bytes, qs[32..63] sign bytes (one per 8 elements); qh[ib]
+// two high index bits per group of 8; scales as IQ2_XS.
+struct BlockIq2S {
+  uint16_t d;
+  uint8_t qs[64];
+  uint8_t qh[8];
+  uint8_t scales[8];
+};
+// 3.06 bpw. qs[0..63] grid indices (4 elements each); qs[64..95] = 8 u32 words, as in
+// IQ2_XXS: 4 sign indices and a scale per 32 elements. x = d * (2*sc+1) / 4 * g * s.
+struct BlockIq3Xxs {
+  uint16_t d;
+  uint8_t qs[96];
+};
+// 3.44 bpw. qs low index bytes (4 elements each), qh one high bit per index, signs one
+// byte per 8 elements, scales[i] nibbles for 32-element halves of 64. x = d*(2*sc+1)*g*s.
+struct BlockIq3S {
+  uint16_t d;
+  uint8_t qs[64];
+  uint8_t qh[8];
+  uint8_t signs[32];
+  uint8_t scales[4];
+};
+// 1.56 bpw. Per 32 elements: qs[4ib+l] low index bytes, qh[ib] = 4 x 3 high index bits,
+// 3-bit scale (bits 12..14), delta sign (bit 15). x = d * (2*sc+1) * (g +- 1/8).
+struct BlockIq1S {
+  uint16_t d;
+  uint8_t qs[32];
+  uint16_t qh[8];
+};
+// 1.75 bpw. qs low index bytes; qh[2ib+h] = two (3 high bits, delta sign) nibbles; scales:
+// 3-bit scales per 16 elements in 4 u16 words whose top nibbles hold the fp16 d.
+struct BlockIq1M {
+  uint8_t qs[32];
+  uint8_t qh[16];
+  uint8_t scales[8];
+};
+// 4.5 bpw, 32 elements. x[j] = d * kIq4nl[(qs[j % 16] >> (4 * (j / 16))) & 15].
+struct BlockIq4Nl {
+  uint16_t d;
+  uint8_t qs[16];
+};
+// 4.25 bpw. As IQ4_NL per 32 elements with a 6-bit scale ls (low nibble in scales_l, two
+// high bits in scales_h): x = d * (ls - 32) * kIq4nl[q].
+struct BlockIq4Xs {
+  uint16_t d;
+  uint16_t scales_h;
+  uint8_t scales_l[4];
+  uint8_t qs[128];
+};
+
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
 static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ8_1) == 36);
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110);
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210 && sizeof(BlockQ8_K) == 292);
+static_assert(sizeof(BlockIq2Xxs) == 66 && sizeof(BlockIq2Xs) == 74 && sizeof(BlockIq2S) == 82);
+static_assert(sizeof(BlockIq3Xxs) == 98 && sizeof(BlockIq3S) == 110);
+static_assert(sizeof(BlockIq1S) == 50 && sizeof(BlockIq1M) == 56);
+static_assert(sizeof(BlockIq4Nl) == 18 && sizeof(BlockIq4Xs) == 136);
 
 }  // namespace r1::kernels

@@ -28,5 +28,15 @@ float vec_dot_q3_k_q8_k_avx2(int64_t n, const void* x, const void* y);
 float vec_dot_q4_k_q8_k_avx2(int64_t n, const void* x, const void* y);
 float vec_dot_q5_k_q8_k_avx2(int64_t n, const void* x, const void* y);
 float vec_dot_q6_k_q8_k_avx2(int64_t n, const void* x, const void* y);
+// i-quants (vec_dot_iq_avx2.cpp)
+float vec_dot_iq2_xxs_q8_k_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_iq2_xs_q8_k_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_iq2_s_q8_k_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_iq3_xxs_q8_k_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_iq3_s_q8_k_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_iq1_s_q8_k_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_iq1_m_q8_k_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_iq4_nl_q8_0_avx2(int64_t n, const void* x, const void* y);
+float vec_dot_iq4_xs_q8_k_avx2(int64_t n, const void* x, const void* y);
 
 }  // namespace r1::kernels

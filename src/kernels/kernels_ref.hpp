@@ -23,6 +23,15 @@ void to_float_q4_k(const void* src, float* dst, int64_t n);
 void to_float_q5_k(const void* src, float* dst, int64_t n);
 void to_float_q6_k(const void* src, float* dst, int64_t n);
 void to_float_q8_k(const void* src, float* dst, int64_t n);
+void to_float_iq2_xxs(const void* src, float* dst, int64_t n);
+void to_float_iq2_xs(const void* src, float* dst, int64_t n);
+void to_float_iq2_s(const void* src, float* dst, int64_t n);
+void to_float_iq3_xxs(const void* src, float* dst, int64_t n);
+void to_float_iq3_s(const void* src, float* dst, int64_t n);
+void to_float_iq1_s(const void* src, float* dst, int64_t n);
+void to_float_iq1_m(const void* src, float* dst, int64_t n);
+void to_float_iq4_nl(const void* src, float* dst, int64_t n);
+void to_float_iq4_xs(const void* src, float* dst, int64_t n);
 
 // ---- from_float (quantization) ----
 // Weight quantizers reproduce llama.cpp's deterministic reference quantizers
@@ -62,5 +71,16 @@ float vec_dot_q3_k_q8_k(int64_t n, const void* x, const void* y);
 float vec_dot_q4_k_q8_k(int64_t n, const void* x, const void* y);
 float vec_dot_q5_k_q8_k(int64_t n, const void* x, const void* y);
 float vec_dot_q6_k_q8_k(int64_t n, const void* x, const void* y);
+// i-quants (quants_iq.cpp): no quantizer here (files come quantized); IQ4_NL pairs with
+// Q8_0 activations, the others with Q8_K.
+float vec_dot_iq2_xxs_q8_k(int64_t n, const void* x, const void* y);
+float vec_dot_iq2_xs_q8_k(int64_t n, const void* x, const void* y);
+float vec_dot_iq2_s_q8_k(int64_t n, const void* x, const void* y);
+float vec_dot_iq3_xxs_q8_k(int64_t n, const void* x, const void* y);
+float vec_dot_iq3_s_q8_k(int64_t n, const void* x, const void* y);
+float vec_dot_iq1_s_q8_k(int64_t n, const void* x, const void* y);
+float vec_dot_iq1_m_q8_k(int64_t n, const void* x, const void* y);
+float vec_dot_iq4_nl_q8_0(int64_t n, const void* x, const void* y);
+float vec_dot_iq4_xs_q8_k(int64_t n, const void* x, const void* y);
 
 }  // namespace r1::kernels

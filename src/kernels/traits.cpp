@@ -38,6 +38,15 @@ Table make_scalar_table() {
       {DType::Q5_K, "q5_k", 256, 176, true, to_float_q5_k, from_float_q5_k, DType::Q8_K, vec_dot_q5_k_q8_k},
       {DType::Q6_K, "q6_k", 256, 210, true, to_float_q6_k, from_float_q6_k, DType::Q8_K, vec_dot_q6_k_q8_k},
       {DType::Q8_K, "q8_k", 256, 292, true, to_float_q8_k, from_float_q8_k, DType::Q8_K, nullptr},
+      {DType::IQ2_XXS, "iq2_xxs", 256, 66, true, to_float_iq2_xxs, nullptr, DType::Q8_K, vec_dot_iq2_xxs_q8_k},
+      {DType::IQ2_XS, "iq2_xs", 256, 74, true, to_float_iq2_xs, nullptr, DType::Q8_K, vec_dot_iq2_xs_q8_k},
+      {DType::IQ2_S, "iq2_s", 256, 82, true, to_float_iq2_s, nullptr, DType::Q8_K, vec_dot_iq2_s_q8_k},
+      {DType::IQ3_XXS, "iq3_xxs", 256, 98, true, to_float_iq3_xxs, nullptr, DType::Q8_K, vec_dot_iq3_xxs_q8_k},
+      {DType::IQ3_S, "iq3_s", 256, 110, true, to_float_iq3_s, nullptr, DType::Q8_K, vec_dot_iq3_s_q8_k},
+      {DType::IQ1_S, "iq1_s", 256, 50, true, to_float_iq1_s, nullptr, DType::Q8_K, vec_dot_iq1_s_q8_k},
+      {DType::IQ1_M, "iq1_m", 256, 56, true, to_float_iq1_m, nullptr, DType::Q8_K, vec_dot_iq1_m_q8_k},
+      {DType::IQ4_NL, "iq4_nl", 32, 18, true, to_float_iq4_nl, nullptr, DType::Q8_0, vec_dot_iq4_nl_q8_0},
+      {DType::IQ4_XS, "iq4_xs", 256, 136, true, to_float_iq4_xs, nullptr, DType::Q8_K, vec_dot_iq4_xs_q8_k},
   };
   // clang-format on
   Table t{};
@@ -68,6 +77,15 @@ Table make_avx2_table() {
   entry(t, DType::Q5_K).vec_dot = vec_dot_q5_k_q8_k_avx2;
   entry(t, DType::Q6_K).vec_dot = vec_dot_q6_k_q8_k_avx2;
   entry(t, DType::Q8_K).from_float = from_float_q8_k_avx2;
+  entry(t, DType::IQ2_XXS).vec_dot = vec_dot_iq2_xxs_q8_k_avx2;
+  entry(t, DType::IQ2_XS).vec_dot = vec_dot_iq2_xs_q8_k_avx2;
+  entry(t, DType::IQ2_S).vec_dot = vec_dot_iq2_s_q8_k_avx2;
+  entry(t, DType::IQ3_XXS).vec_dot = vec_dot_iq3_xxs_q8_k_avx2;
+  entry(t, DType::IQ3_S).vec_dot = vec_dot_iq3_s_q8_k_avx2;
+  entry(t, DType::IQ1_S).vec_dot = vec_dot_iq1_s_q8_k_avx2;
+  entry(t, DType::IQ1_M).vec_dot = vec_dot_iq1_m_q8_k_avx2;
+  entry(t, DType::IQ4_NL).vec_dot = vec_dot_iq4_nl_q8_0_avx2;
+  entry(t, DType::IQ4_XS).vec_dot = vec_dot_iq4_xs_q8_k_avx2;
   return t;
 }
 

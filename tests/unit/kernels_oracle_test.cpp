@@ -15,6 +15,7 @@
 #include <random>
 #include <string>
 
+#include "kernels/random_blocks.hpp"
 #include "kernels_util.hpp"
 
 namespace r1 {
@@ -82,6 +83,10 @@ std::vector<uint8_t> random_blocks(DType type, int64_t n, uint32_t seed) {
   // Random bytes with finite fp16 scale fields (positions as in kernels_vec_dot_test).
   std::mt19937 rng(seed);
   std::vector<uint8_t> b(row_bytes(type, n));
+  if (kernels::has_random_blocks(type)) {
+    kernels::fill_random_blocks(type, b.data(), n, seed, 0.05f);
+    return b;
+  }
   for (auto& v : b) v = static_cast<uint8_t>(rng());
   std::vector<size_t> fields;
   switch (type) {
@@ -114,8 +119,9 @@ std::vector<float> test_data(int64_t n, uint32_t seed) {
 
 TEST(KernelsOracle, DequantizeMatchesGgmlBitForBit) {
   REQUIRE_GGML();
-  const DType types[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
-                         DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+  std::vector<DType> types = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
+                              DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+  types.insert(types.end(), test::iquant_types().begin(), test::iquant_types().end());
   uint32_t seed = 1;
   for (DType t : types) {
     const int64_t n = 256 * 8;
@@ -228,7 +234,9 @@ TEST(KernelsOracle, HalfConversionsMatchGgml) {
 TEST(KernelsOracle, DotProductsMatchGgml) {
   REQUIRE_GGML();
   uint32_t seed = 300;
-  for (DType wt : test::weight_types()) {
+  std::vector<DType> types = test::weight_types();
+  types.insert(types.end(), test::iquant_types().begin(), test::iquant_types().end());
+  for (DType wt : types) {
     const TypeTraits* ref = find_reference_traits(wt);
     const DType at = ref->vec_dot_type;
     std::string name = "ggml_vec_dot_" + gname(wt);

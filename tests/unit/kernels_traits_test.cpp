@@ -50,7 +50,7 @@ TEST(KernelsTraits, VecDotPairingsFollowLlamaCpp) {
 
 TEST(KernelsTraits, UnsupportedTypes) {
   for (DType t : {DType::I8, DType::I16, DType::I32, DType::I64, DType::F64, static_cast<DType>(4),
-                  static_cast<DType>(29), static_cast<DType>(99)}) {
+                  static_cast<DType>(34), static_cast<DType>(99)}) {
     EXPECT_EQ(find_traits(t), nullptr);
     EXPECT_EQ(find_reference_traits(t), nullptr);
     EXPECT_THROW(traits(t), Error);

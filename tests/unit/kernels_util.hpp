@@ -80,5 +80,11 @@ inline const std::vector<DType>& weight_types() {
                                        DType::Q4_K, DType::Q5_K, DType::Q6_K};
   return v;
 }
+// The codebook types: weights only (no quantizer), made with fill_random_blocks.
+inline const std::vector<DType>& iquant_types() {
+  static const std::vector<DType> v = {DType::IQ1_S,  DType::IQ1_M, DType::IQ2_XXS, DType::IQ2_XS, DType::IQ2_S,
+                                       DType::IQ3_XXS, DType::IQ3_S, DType::IQ4_NL,  DType::IQ4_XS};
+  return v;
+}
 
 }  // namespace r1::test
