@@ -15,7 +15,9 @@ struct GenOptions {
   uint64_t seed = 1;
   int64_t vocab = -1, embd = -1, layers = -1, heads = -1, heads_kv = -1, head_dim = -1, ff = -1, ctx = -1;
   int64_t experts = -1, experts_used = -1, expert_ff = -1, nextn = -1;  // deepseek2 only
+  std::vector<std::string> tensor_types;  // PATTERN=TYPE
   bool metadata_only = false;
+  bool legacy_mla = false;  // deepseek2 only
   float logit_std = 4.0f;
   bool tied = false;
   int threads = 0;
@@ -34,7 +36,8 @@ std::string read_template(const std::string& file) {
 int run_gen_deepseek2(const GenOptions& o) {
   if (o.heads_kv >= 0 || o.head_dim >= 0) fail("--heads-kv/--head-dim do not apply to deepseek2 (MLA shapes)");
   GenDeepseek2Spec s = gen_deepseek2_preset(o.preset == "tiny" ? "tiny-v3" : o.preset);
-  if (!parse_file_type(o.dtype, &s.mix)) fail("unknown --dtype '{}' (f32, f16, bf16, q8_0, q4_0, q4_k_m)", o.dtype);
+  if (!parse_file_type(o.dtype, &s.mix)) fail("unknown --dtype '{}' ({})", o.dtype, file_type_names());
+  for (const std::string& t : o.tensor_types) s.tensor_types.push_back(parse_type_override(t));
   auto set = [](int64_t v, int64_t& dst) {
     if (v >= 0) dst = v;
   };
@@ -59,14 +62,15 @@ int run_gen_deepseek2(const GenOptions& o) {
   s.tokenizer_json = o.tokenizer;
   s.chat_template = read_template(o.template_file);
   s.metadata_only = o.metadata_only;
+  s.legacy_mla = o.legacy_mla;
   write_random_deepseek2(s, o.out, o.threads);
   return 0;
 }
 
 int run_gen_model(const GenOptions& o) {
   if (o.arch == "deepseek2") return run_gen_deepseek2(o);
-  if (o.experts >= 0 || o.experts_used >= 0 || o.expert_ff >= 0 || o.nextn >= 0 || o.metadata_only)
-    fail("--experts/--experts-used/--expert-ff/--nextn/--metadata-only apply to --arch deepseek2 only");
+  if (o.experts >= 0 || o.experts_used >= 0 || o.expert_ff >= 0 || o.nextn >= 0 || o.metadata_only || o.legacy_mla)
+    fail("--experts/--experts-used/--expert-ff/--nextn/--metadata-only/--legacy-mla apply to --arch deepseek2 only");
   Arch arch;
   if (o.arch == "llama") arch = Arch::llama;
   else if (o.arch == "qwen2") arch = Arch::qwen2;
@@ -75,7 +79,8 @@ int run_gen_model(const GenOptions& o) {
   GenModelSpec s = gen_model_preset(o.preset, arch);
   if (o.preset != "tiny" && s.arch != arch && o.arch != "qwen2")
     fail("preset '{}' is a {} model; --arch {} does not apply", o.preset, arch_name(s.arch), o.arch);
-  if (!parse_file_type(o.dtype, &s.mix)) fail("unknown --dtype '{}' (f32, f16, bf16, q8_0, q4_0, q4_k_m)", o.dtype);
+  if (!parse_file_type(o.dtype, &s.mix)) fail("unknown --dtype '{}' ({})", o.dtype, file_type_names());
+  for (const std::string& t : o.tensor_types) s.tensor_types.push_back(parse_type_override(t));
   auto set = [](int64_t v, int64_t& dst) {
     if (v >= 0) dst = v;
   };
@@ -107,7 +112,13 @@ const bool registered = register_command({
                      "tiny | r1-distill-qwen-1.5b | r1-distill-qwen-7b | r1-distill-llama-8b; deepseek2: tiny-v3 "
                      "(= tiny) | tiny-v2lite | deepseek-v2-lite | r1-shaped")
           ->capture_default_str();
-      sub.add_option("--dtype", o->dtype, "f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m")->capture_default_str();
+      sub.add_option("--dtype", o->dtype,
+                     "f32 | f16 | bf16 | q8_0 | q4_0 | q4_k_m | iq1_s | iq1_m | iq2_xxs | iq2_xs | iq2_s | iq3_xxs | "
+                     "iq3_s | iq4_nl | iq4_xs (i-quants: random codebook blocks)")
+          ->capture_default_str();
+      sub.add_option("--tensor-type", o->tensor_types,
+                     "PATTERN=TYPE: tensors whose name matches the regex get TYPE (repeatable; first match wins), "
+                     "e.g. ffn_.*_exps=iq1_s");
       sub.add_option("--seed", o->seed, "random seed")->capture_default_str();
       sub.add_option("--tokenizer", o->tokenizer, "tokenizer.json to embed (default: built-in byte-level vocab)");
       sub.add_option("--chat-template", o->template_file, "Jinja chat template file to embed");
@@ -127,6 +138,9 @@ const bool registered = register_command({
       sub.add_option("--nextn", o->nextn, "deepseek2: multi-token-prediction layers appended to the file");
       sub.add_flag("--metadata-only", o->metadata_only,
                    "deepseek2: write the metadata only, no tensors (r1 inspect of full-size shapes)");
+      sub.add_flag("--legacy-mla", o->legacy_mla,
+                   "deepseek2: the legacy MLA layout of older converters (one attn_kv_b per layer, no *_mla keys), "
+                   "with the same weights as the split layout written without it");
       sub.add_option("-t,--threads", o->threads, "threads (0 = physical cores)");
       return [o] { return run_gen_model(*o); };
     }});

@@ -6,6 +6,7 @@
 
 #include "base/error.hpp"
 #include "base/rng.hpp"
+#include "kernels/random_blocks.hpp"
 #include "base/thread_pool.hpp"
 #include "format/gguf_writer.hpp"
 #include "kernels/types.hpp"
@@ -58,7 +59,8 @@ std::vector<float> llama3_rope_factors(int64_t rope_dim, float theta) {
 void add_random_tensor(gguf::Writer& w, const TensorSpec& s, DType type, Init init, uint64_t seed, ThreadPool& pool) {
   const int64_t cols = s.shape[0], n_rows = s.rows();
   const TypeTraits& tr = traits(type);
-  if (type != DType::F32 && !tr.from_float) fail("gen-model: no quantizer for type {}", tr.name);
+  const bool codebook = kernels::has_random_blocks(type);  // i-quants: random blocks, no quantizer
+  if (type != DType::F32 && !tr.from_float && !codebook) fail("gen-model: no quantizer for type {}", tr.name);
   const uint64_t name_seed = name_hash(s.name, seed);
   const size_t rb = row_bytes(type, cols);
   ThreadPool* p = &pool;
@@ -71,6 +73,11 @@ void add_random_tensor(gguf::Writer& w, const TensorSpec& s, DType type, Init in
         for (int64_t r = c * kChunk; r < std::min(n_rows, (c + 1) * kChunk); ++r) {
           for (auto& v : row) v = init.center + init.half_width * (2.0f * rng.uniform_float() - 1.0f);
           uint8_t* out = dst + static_cast<size_t>(r) * rb;
+          if (codebook) {
+            // RMS of the uniform init around its center (the matrices' centers are 0)
+            kernels::fill_random_blocks(type, out, cols, rng.next(), init.half_width / std::sqrt(3.0f));
+            continue;
+          }
           if (type == DType::F32) std::memcpy(out, row.data(), rb);
           else tr.from_float(row.data(), out, cols);
         }
@@ -102,7 +109,7 @@ void write_random_weights(const ModelConfig& cfg_in, const TensorChoices& choice
         w.add_tensor(s.name, DType::F32, s.shape, f.data(), f.size() * sizeof(float));
         continue;
       }
-      add_random_tensor(w, s, quant_type(s, rw.mix, cfg.n_layer), random_init(s, cfg, rw.logit_std), rw.seed, pool);
+      add_random_tensor(w, s, quant_type(s, rw.mix, cfg.n_layer, rw.tensor_types), random_init(s, cfg, rw.logit_std), rw.seed, pool);
     }
   }
   w.write(path);
@@ -170,7 +177,7 @@ void write_random_model(const GenModelSpec& spec, const std::string& path, int n
   TensorChoices ch;
   ch.rope_freqs = spec.llama3_rope;
   write_random_weights(dense_config_of(spec), ch,
-                       {.mix = spec.mix, .seed = spec.seed, .logit_std = spec.logit_std,
+                       {.mix = spec.mix, .tensor_types = spec.tensor_types, .seed = spec.seed, .logit_std = spec.logit_std,
                         .tokenizer_json = spec.tokenizer_json, .chat_template = spec.chat_template},
                        path, n_threads);
 }

@@ -35,6 +35,7 @@ struct GenModelSpec {
   bool tied_output = false;
   bool llama3_rope = false;  // llama only: write rope_freqs with Llama-3.1 scaling
   FileType mix = FileType::f32;
+  std::vector<TypeOverride> tensor_types;  // per-tensor types over the mix (--tensor-type)
   uint64_t seed = 1;
   float logit_std = 4.0f;
   std::string tokenizer_json;  // empty = the built-in byte-level vocabulary
@@ -44,6 +45,7 @@ struct GenModelSpec {
 // Options of a random model besides its shapes.
 struct RandomWeights {
   FileType mix = FileType::f32;
+  std::vector<TypeOverride> tensor_types;  // per-tensor types over the mix (--tensor-type)
   uint64_t seed = 1;
   float logit_std = 4.0f;
   std::string tokenizer_json;  // empty = the built-in byte-level vocabulary
@@ -101,11 +103,13 @@ struct GenDeepseek2Spec {
   float rms_eps = 1e-6f;
   bool tied_output = false;
   FileType mix = FileType::f32;
+  std::vector<TypeOverride> tensor_types;  // per-tensor types over the mix (--tensor-type)
   uint64_t seed = 1;
   float logit_std = 4.0f;
   std::string tokenizer_json;   // empty = the built-in byte-level vocabulary
   std::string chat_template;
   bool metadata_only = false;   // write the metadata and no tensors (for r1 inspect of huge shapes)
+  bool legacy_mla = false;      // the older layout: one attn_kv_b per layer, no *_mla keys (same weights)
 };
 
 // Presets: tiny-v3 (every V3 feature at toy size: q LoRA, sigmoid router with bias and

@@ -5,6 +5,8 @@
 // identical), then score the same >= 256-token sequence teacher-forced:
 //   f32, f16:             max |d log p| over llama.cpp's top-10 tokens, every position <= 1e-3
 //   q8_0, q4_0, q4_k_m:   mean KL(llama.cpp || r1) <= 5e-3 and top-1 agreement >= 98 %
+//   i-quants (llama, qwen2: every matrix of the type, random codebook blocks, output Q6_K):
+//                         the same KL and top-1 limits
 // and, for f32/f16, 64 greedy tokens from `r1 run --temp 0` must equal llama.cpp's.
 //
 // Environment: R1_BIN (the built r1 program; the test is skipped without it), R1_TMP (scratch
@@ -25,6 +27,9 @@ const R1_BIN = process.env.R1_BIN;
 const TMP = process.env.R1_TMP || path.join(os.tmpdir(), "r1-ref-forward");
 const ARCHS = ["llama", "qwen2", "qwen3"];
 const DTYPES = ["f32", "f16", "q8_0", "q4_0", "q4_k_m"];
+const IQUANTS = ["iq1_s", "iq1_m", "iq2_xxs", "iq2_xs", "iq2_s", "iq3_xxs", "iq3_s", "iq4_nl", "iq4_xs"];
+const dtypesOf = (arch) => (arch === "qwen3" ? DTYPES : DTYPES.concat(IQUANTS));
+const greedyChecked = (dtype) => dtype === "f32" || dtype === "f16";
 const SEEDS = {llama: 101, qwen2: 202, qwen3: 303};
 const MIN_POSITIONS = 256, MAX_POSITIONS = 320, GREEDY_TOKENS = 64;
 const LIMITS = {
@@ -101,7 +106,7 @@ function assertSameIds(ours, ref, what) {
 const skip = R1_BIN ? false : "R1_BIN is not set (path to the built r1 program)";
 
 for (const arch of ARCHS) {
-  for (const dtype of DTYPES) {
+  for (const dtype of dtypesOf(arch)) {
     test(`forward ${arch} ${dtype} matches llama.cpp`, {skip, timeout: 120_000}, async () => {
       const dir = path.join(TMP, `forward-${arch}-${dtype}`);
       fs.mkdirSync(dir, {recursive: true});
@@ -141,7 +146,7 @@ for (const arch of ARCHS) {
         }
 
         // 3. greedy generation (exact types only)
-        if (dtype === "f32" || dtype === "f16") {
+        if (greedyChecked(dtype)) {
           const prompt = CORPUS.slice(0, 80);
           const out = parseJson(await run(["run", "-m", model, "--raw", "-p", prompt, "-n", String(GREEDY_TOKENS),
                                            "--temp", "0", "--ignore-eos", "--json"]), "r1 run");

@@ -1,7 +1,10 @@
 // Registry pieces shared by the families: spec sizes, file-type rules, dispatch.
 #include "model/registry/registry.hpp"
 
+#include <regex>
+
 #include "base/error.hpp"
+#include "kernels/random_blocks.hpp"
 #include "format/gguf.hpp"
 
 namespace r1 {
@@ -18,7 +21,14 @@ constexpr FileTypeInfo kFileTypes[] = {
     {FileType::f32, "f32", 0, DType::F32},       {FileType::f16, "f16", 1, DType::F16},
     {FileType::bf16, "bf16", 32, DType::BF16},   {FileType::q8_0, "q8_0", 7, DType::Q8_0},
     {FileType::q4_0, "q4_0", 2, DType::Q4_0},    {FileType::q4_k_m, "q4_k_m", 15, DType::Q4_K},
+    {FileType::iq1_s, "iq1_s", 24, DType::IQ1_S},    {FileType::iq1_m, "iq1_m", 31, DType::IQ1_M},
+    {FileType::iq2_xxs, "iq2_xxs", 19, DType::IQ2_XXS}, {FileType::iq2_xs, "iq2_xs", 20, DType::IQ2_XS},
+    {FileType::iq2_s, "iq2_s", 28, DType::IQ2_S},    {FileType::iq3_xxs, "iq3_xxs", 23, DType::IQ3_XXS},
+    {FileType::iq3_s, "iq3_s", 26, DType::IQ3_S},    {FileType::iq4_nl, "iq4_nl", 25, DType::IQ4_NL},
+    {FileType::iq4_xs, "iq4_xs", 30, DType::IQ4_XS},
 };
+
+bool is_iquant(DType t) { return kernels::has_random_blocks(t); }
 
 const FileTypeInfo& info(FileType t) {
   for (const auto& i : kFileTypes)
@@ -35,7 +45,10 @@ bool more_bits(int64_t layer, int64_t n_layer) {
 // As llama-quantize falls back for rows that are not a multiple of the block size.
 DType fit_type(DType want, int64_t cols) {
   if (cols % dtype_block_size(want) == 0) return want;
-  const DType alt = want == DType::Q4_K ? DType::Q5_0 : want == DType::Q6_K ? DType::Q8_0 : DType::F16;
+  const DType alt = want == DType::Q4_K   ? DType::Q5_0
+                    : want == DType::Q6_K ? DType::Q8_0
+                    : is_iquant(want)     ? DType::IQ4_NL
+                                          : DType::F16;
   return cols % dtype_block_size(alt) == 0 ? alt : DType::F16;
 }
 
@@ -104,13 +117,39 @@ bool parse_file_type(const std::string& s, FileType* out) {
 const char* file_type_name(FileType t) { return info(t).name; }
 uint32_t file_type_id(FileType t) { return info(t).id; }
 
-DType quant_type(const TensorSpec& s, FileType ft, int64_t n_layer) {
+DType quant_type(const TensorSpec& s, FileType ft, int64_t n_layer, const std::vector<TypeOverride>& overrides) {
   if (s.quant == QuantClass::vector || s.quant == QuantClass::router) return DType::F32;
+  for (const TypeOverride& o : overrides)
+    if (std::regex_search(s.name, std::regex(o.pattern))) return fit_type(o.type, s.shape[0]);
   DType t = info(ft).main;
   if (ft == FileType::q4_k_m &&
       (s.quant == QuantClass::output || (s.quant == QuantClass::sensitive && more_bits(s.layer, n_layer))))
     t = DType::Q6_K;
+  if (is_iquant(t) && s.quant == QuantClass::output) t = DType::Q6_K;
   return fit_type(t, s.shape[0]);
+}
+
+TypeOverride parse_type_override(const std::string& text) {
+  const size_t eq = text.rfind('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    fail("--tensor-type '{}': expected PATTERN=TYPE (e.g. ffn_.*_exps=iq1_s)", text);
+  TypeOverride o;
+  o.pattern = text.substr(0, eq);
+  try {
+    std::regex check(o.pattern);
+  } catch (const std::regex_error& e) {
+    fail("--tensor-type '{}': bad regular expression: {}", text, e.what());
+  }
+  if (!parse_dtype(text.substr(eq + 1), &o.type) || !find_traits(o.type) || find_traits(o.type)->vec_dot == nullptr ||
+      (!find_traits(o.type)->from_float && !is_iquant(o.type)))
+    fail("--tensor-type '{}': '{}' is not a weight type this build can write", text, text.substr(eq + 1));
+  return o;
+}
+
+std::string file_type_names() {
+  std::string out;
+  for (const auto& i : kFileTypes) out += (out.empty() ? "" : ", ") + std::string(i.name);
+  return out;
 }
 
 bool repackable(Arch arch, const TensorSpec& s, DType type) {

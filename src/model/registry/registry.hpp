@@ -116,7 +116,13 @@ std::vector<TensorSpec> dense_tensors(const ModelConfig& c, const TensorChoices&
 std::vector<TensorSpec> deepseek2_tensors(const ModelConfig& c, const TensorChoices& choices);
 
 // File types of llama.cpp's general.file_type (LLAMA_FTYPE_*) that r1 writes.
-enum class FileType : uint8_t { f32, f16, bf16, q8_0, q4_0, q4_k_m };
+// The i-quant file types put their type on every matrix ("pure", as llama-quantize
+// --pure, the embedding included) except output.weight, which is Q6_K as in llama.cpp's
+// mixes; rows whose length is not a multiple of 256 fall back to IQ4_NL.
+enum class FileType : uint8_t {
+  f32, f16, bf16, q8_0, q4_0, q4_k_m,
+  iq1_s, iq1_m, iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s, iq4_nl, iq4_xs,
+};
 bool parse_file_type(const std::string& s, FileType* out);  // "f32", "q4_k_m", ...
 const char* file_type_name(FileType t);
 uint32_t file_type_id(FileType t);                             // general.file_type value
@@ -124,7 +130,17 @@ uint32_t file_type_id(FileType t);                             // general.file_t
 // The stored type of `spec` in a file of type `ft` (n_layer for the layer-dependent
 // Q4_K_M rule), falling back as llama-quantize does when the row length is not a
 // multiple of the block size (Q4_K -> Q5_0, Q6_K -> Q8_0, then F16).
-DType quant_type(const TensorSpec& spec, FileType ft, int64_t n_layer);
+// `overrides` (llama-quantize --tensor-type): the first whose ECMAScript regex `pattern`
+// matches part of the tensor's name gives its type instead (same fallbacks).
+struct TypeOverride {
+  std::string pattern;
+  DType type;
+};
+DType quant_type(const TensorSpec& spec, FileType ft, int64_t n_layer, const std::vector<TypeOverride>& overrides = {});
+// Parses "PATTERN=TYPE" (TYPE a ggml type name such as q4_k or iq1_s); throws r1::Error.
+TypeOverride parse_type_override(const std::string& text);
+// The names parse_file_type accepts, comma-separated (for messages).
+std::string file_type_names();
 
 // Whether the planner may repack a weight of this family and type for the CPU's kernels
 // (only changes the float order). deepseek2 keeps Q8_0 / Q6_K row-major: llama.cpp has no

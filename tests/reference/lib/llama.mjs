@@ -21,7 +21,9 @@
 // Greedy decoding runs one token per ubatch; there flashAttention defaults to OFF, because the
 // one-token FA kernel accumulates V in F16, while the non-FA path only rounds Q and the softmax
 // probabilities to F16. Threads: 1 by default (see DEFAULT_THREADS).
+import "./oracle_env.mjs";  // first: sets the environment the ggml libraries read when loaded
 import {getLlama, LlamaLogLevel} from "node-llama-cpp";
+
 
 let llamaPromise = null;
 const models = new Map();
