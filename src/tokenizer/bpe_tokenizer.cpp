@@ -5,6 +5,7 @@
 #include <cassert>
 
 #include "base/error.hpp"
+#include "base/log.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/unicode_nfc.hpp"
 #include "tokenizer/utf8.hpp"
@@ -113,7 +114,12 @@ BpeTokenizer::BpeTokenizer(VocabData v, const HfExtras& extras)
     if (it != text_to_id_.end()) byte_ids[b] = it->second;
   }
   bpe_ = std::make_unique<BpeMerger>(byte_ids, vocab_.unk);
+  // A merge whose parts or result are not tokens is skipped (one warning for all
+  // of them): it can never yield a token. A line without a separating space is
+  // a broken file.
   std::string joined;
+  size_t skipped = 0;
+  std::string first_skipped;
   for (size_t r = 0; r < vocab_.merges.size(); ++r) {
     const std::string& m = vocab_.merges[r];
     const size_t sp = m.size() > 1 ? m.find(' ', 1) : std::string::npos;
@@ -122,11 +128,19 @@ BpeTokenizer::BpeTokenizer(VocabData v, const HfExtras& extras)
     joined.assign(left).append(right);
     const auto l = text_to_id_.find(left), rr = text_to_id_.find(right),
                res = text_to_id_.find(joined);
-    if (l == text_to_id_.end() || rr == text_to_id_.end() || res == text_to_id_.end())
-      fail("merge {} ('{}'): {} is not in the vocabulary", r, m,
-           l == text_to_id_.end() ? "the left part" : rr == text_to_id_.end() ? "the right part" : "the result");
+    if (l == text_to_id_.end() || rr == text_to_id_.end() || res == text_to_id_.end()) {
+      if (skipped++ == 0)
+        first_skipped = fmt::format("merge {} ('{}'): {} is not in the vocabulary", r, m,
+                                    l == text_to_id_.end()    ? "the left part"
+                                    : rr == text_to_id_.end() ? "the right part"
+                                                              : "the result");
+      continue;
+    }
     bpe_->add(l->second, rr->second, res->second, static_cast<int32_t>(r));
   }
+  if (skipped > 0)
+    log(LogLevel::warn, "tokenizer: {} of {} merges skipped (parts or result not in the vocabulary); first: {}",
+        skipped, vocab_.merges.size(), first_skipped);
 
   eog_.assign(n, false);
   for (int32_t id : {vocab_.eos, vocab_.eot})

@@ -24,21 +24,68 @@ struct PreDef {
   std::vector<std::string> patterns;       // applied in sequence
 };
 
+// The names are every tokenizer.ggml.pre that llama.cpp (llama-vocab.cpp) maps
+// to the same regex sequence with the same tokenizer flags (ignore_merges, BOS
+// default) as the canonical one.
+//
+// llama.cpp runs a pattern without \p{..} as std::wregex over the text with
+// every non-ASCII White_Space code point replaced by U+000B, so a literal
+// non-ASCII class range never matches white space even where the range spans
+// it (U+0800-U+4E00 spans U+1680, U+2000..U+3000; U+3000-U+3002 starts at
+// U+3000); "(?![{WS}])" in front of such a class reproduces that. Its "$" is the
+// end of the piece: \z here (PCRE's $ would also match before a final newline).
 std::vector<PreDef> definitions() {
   const std::string ci(kContractionsCi), tail(kWhitespaceTail);
+  // CJK Unified Ideographs up to U+9FA5, U+0800..U+4E00, Hangul syllables and jamo up to U+D7FF.
+  // (?:...)++ : possessive, so that a long run needs no backtracking frames (the
+  // pattern ends there, so it matches what the greedy form matches).
+  const std::string cjk_hangul = R"((?:(?![{WS}])[\x{4E00}-\x{9FA5}\x{800}-\x{4E00}\x{AC00}-\x{D7FF}])++)";
   return {
       // Qwen2 / R1-Distill-Qwen (tokenizer.json: one Split + ByteLevel).
-      {{"qwen2", "deepseek-r1-qwen"},
+      {{"qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez", "stablelm2", "hunyuan", "solar-open"},
        {ci + R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^{WS}\p{L}\p{N}]+[\r\n]*|)" + tail}},
+      // Qwen3.5: as qwen2, but letter runs take combining marks (\p{M}) too.
+      {{"qwen35"},
+       {ci + R"(|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^{WS}\p{L}\p{M}\p{N}]+[\r\n]*|)" + tail}},
       // Llama-3 / R1-Distill-Llama: as qwen2 but digits in groups of up to three.
-      {{"llama-bpe", "llama3", "llama-v3"},
+      {{"llama-bpe", "llama3", "llama-v3", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano"},
        {ci + R"(|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^{WS}\p{L}\p{N}]+[\r\n]*|)" + tail}},
       // DeepSeek-V3 / R1: digits (1-3), then runs of CJK ideographs and kana, then words.
-      {{"deepseek-v3"},
+      {{"deepseek-v3", "hunyuan-dense", "joyai-llm"},
        {R"(\p{N}{1,3})",
         R"([\x{4E00}-\x{9FA5}\x{3040}-\x{309F}\x{30A0}-\x{30FF}]+)",
         R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|)" +
             tail}},
+      // DeepSeek LLM (V1 7B/67B): CR and LF alone; runs of cased letters (Latin,
+      // Greek, Cyrillic, Armenian, Georgian, Cherokee, Glagolitic, Coptic, Deseret,
+      // Osage, Old Hungarian, Warang Citi, Adlam, fullwidth Latin), each with one
+      // optional white space before; the same for ASCII and fullwidth punctuation,
+      // quotes and U+3001/U+3002; white space at the end of a piece; runs of CJK
+      // and Hangul (and everything from U+0800 to U+4E00); then number runs.
+      {{"deepseek-llm"},
+       {R"([\r\n])",
+        R"([{WS}]?[A-Za-z\x{B5}\x{C0}-\x{D6}\x{D8}-\x{F6}\x{F8}-\x{1BA}\x{1BC}-\x{1BF}\x{1C4}-\x{293}\x{295}-\x{2AF})"
+        R"(\x{370}-\x{373}\x{376}\x{377}\x{37B}-\x{37D}\x{37F}\x{386}\x{388}-\x{38A}\x{38C}\x{38E}-\x{3A1}\x{3A3}-\x{3F5})"
+        R"(\x{3F7}-\x{481}\x{48A}-\x{52F}\x{531}-\x{556}\x{10A0}-\x{10C5}\x{13A0}-\x{13F5}\x{13F8}-\x{13FD}\x{1C90}-\x{1CBA})"
+        R"(\x{1CBD}-\x{1CBF}\x{1D00}-\x{1D2B}\x{1D6B}-\x{1D77}\x{1D79}-\x{1D9A}\x{1E00}-\x{1F15}\x{1F18}-\x{1F1D})"
+        R"(\x{1F20}-\x{1F45}\x{1F48}-\x{1F4D}\x{1F50}-\x{1F57}\x{1F59}\x{1F5B}\x{1F5D}\x{1F5F}-\x{1F7D}\x{1F80}-\x{1FB4})"
+        R"(\x{1FB6}-\x{1FBC}\x{1FBE}\x{1FC2}-\x{1FC4}\x{1FC6}-\x{1FCC}\x{1FD0}-\x{1FD3}\x{1FD6}-\x{1FDB}\x{1FE0}-\x{1FEC})"
+        R"(\x{1FF2}-\x{1FF4}\x{1FF6}-\x{1FFC}\x{2102}\x{2107}\x{210A}-\x{2113}\x{2115}\x{2119}-\x{211D}\x{2124}\x{2126})"
+        R"(\x{2128}\x{212A}-\x{212D}\x{212F}-\x{2134}\x{2139}\x{213C}-\x{213F}\x{2145}-\x{2149}\x{214E}\x{2183}\x{2184})"
+        R"(\x{2C00}-\x{2C7B}\x{2C7E}-\x{2CE4}\x{2CEB}-\x{2CEE}\x{2CF2}\x{2CF3}\x{A640}-\x{A66D}\x{A680}-\x{A69B})"
+        R"(\x{A722}-\x{A76F}\x{A771}-\x{A787}\x{A78B}-\x{A78E}\x{AB70}-\x{ABBF}\x{FB00}-\x{FB06}\x{FB13}-\x{FB17})"
+        R"(\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{10400}-\x{1044F}\x{104B0}-\x{104D3}\x{104D8}-\x{104FB}\x{10C80}-\x{10CB2})"
+        R"(\x{10CC0}-\x{10CF2}\x{118A0}-\x{118DF}\x{1E900}-\x{1E943}]+)",
+        R"([{WS}]?(?:(?![{WS}])[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}])++)",
+        // \s+$; the look-behind (no white space before) only keeps it linear: the
+        // leftmost match starts there anyway.
+        R"((?<![{WS}])[{WS}]+\z)",
+        cjk_hangul,
+        R"(\p{N}+)"}},
+      // DeepSeek Coder: CR and LF alone, letter runs and punctuation runs (one
+      // optional white space before), CJK and Hangul runs, single digits.
+      {{"deepseek-coder"},
+       {R"([\r\n])", R"([{WS}]?\p{L}+)", R"([{WS}]?\p{P}+)", cjk_hangul, R"(\p{N})"}},
       // GPT-2 (the ByteLevel pre-tokenizer's own regex).
       {{"gpt-2", "gpt2"},
        {R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^{WS}\p{L}\p{N}]+|[{WS}]+(?![^{WS}])|[{WS}]+)"}},
@@ -104,6 +151,13 @@ std::vector<std::string> PreTokenizer::known_names() {
   for (const auto& d : definitions())
     for (auto n : d.names) out.emplace_back(n);
   return out;
+}
+
+std::string PreTokenizer::canonical_name(std::string_view name) {
+  for (const auto& d : definitions())
+    for (auto n : d.names)
+      if (n == name) return std::string(d.names[0]);
+  return {};
 }
 
 std::unique_ptr<PreTokenizer> PreTokenizer::create(std::string_view name) {

@@ -12,6 +12,10 @@
 // contraction group (?i:'s|'t|...) is spelled with explicit [sS] classes as in
 // llama.cpp, so that 'ſ' (U+017F) does not match.
 //
+// Where llama.cpp runs a pattern as std::wregex (no \p{..} in it), a literal
+// non-ASCII class does not match white space and "$" is the end of the piece;
+// the patterns here say so explicitly (see definitions() in pretokenizer.cpp).
+//
 // The Unicode tables are PCRE2's (10.42: Unicode 14.0).
 #pragma once
 #include <memory>
@@ -31,6 +35,9 @@ class PreTokenizer {
   static std::unique_ptr<PreTokenizer> create(std::string_view name);
   // Names accepted by create() (canonical names first in each group).
   static std::vector<std::string> known_names();
+  // The canonical name of a group of aliases (name() of what create(name) makes),
+  // or "" when name is not known.
+  static std::string canonical_name(std::string_view name);
   ~PreTokenizer();
 
   // Appends the pieces of text (well-formed UTF-8) to *out, offsets relative to

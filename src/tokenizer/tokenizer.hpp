@@ -62,7 +62,9 @@ struct VocabData {
 class Tokenizer {
  public:
   // Throws r1::Error for a malformed or unsupported vocabulary (unknown
-  // tokenizer.ggml.model or .pre, bad merges, out-of-range special ids).
+  // tokenizer.ggml.model or .pre, a merge line without a space, out-of-range
+  // special ids). Merges whose parts or result are not tokens are skipped, with
+  // one warning (log) naming how many.
   static std::unique_ptr<Tokenizer> from_vocab(VocabData vocab);
   static std::unique_ptr<Tokenizer> from_gguf(const gguf::Metadata& md);
   // Reads tokenizer.json (and tokenizer_config.json beside it when present).

@@ -10,6 +10,7 @@
 #include "base/error.hpp"
 #include "format/gguf.hpp"
 #include "format/gguf_writer.hpp"
+#include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace r1 {
@@ -100,8 +101,9 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const gguf::Metadata& md) {
   VocabData v;
   v.model = md.get_string_or("tokenizer.ggml.model", "");
   if (v.model.empty()) fail("model file has no tokenizer (metadata tokenizer.ggml.model is missing)");
-  // A missing pre name means llama.cpp's "default" pre-tokenizer (it warns).
-  v.pre = md.get_string_or("tokenizer.ggml.pre", "default");
+  // A missing (or empty) pre name means llama.cpp's "default" pre-tokenizer (it warns).
+  v.pre = md.get_string_or("tokenizer.ggml.pre", "");
+  if (v.pre.empty()) v.pre = "default";
   v.tokens = md.get_strings("tokenizer.ggml.tokens");
   if (v.tokens.empty()) fail("model file has no tokenizer.ggml.tokens");
   const std::vector<int64_t> types = md.get_ints("tokenizer.ggml.token_type");
@@ -121,8 +123,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const gguf::Metadata& md) {
   v.eot = id_or(md, "tokenizer.ggml.eot_token_id");
   v.pad = id_or(md, "tokenizer.ggml.padding_token_id");
   v.unk = id_or(md, "tokenizer.ggml.unknown_token_id");
-  // llama.cpp turns BOS on by default for the Llama-3 pre-tokenizer.
-  const bool llama3 = v.pre == "llama-bpe" || v.pre == "llama3" || v.pre == "llama-v3";
+  // llama.cpp turns BOS on by default for the Llama-3 pre-tokenizer (any of its names).
+  const bool llama3 = tok::PreTokenizer::canonical_name(v.pre) == "llama-bpe";
   v.add_bos = md.get_bool_or("tokenizer.ggml.add_bos_token", llama3);
   v.add_eos = md.get_bool_or("tokenizer.ggml.add_eos_token", false);
   v.chat_template = md.get_string_or("tokenizer.chat_template", "");

@@ -109,7 +109,8 @@ TEST(TokenizerLoaders, HfJsonErrors) {
 namespace {
 
 // Metadata for a 258-token vocabulary: 256 bytes, "hi" (merge "h i"), a control token.
-gguf::Metadata small_metadata() {
+// Without add_bos_key, tokenizer.ggml.add_bos_token is left out.
+gguf::Metadata small_metadata(bool add_bos_key = true) {
   std::vector<std::string> tokens;
   for (int b = 0; b < 256; ++b) tokens.push_back(byte_level::encode(std::string(1, char(b))));
   tokens.push_back("hi");
@@ -124,7 +125,7 @@ gguf::Metadata small_metadata() {
   md.set("tokenizer.ggml.merges", gguf::Value::from_strings({"h i"}));
   md.set("tokenizer.ggml.bos_token_id", gguf::Value::from_u32(257));
   md.set("tokenizer.ggml.eos_token_id", gguf::Value::from_u32(257));
-  md.set("tokenizer.ggml.add_bos_token", gguf::Value::from_bool(true));
+  if (add_bos_key) md.set("tokenizer.ggml.add_bos_token", gguf::Value::from_bool(true));
   md.set("tokenizer.chat_template", gguf::Value::from_string("{{ x }}"));
   return md;
 }
@@ -139,6 +140,25 @@ TEST(TokenizerLoaders, Gguf) {
   EXPECT_EQ(t->encode("hi<|eot|>", true, true), (Ids{257, 256, 257}));
   EXPECT_EQ(t->encode("hi hi", false, true), (Ids{256, ' ', 256}));  // " hi": Ġ h i -> Ġ hi (no merge with Ġ)
   EXPECT_TRUE(t->is_eog(257));
+}
+
+TEST(TokenizerLoaders, GgufPreNames) {
+  // Every llama.cpp name of the Llama-3 pre-tokenizer turns BOS on by default
+  // (and ignore_merges: "hi" is a token, so it is taken whole either way).
+  for (const char* pre : {"llama-bpe", "llama3", "falcon3", "pixtral", "qwen2", "deepseek-llm", "deepseek-coder"}) {
+    auto md = small_metadata(false);
+    md.set("tokenizer.ggml.pre", gguf::Value::from_string(pre));
+    auto t = Tokenizer::from_gguf(md);
+    const bool llama3 = std::string_view(pre) != "qwen2" && std::string_view(pre).substr(0, 8) != "deepseek";
+    EXPECT_EQ(t->vocab().add_bos, llama3) << pre;
+    EXPECT_EQ(t->encode("hi", true, true), llama3 ? (Ids{257, 256}) : (Ids{256})) << pre;
+  }
+  // An empty name is llama.cpp's "default", like a missing one.
+  auto md = small_metadata();
+  md.set("tokenizer.ggml.pre", gguf::Value::from_string(""));
+  auto t = Tokenizer::from_gguf(md);
+  EXPECT_EQ(t->vocab().pre, "default");
+  EXPECT_EQ(t->encode("hi 1234", false, true), (Ids{256, ' ', '1', '2', '3', '4'}));
 }
 
 TEST(TokenizerLoaders, GgufErrors) {

@@ -150,6 +150,35 @@ const NUMBERS = ['1,234,567.89', '1 234 567', '1_000_000', '3.14159e-10', '-42',
                  '2024-01-01', '$1,000.00', '50%', '1.2.3', '10^9', '½', '²³', 'Ⅻ', '①②', '٣٫١٤', '१२३', '๓๔', '１２３',
                  '1e100', '007', '.5', '5.', '1/2', '−3'];
 
+// Section 17 material (see makeCorpus). Escapes: characters that NFC would
+// change (U+2126 OHM, U+212A KELVIN, Greek with oxia/prosgegrammeni).
+const PRE_LETTERS = ['abc', 'Z', 'µ', 'À', 'Ö', '×', 'ø', 'ÿ', 'ƻ', 'ǅ', 'ʔ', 'ʖ', 'ʰ', 'Ω', '\u2126', 'K', '\u212a',
+                     'ℵ', 'ώ', '\u1f7d', 'ι', '\u1fbe', '\u1fd3', '\u1fdb', 'Ελληνικά', 'Привет', 'мир', 'Ողջույն',
+                     'Ⴀ', 'გამარჯობა', 'Ꭰ', 'ꭰ', 'ᲐᲑ', 'ᴀᴫ', 'ᵬ', 'ᵸ', 'Ḁ', 'ỹ', 'Ⰰ', 'ⰰ', 'Ⲁ', 'Ꙁ', 'Ꜣ', 'ꝰ', 'ﬁ',
+                     'ﬓ', 'Ａ', 'ｚ', '𐐀', '𐓘', '𐲀', '𑢠', '𞤀', 'ℂ', 'ℎ', 'ℹ', 'ⅅ', 'ⅎ', 'Ↄ', 'ǂ', 'א', 'ب', 'क',
+                     'ก', 'ㄱ', 'ᄀ'];
+const PRE_PUNCT = ['!', '"', '#', '/', ':', '@', '[', '`', '{', '~', '$', '+', '^', '|', '！', '＂', '／', '：', '＠',
+                   '［', '｀', '｛', '～', '｟', '｡', '‘', '’', '‚', '“', '”', '„', '‟', '†', '、', '。', '〃', '〈',
+                   '…', '—', '¿', '¡', '§', '«', '»', '·', '•', '€', '£', '©', '°', '±'];
+const PRE_CJK = ['中', '文字', '龥', '龦', '鿿', 'ࠀ', 'ࡀ', 'ह', 'ㄅ', '丁', '一', '丂', 'あ', 'カタカナ', '가', '힣', 'ힰ',
+                 '\ud7ff', '㐀', '𠀀', '豈', 'ｶ', '〜', '〡', '〆', '㈠', '㊀', 'ꀀ', 'ꙮ'];
+const PRE_WS = [' ', '  ', '\t', '\u00a0', '\u1680', '\u2000', '\u2003', '\u200a', '\u2028', '\u2029', '\u202f',
+                '\u205f', '\u3000', '\u3000\u3000', '\u200b', '\u180e', ' \u3000', '\u3000 '];
+const PRE_NL = ['\n', '\r', '\r\n', '\n\r', '\r\r\n', '\n\n', ' \n', '\t\r\n', '\u3000\n', ' \r\n '];
+const PRE_DIGITS = ['0', '7', '42', '1234', '9876543210', '１２', '٣٤', '१२', '๓', '²', '½', 'Ⅻ', '①', '𝟘𝟙', '3.14',
+                    '1,000', '+1', '-2', '10%'];
+const PRE_POOLS = [PRE_LETTERS, PRE_LETTERS, PRE_PUNCT, PRE_CJK, PRE_WS, PRE_NL, PRE_DIGITS];
+const PRE_SNIPPETS = [
+  '中\u3000文', '中\u2003文', '한\u1680국', '中\u205f文\u202f字', '一\u2028丁', '가\u2029나', 'a\u3000。', '。\u3000。',
+  '、。\u3000、', '！\u3000？', 'Hello, world!\r\n', 'line one  \r\nline two\t\n', 'trailing  ', 'trailing\u3000',
+  'trailing \u00a0 ', 'x\r\n\r\ny', '\r\n', '\n\r', ' \r', '1  2', '1  2 ', '😀  ', '\u00a0abc', ' \u00a0abc',
+  'Ω \u2126 K \u212a', 'ώ \u1f7d ι \u1fbe \u1fd3\u1fdb', 'aʔb ʖc', '×÷', 'ǅemal ＡＢＣ ｄｅｆ',
+  'Привет, мир! Γειά σου Κόσμε· Ողջույն', '“quoted” ‘single’ „low“ ‟rev”', 'ﬁne ﬀ ﬓ', '𐐀𐐁 𐓘 𞤀𞤁',
+  'x１２３y ٣٤٥ १२३ ²³ ½ Ⅻ', 'abc123def 456 ghi７８９', '中文abc中文', '中文１２３', 'カタカナとひらがな、漢字。',
+  '안녕하세요\u3000세계', 'def f(x):\r\n  return 10\r\n', '¿Qué? ¡Sí! a +b $c', 'nai\u0308ve e\u0301t\u0301',
+  '\t\t\n\t', ' \t \u3000 \n ',
+];
+
 function caseVariants(s) {
   const out = [];
   for (let m = 0; m < 1 << s.length; m++)
@@ -320,6 +349,18 @@ export function makeCorpus({seed = 20250101, specials = [...DS_SPECIALS, ...QWEN
       }
     }
     items.push({kind: 'bytes', bytes});
+  }
+  // 17. What the DeepSeek LLM / Coder pre-tokenizers look at (own PRNG, so the
+  // sections above stay as they were): the cased-letter class and letters just
+  // outside it, ASCII and fullwidth punctuation, quotes, U+3000..U+3002, white
+  // space inside the CJK range U+0800..U+4E00, white space at the end and before
+  // CR/LF, CR/LF mixes, digits of several scripts.
+  const q = rng(seed ^ 0x5eed);
+  for (const s of PRE_SNIPPETS) add('pre', s);
+  for (let i = 0; i < 600; i++) {
+    let s = '';
+    for (let k = q.int(1, 8); k > 0; k--) s += q.pick(q.pick(PRE_POOLS));
+    add('pre', s);
   }
   return items;
 }
