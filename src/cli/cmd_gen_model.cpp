@@ -18,6 +18,7 @@ struct GenOptions {
   std::vector<std::string> tensor_types;  // PATTERN=TYPE
   bool metadata_only = false;
   bool legacy_mla = false;  // deepseek2 only
+  std::string derived_split;
   float logit_std = 4.0f;
   bool tied = false;
   int threads = 0;
@@ -63,6 +64,8 @@ int run_gen_deepseek2(const GenOptions& o) {
   s.chat_template = read_template(o.template_file);
   s.metadata_only = o.metadata_only;
   s.legacy_mla = o.legacy_mla;
+  if (!o.derived_split.empty() && !o.legacy_mla) fail("--derived-split needs --legacy-mla");
+  s.derived_split = o.derived_split;
   write_random_deepseek2(s, o.out, o.threads);
   return 0;
 }
@@ -139,8 +142,11 @@ const bool registered = register_command({
       sub.add_flag("--metadata-only", o->metadata_only,
                    "deepseek2: write the metadata only, no tensors (r1 inspect of full-size shapes)");
       sub.add_flag("--legacy-mla", o->legacy_mla,
-                   "deepseek2: the legacy MLA layout of older converters (one attn_kv_b per layer, no *_mla keys), "
-                   "with the same weights as the split layout written without it");
+                   "deepseek2: the legacy MLA layout of older converters (one combined K/V expansion tensor per layer, "
+                   "no *_mla keys), with the same weights as the split layout written without it");
+      sub.add_option("--derived-split", o->derived_split,
+                     "deepseek2 with --legacy-mla: also write this split-layout file holding the K and V expansion "
+                     "tensors r1 derives from the legacy file at load (for differential tests against llama.cpp)");
       sub.add_option("-t,--threads", o->threads, "threads (0 = physical cores)");
       return [o] { return run_gen_model(*o); };
     }});

@@ -47,6 +47,7 @@ struct MlaParams {
   int64_t qk_nope = 0;       // per-head query/key dims without RoPE
   int64_t v_head = 0;        // per-head value dims
   float kq_scale = 0.0f;     // mscale^2 / sqrt(qk_nope + qk_rope)
+  bool legacy_kv_b = false;  // the file holds one attn_kv_b per layer (legacy layout): k_b / v_b derived at load
 };
 
 // deepseek2: DeepSeekMoE feed-forward (leading dense blocks, then routed + shared experts).

@@ -4,8 +4,11 @@
 // Attention is Multi-head Latent Attention (MLA). In the layout current converters
 // write ("split": attn_k_b / attn_v_b, keys attention.key_length_mla/value_length_mla)
 // the GGUF describes the cache as one MQA head: key_length = kv_lora_rank + rope dims,
-// value_length = kv_lora_rank, head_count_kv = 1. The older layout (one attn_kv_b
-// tensor, key_length = nope + rope dims) is detected and rejected with a message.
+// value_length = kv_lora_rank, head_count_kv = 1. The older ("legacy") layout has no
+// *_mla keys and describes plain multi-head attention: key_length = nope + rope dims,
+// value_length = v_head, head_count_kv = head_count, with one attn_kv_b tensor per
+// layer; r1 derives attn_k_b / attn_v_b from it at load (weights.hpp) and runs both
+// layouts the same way, over the same latent-only cache (mla.legacy_kv_b).
 //
 // RoPE: normal (adjacent pairs) over the last `qk_rope` dims of each head, with YaRN
 // when rope.scaling.type == "yarn". The derived numbers (rope attn_factor, kq_scale)
@@ -100,31 +103,46 @@ void read_deepseek2_config(const gguf::Metadata& md, ModelConfig& c) {
   c.mla.q_lora_rank = optional(md, p + "attention.q_lora_rank", 0, kMaxDim, 0);
   c.mla.kv_lora_rank = required(md, p + "attention.kv_lora_rank", 1, kMaxDim);
   const bool has_k_mla = md.has(p + "attention.key_length_mla"), has_v_mla = md.has(p + "attention.value_length_mla");
-  if (!has_k_mla && !has_v_mla)
-    fail("legacy MLA layout (no {0}attention.key_length_mla / value_length_mla: one {1} tensor per layer) is "
-         "not supported; re-convert the model with a current llama.cpp convert_hf_to_gguf.py, which writes the split "
-         "{2} / {3} tensors",
-         p, tensor_suffix(TensorKind::attn_kv_b), tensor_suffix(TensorKind::attn_k_b),
-         tensor_suffix(TensorKind::attn_v_b));
   if (has_k_mla != has_v_mla)
     fail("{0}attention.key_length_mla and {0}attention.value_length_mla must be given together", p);
-  const int64_t head_k = required(md, p + "attention.key_length_mla", 2, 4096);
-  c.mla.v_head = required(md, p + "attention.value_length_mla", 1, 4096);
   const int64_t qk_rope = required(md, p + "rope.dimension_count", 2, 4096);
   if (qk_rope % 2 != 0) fail("{}rope.dimension_count {} must be even", p, qk_rope);
-  c.mla.qk_nope = head_k - qk_rope;
   const int64_t kv_row = c.mla.kv_lora_rank + qk_rope;
-  if (c.mla.qk_nope < 1)
-    fail("{0}attention.key_length_mla ({1}) must exceed {0}rope.dimension_count ({2})", p, head_k, qk_rope);
-  // The cache is described as one MQA head holding the latent plus the rope key part.
-  const int64_t key_len = optional(md, p + "attention.key_length", 1, kMaxDim, kv_row);
-  const int64_t val_len = optional(md, p + "attention.value_length", 1, kMaxDim, c.mla.kv_lora_rank);
-  if (key_len != kv_row || val_len != c.mla.kv_lora_rank)
-    fail("{0}attention.key_length/value_length ({1}/{2}) must be kv_lora_rank + rope dims / kv_lora_rank ({3}/{4}) "
-         "in the MLA layout",
-         p, key_len, val_len, kv_row, c.mla.kv_lora_rank);
-  const int64_t n_head_kv = optional(md, p + "attention.head_count_kv", 1, 16384, 1);
-  if (n_head_kv != 1) fail("{}attention.head_count_kv is {}; the MLA layout needs 1 (one latent per token)", p, n_head_kv);
+  c.mla.legacy_kv_b = !has_k_mla;
+  int64_t head_k = 0;
+  if (!c.mla.legacy_kv_b) {
+    head_k = required(md, p + "attention.key_length_mla", 2, 4096);
+    c.mla.v_head = required(md, p + "attention.value_length_mla", 1, 4096);
+    if (head_k <= qk_rope)
+      fail("{0}attention.key_length_mla ({1}) must exceed {0}rope.dimension_count ({2})", p, head_k, qk_rope);
+    // The cache is described as one MQA head holding the latent plus the rope key part.
+    const int64_t key_len = optional(md, p + "attention.key_length", 1, kMaxDim, kv_row);
+    const int64_t val_len = optional(md, p + "attention.value_length", 1, kMaxDim, c.mla.kv_lora_rank);
+    if (key_len != kv_row || val_len != c.mla.kv_lora_rank)
+      fail("{0}attention.key_length/value_length ({1}/{2}) must be kv_lora_rank + rope dims / kv_lora_rank ({3}/{4}) "
+           "in the MLA layout",
+           p, key_len, val_len, kv_row, c.mla.kv_lora_rank);
+    const int64_t n_head_kv = optional(md, p + "attention.head_count_kv", 1, 16384, 1);
+    if (n_head_kv != 1)
+      fail("{}attention.head_count_kv is {}; the MLA layout needs 1 (one latent per token)", p, n_head_kv);
+  } else {
+    // Legacy layout (no *_mla keys; one attn_kv_b per layer): the keys describe the
+    // expanded multi-head attention, whose head sizes are the MLA ones.
+    const std::string legacy = fmt::format("in the legacy MLA layout (no {}attention.key_length_mla; one {} tensor "
+                                           "per layer)", p, tensor_suffix(TensorKind::attn_kv_b));
+    if (!md.has(p + "attention.key_length") || !md.has(p + "attention.value_length"))
+      fail("{0}attention.key_length and {0}attention.value_length (qk_nope + rope dims, v_head) are required {1}", p,
+           legacy);
+    head_k = required(md, p + "attention.key_length", 2, 4096);
+    c.mla.v_head = required(md, p + "attention.value_length", 1, 4096);
+    if (head_k <= qk_rope)
+      fail("{0}attention.key_length ({1}) must exceed {0}rope.dimension_count ({2}) {3}", p, head_k, qk_rope, legacy);
+    const int64_t n_head_kv = optional(md, p + "attention.head_count_kv", 1, 16384, c.n_head);
+    if (n_head_kv != c.n_head)
+      fail("{0}attention.head_count_kv is {1} but must equal {0}attention.head_count ({2}) {3}", p, n_head_kv,
+           c.n_head, legacy);
+  }
+  c.mla.qk_nope = head_k - qk_rope;
   c.n_head_kv = 1;
   c.head_dim = head_k;
   if (md.get_float_or(p + "attention.temperature_scale", 0.0) != 0.0)
@@ -201,16 +219,21 @@ void write_deepseek2_metadata(gguf::Writer& w, const ModelConfig& c) {
   w.set(a + "block_count", u32(c.n_layer + c.n_nextn));
   if (c.moe.n_dense_lead > 0) w.set(a + "feed_forward_length", u32(c.n_ff));
   w.set(a + "attention.head_count", u32(c.n_head));
-  w.set(a + "attention.head_count_kv", u32(1));
+  w.set(a + "attention.head_count_kv", u32(c.mla.legacy_kv_b ? c.n_head : 1));
   w.set(a + "rope.freq_base", Value::from_f32(c.rope.freq_base));
   w.set(a + "attention.layer_norm_rms_epsilon", Value::from_f32(c.rms_eps));
   w.set(a + "leading_dense_block_count", u32(c.moe.n_dense_lead));
   w.set(a + "attention.q_lora_rank", u32(c.mla.q_lora_rank));
   w.set(a + "attention.kv_lora_rank", u32(R));
-  w.set(a + "attention.key_length", u32(R + P));
-  w.set(a + "attention.value_length", u32(R));
-  w.set(a + "attention.key_length_mla", u32(c.head_dim));
-  w.set(a + "attention.value_length_mla", u32(c.mla.v_head));
+  if (c.mla.legacy_kv_b) {  // the expanded multi-head shapes, no *_mla keys (older converters)
+    w.set(a + "attention.key_length", u32(c.head_dim));
+    w.set(a + "attention.value_length", u32(c.mla.v_head));
+  } else {
+    w.set(a + "attention.key_length", u32(R + P));
+    w.set(a + "attention.value_length", u32(R));
+    w.set(a + "attention.key_length_mla", u32(c.head_dim));
+    w.set(a + "attention.value_length_mla", u32(c.mla.v_head));
+  }
   if (c.moe.n_dense_lead < c.n_layer + c.n_nextn) {
     w.set(a + "expert_feed_forward_length", u32(c.moe.n_ff_exp));
     w.set(a + "expert_count", u32(c.moe.n_expert));

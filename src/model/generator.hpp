@@ -110,6 +110,7 @@ struct GenDeepseek2Spec {
   std::string chat_template;
   bool metadata_only = false;   // write the metadata and no tensors (for r1 inspect of huge shapes)
   bool legacy_mla = false;      // the older layout: one attn_kv_b per layer, no *_mla keys (same weights)
+  std::string derived_split;    // with legacy_mla: also write here the split file of what r1 computes with
 };
 
 // Presets: tiny-v3 (every V3 feature at toy size: q LoRA, sigmoid router with bias and

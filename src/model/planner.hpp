@@ -10,6 +10,11 @@
 //   paged (ModelOptions::allow_paging, or R1_MMAP_WEIGHTS=1, or no memory for the copy):
 //     everything is computed from the memory map, row-major, paged in from disk as needed.
 // Repacking never changes results (kernels tests: packed == row-major bit for bit).
+//
+// In both modes, tensors the binder derives from others (legacy MLA files: attn_k_b, the
+// transpose of attn_kv_b's K rows) are computed here into memory of the store; their
+// strided views (attn_v_b over attn_kv_b's V rows) are copied contiguously when resident
+// and read in place from the memory map otherwise. Nothing of the file is copied twice.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -27,7 +32,8 @@ struct WeightPlan {
   size_t packed_bytes = 0; // of which repacked
 };
 
-// `path`: the file the weights were bound from. Throws r1::Error if it cannot be read.
+// `path`: the file the weights were bound from. Throws r1::Error if it cannot be read,
+// or a derived tensor cannot be computed or allocated.
 WeightPlan plan_weights(ModelWeights& w, const ModelConfig& cfg, const std::string& path, bool resident,
                         ThreadPool& pool, WeightStore& store);
 

@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -41,6 +42,18 @@ void read_fully(int fd, const std::string& path, uint8_t* dst, size_t n, uint64_
 
 WeightStore::~WeightStore() {
   if (mem_) ::munmap(mem_, size_);
+  for (auto [p, n] : extra_) ::munmap(p, n);
+}
+
+uint8_t* WeightStore::allocate(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t size = round_up(std::max<size_t>(bytes, 1), kHuge);
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) fail("cannot allocate {} bytes for weights computed at load: {}", bytes, std::strerror(errno));
+  ::madvise(p, size, MADV_HUGEPAGE);
+  extra_.emplace_back(p, size);
+  derived_ += bytes;
+  return static_cast<uint8_t*>(p);
 }
 
 std::vector<uint8_t*> WeightStore::load(const std::string& path, std::span<const Region> regions, ThreadPool& pool) {
@@ -49,7 +62,7 @@ std::vector<uint8_t*> WeightStore::load(const std::string& path, std::span<const
   size_t total = 0;
   for (size_t i = 0; i < regions.size(); ++i) {
     at[i] = total;
-    total += round_up(regions[i].bytes, kAlign);
+    total += round_up(regions[i].bytes * regions[i].pieces, kAlign);
   }
   constexpr size_t kHuge = size_t{2} << 20;
   const size_t size = round_up(total, kHuge);
@@ -66,8 +79,11 @@ std::vector<uint8_t*> WeightStore::load(const std::string& path, std::span<const
   std::vector<std::string> errors(static_cast<size_t>(pool.size()));
   pool.run([&](int t) {
     try {
-      for (size_t i = static_cast<size_t>(t); i < regions.size(); i += static_cast<size_t>(pool.size()))
-        read_fully(fd, path, mem_ + at[i], regions[i].bytes, regions[i].file_offset);
+      for (size_t i = static_cast<size_t>(t); i < regions.size(); i += static_cast<size_t>(pool.size())) {
+        const Region& r = regions[i];
+        for (size_t k = 0; k < r.pieces; ++k)
+          read_fully(fd, path, mem_ + at[i] + k * r.bytes, r.bytes, r.file_offset + k * r.file_stride);
+      }
     } catch (const Error& e) {
       errors[static_cast<size_t>(t)] = e.what();
     }

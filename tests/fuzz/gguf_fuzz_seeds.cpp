@@ -1,10 +1,13 @@
 // Writes the GGUF fuzzer's seed corpus: a handful of tiny valid files (made with
 // the writer) covering every metadata type, nested arrays, several tensor types,
-// a non-default alignment and a v2 header.   usage: gguf_fuzz_seeds DIR
+// a non-default alignment and a v2 header, and deepseek2 attention in the legacy MLA
+// layout, valid and with the inconsistencies the model loader must name (attn_kv_b of
+// the wrong shape, contradicting keys).   usage: gguf_fuzz_seeds DIR
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
 #include <vector>
 
 #include "base/error.hpp"
@@ -35,6 +38,40 @@ std::vector<uint8_t> pattern(size_t n) {
 void add(Writer& w, const char* name, DType type, std::vector<int64_t> shape, size_t nbytes) {
   const auto bytes = pattern(nbytes);
   w.add_tensor(name, type, std::move(shape), bytes.data(), bytes.size());
+}
+
+// One deepseek2 layer's attention in the legacy MLA layout (no *_mla keys; one attn_kv_b
+// of ne = [kv_lora_rank 32, head_count 2 x (qk_nope 16 + v_head 16)]), with `kv_b` as
+// its shape and `head_count_kv`; `mla_keys` adds the split layout's keys as well.
+void deepseek2_legacy(const std::filesystem::path& path, std::vector<int64_t> kv_b, uint32_t head_count_kv,
+                      bool mla_keys) {
+  Writer w;
+  const std::string a = "deepseek2.";
+  w.set("general.architecture", Value::from_string("deepseek2"));
+  w.set(a + "block_count", Value::from_u32(1));
+  w.set(a + "context_length", Value::from_u32(256));
+  w.set(a + "embedding_length", Value::from_u32(64));
+  w.set(a + "feed_forward_length", Value::from_u32(64));
+  w.set(a + "leading_dense_block_count", Value::from_u32(1));
+  w.set(a + "attention.head_count", Value::from_u32(2));
+  w.set(a + "attention.head_count_kv", Value::from_u32(head_count_kv));
+  w.set(a + "attention.layer_norm_rms_epsilon", Value::from_f32(1e-6f));
+  w.set(a + "attention.kv_lora_rank", Value::from_u32(32));
+  w.set(a + "attention.key_length", Value::from_u32(24));  // qk_nope 16 + rope 8
+  w.set(a + "attention.value_length", Value::from_u32(16));
+  if (mla_keys) {
+    w.set(a + "attention.key_length_mla", Value::from_u32(24));
+    w.set(a + "attention.value_length_mla", Value::from_u32(16));
+  }
+  w.set(a + "rope.dimension_count", Value::from_u32(8));
+  add(w, "token_embd.weight", DType::F32, {64, 4}, 64 * 4 * 4);
+  add(w, "blk.0.attn_q.weight", DType::F16, {64, 48}, 64 * 48 * 2);
+  add(w, "blk.0.attn_kv_a_mqa.weight", DType::Q8_0, {64, 40}, 40 * 2 * 34);  // latent 32 + rope 8
+  add(w, "blk.0.attn_kv_a_norm.weight", DType::F32, {32}, 32 * 4);
+  const auto kv_bytes = static_cast<size_t>(kv_b[0] / 32 * 34 * kv_b[1]);
+  add(w, "blk.0.attn_kv_b.weight", DType::Q8_0, std::move(kv_b), kv_bytes);
+  add(w, "blk.0.attn_output.weight", DType::F16, {32, 64}, 32 * 64 * 2);
+  w.write(path.string());
 }
 
 }  // namespace
@@ -87,6 +124,12 @@ int main(int argc, char** argv) {
     add(aligned, "blk.0.ffn_down.weight", DType::Q4_K, {256}, 144);
     add(aligned, "blk.0.ffn_up.weight", DType::BF16, {3, 1, 1, 2}, 12);
     aligned.write((dir / "aligned64.gguf").string());
+
+    deepseek2_legacy(dir / "deepseek2_legacy.gguf", {32, 64}, 2, false);
+    deepseek2_legacy(dir / "deepseek2_legacy_kv_b_ne0.gguf", {64, 64}, 2, false);   // rows not kv_lora_rank long
+    deepseek2_legacy(dir / "deepseek2_legacy_kv_b_ne1.gguf", {32, 60}, 2, false);   // not 2 x (16 + 16) rows
+    deepseek2_legacy(dir / "deepseek2_legacy_head_count_kv.gguf", {32, 64}, 1, false);  // must be head_count
+    deepseek2_legacy(dir / "deepseek2_legacy_mla_keys.gguf", {32, 64}, 2, true);    // split keys, legacy tensor
 
     // The same tensor file with a v2 header (identical layout otherwise).
     std::ifstream in(dir / "tensors.gguf", std::ios::binary);

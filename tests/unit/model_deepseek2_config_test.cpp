@@ -100,6 +100,31 @@ TEST(Deepseek2Config, RealR1Shape) {
   EXPECT_EQ(c.n_head_kv, 1);
 }
 
+// DeepSeek-R1 as converters before April 2025 wrote it (one attn_kv_b per layer): no *_mla
+// keys, key/value lengths of the expanded heads, one KV head per head. Same config, same
+// latent-only cache.
+TEST(Deepseek2Config, RealR1LegacyShape) {
+  const std::string a = "deepseek2.";
+  gguf::Metadata md;
+  const gguf::Metadata split = r1_metadata();
+  for (const auto& [k, v] : split.entries())
+    if (k != a + "attention.key_length_mla" && k != a + "attention.value_length_mla") md.set(k, v);
+  md.set(a + "attention.key_length", Value::from_u32(192));
+  md.set(a + "attention.value_length", Value::from_u32(128));
+  md.set(a + "attention.head_count_kv", Value::from_u32(128));
+  const ModelConfig c = ModelConfig::from_gguf(md), s = ModelConfig::from_gguf(r1_metadata());
+  EXPECT_TRUE(c.mla.legacy_kv_b);
+  EXPECT_FALSE(s.mla.legacy_kv_b);
+  EXPECT_EQ(c.mla.qk_nope, 128);
+  EXPECT_EQ(c.mla.v_head, 128);
+  EXPECT_EQ(c.head_dim, 192);
+  EXPECT_EQ(c.n_head_kv, 1);
+  EXPECT_EQ(c.mla.kq_scale, s.mla.kq_scale);
+  EXPECT_EQ(kv_bytes_per_token(c), 70272u);
+  md.set(a + "attention.head_count_kv", Value::from_u32(16));
+  expect_error(md, {"head_count_kv is 16", "legacy MLA layout"});
+}
+
 TEST(Deepseek2Config, V2LiteDefaults) {
   gguf::Metadata md = r1_metadata();
   const std::string a = "deepseek2.";
@@ -133,12 +158,12 @@ TEST(Deepseek2Config, Errors) {
     md.set(key, std::move(v));
     return md;
   };
-  {  // the legacy layout: one attn_kv_b, no *_mla keys
+  {  // split-layout keys without the *_mla ones read as the legacy layout, whose keys they contradict
     gguf::Metadata md = without(a + "attention.key_length_mla");
     gguf::Metadata md2;
     for (const auto& [k, v] : md.entries())
       if (k != a + "attention.value_length_mla") md2.set(k, v);
-    expect_error(md2, {"legacy MLA layout", "attn_kv_b", "re-convert"});
+    expect_error(md2, {"legacy MLA layout", "attn_kv_b", "head_count_kv is 1", "128"});
   }
   expect_error(without(a + "attention.value_length_mla"), {"key_length_mla", "value_length_mla"});
   expect_error(without(a + "attention.kv_lora_rank"), {"kv_lora_rank"});

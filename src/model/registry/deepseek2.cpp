@@ -1,5 +1,7 @@
 // Tensor table of deepseek2 (DeepSeek-V2, V2-Lite, V3, R1) in the split MLA layout that
-// current llama.cpp converters write (src/models/deepseek2.cpp): MLA attention with an
+// current llama.cpp converters write (src/models/deepseek2.cpp), or, for a config read
+// from an older file (mla.legacy_kv_b), with one attn_kv_b per layer in place of
+// attn_k_b / attn_v_b (the binder derives those from it: weights.hpp). MLA attention with an
 // optional q LoRA, leading dense feed-forward blocks, then DeepSeekMoE blocks (router,
 // optional selection bias, stacked routed experts, shared experts); trailing
 // multi-token-prediction layers are listed as skipped. Shapes are GGML order; 3-D
@@ -38,9 +40,15 @@ std::vector<TensorSpec> deepseek2_tensors(const ModelConfig& c, const TensorChoi
     }
     add(K::attn_kv_a_mqa, i, {E, R + P}, Init::normal, Q::matrix, Op::mul_mat);  // latent, then rope key
     add(K::attn_kv_a_norm, i, {R}, Init::ones, Q::vector, Op::none);
-    // per head: (kv_lora_rank x qk_nope) absorbs q_nope into the latent (k_nope = k_b^T latent)
-    add(K::attn_k_b, i, {c.mla.qk_nope, R, H}, Init::normal, Q::matrix, Op::mul_mat_3d, R);
-    add(K::attn_v_b, i, {R, VH, H}, Init::normal, Q::matrix, Op::mul_mat_3d);  // latent -> value
+    if (c.mla.legacy_kv_b) {
+      // per head h: rows h (nope + v) .. + nope expand the latent into k_nope, the next
+      // v rows into the value (llama.cpp's wkv_b). Never read by a product itself.
+      add(K::attn_kv_b, i, {R, H * (c.mla.qk_nope + VH)}, Init::normal, Q::matrix, Op::none);
+    } else {
+      // per head: (kv_lora_rank x qk_nope) absorbs q_nope into the latent (k_nope = k_b^T latent)
+      add(K::attn_k_b, i, {c.mla.qk_nope, R, H}, Init::normal, Q::matrix, Op::mul_mat_3d, R);
+      add(K::attn_v_b, i, {R, VH, H}, Init::normal, Q::matrix, Op::mul_mat_3d);  // latent -> value
+    }
     add(K::attn_output, i, {H * VH, E}, Init::residual, Q::matrix, Op::mul_mat);
     add(K::ffn_norm, i, {E}, Init::ones, Q::vector, Op::none);
     if (i < c.moe.n_dense_lead) {

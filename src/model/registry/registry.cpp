@@ -83,7 +83,7 @@ TensorChoices tensor_choices_of(const ModelConfig& c, const gguf::File& f) {
   ch.attn_output_bias = c.arch == Arch::llama && c.n_layer > 0 && has(TensorKind::attn_output_bias, 0);
   if (c.arch == Arch::deepseek2) {
     for (int64_t i = 0; i < c.n_layer; ++i)
-      if (has(TensorKind::attn_kv_b, i) && !has(TensorKind::attn_k_b, i))
+      if (!c.mla.legacy_kv_b && has(TensorKind::attn_kv_b, i) && !has(TensorKind::attn_k_b, i))
         fail("{}: layer {} has the legacy '{}' tensor but the metadata describes the split MLA layout ({} / {}); "
              "re-convert the model with a current llama.cpp",
              f.name(), i, tensor_suffix(TensorKind::attn_kv_b), tensor_suffix(TensorKind::attn_k_b),
