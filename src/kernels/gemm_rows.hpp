@@ -22,6 +22,21 @@ void gemm_q8_0_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, 
 void gemm_q6_k_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
                          size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
 
+// The grid i-quants (vec_dot_iq_avx2.cpp): each row is decoded once, then multiplied with
+// every token, in the operations of vec_dot_iq*_q8_k_avx2.
+void gemm_iq2_xxs_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
+                            size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
+void gemm_iq2_xs_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
+                           size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
+void gemm_iq2_s_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
+                          size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
+void gemm_iq3_xxs_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
+                            size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
+void gemm_iq3_s_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
+                          size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
+void gemm_iq4_xs_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
+                           size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
+
 // AVX-512 F/BW/VL/VNNI (call only when avx512_active()); fewer than 4 tokens go to the
 // AVX2 kernels. Same results as those.
 void gemm_q8_0_rows_avx512(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,

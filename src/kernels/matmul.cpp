@@ -173,7 +173,15 @@ RowsGemmFn rows_gemm_for(DType type) {
   const bool wide = avx512_active();
   if (type == DType::Q8_0) return wide ? gemm_q8_0_rows_avx512 : gemm_q8_0_rows_avx2;
   if (type == DType::Q6_K) return wide ? gemm_q6_k_rows_avx512 : gemm_q6_k_rows_avx2;
-  return nullptr;
+  switch (type) {
+    case DType::IQ2_XXS: return gemm_iq2_xxs_rows_avx2;
+    case DType::IQ2_XS: return gemm_iq2_xs_rows_avx2;
+    case DType::IQ2_S: return gemm_iq2_s_rows_avx2;
+    case DType::IQ3_XXS: return gemm_iq3_xxs_rows_avx2;
+    case DType::IQ3_S: return gemm_iq3_s_rows_avx2;
+    case DType::IQ4_XS: return gemm_iq4_xs_rows_avx2;
+    default: return nullptr;
+  }
 }
 }  // namespace kernels
 

@@ -7,7 +7,10 @@
 // No standard-library templates here: see quant_util.hpp.
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include "kernels/blocks.hpp"
+#include "kernels/gemm_rows.hpp"
 #include "kernels/iq_grids.hpp"
 #include "kernels/kernels_avx2.hpp"
 #include "kernels/simd_avx2.hpp"
@@ -47,29 +50,236 @@ inline __m256i mul_i8_i8(__m256i a, __m256i b) {
   return _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
 }
 
-}  // namespace
 
-float vec_dot_iq4_xs_q8_k_avx2(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const BlockIq4Xs*>(vx);
+// ---------------------------------------------------------------- the grid family
+// IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S and IQ4_XS share one product: per 32 elements a
+// decoder yields the signed weight values w (|w| <= 127) and the int16 scale vector ls
+// (one scale per 16 elements), the sub-block sum is madd(maddubs(|w|, sign(q8, w)), ls)
+// (exactly sum_j w_j q8_j ls_j), accumulated in int32 over the super-block and then
+// multiplied by d_w * d_y in float. The dot product and the multi-token kernel below run
+// these same operations, so every output of the latter equals the former bit for bit.
+
+struct Sub {
+  __m256i w, ls;
+};
+
+inline __m256i sub_product(const Sub& s, __m256i q8) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(s.w, s.w), _mm256_sign_epi8(q8, s.w)), s.ls);
+}
+
+struct Iq2XxsDec {
+  using Block = BlockIq2Xxs;
+  static constexpr float kFinal = 0.125f;
+  static Sub sub(const Block& b, int ib, const IqTables& T) {
+    const uint32_t idx = load_u32(b.qs + 4 * ib), sw = load_u32(b.qs + 4 * ib + 2);
+    const __m256i grid = set_u64x4(T.grid2xxs[idx & 255], T.grid2xxs[(idx >> 8) & 255],
+                                   T.grid2xxs[(idx >> 16) & 255], T.grid2xxs[idx >> 24]);
+    const __m256i sign = set_u64x4(T.sign_bytes[sw & 127], T.sign_bytes[(sw >> 7) & 127],
+                                   T.sign_bytes[(sw >> 14) & 127], T.sign_bytes[(sw >> 21) & 127]);
+    return {_mm256_sign_epi8(grid, sign), _mm256_set1_epi16(static_cast<int16_t>(2 * (sw >> 28) + 1))};
+  }
+};
+
+struct Iq2XsDec {
+  using Block = BlockIq2Xs;
+  static constexpr float kFinal = 0.125f;
+  static Sub sub(const Block& b, int ib, const IqTables& T) {
+    const uint16_t* q = b.qs + 4 * ib;
+    const __m256i grid =
+        set_u64x4(T.grid2xs[q[0] & 511], T.grid2xs[q[1] & 511], T.grid2xs[q[2] & 511], T.grid2xs[q[3] & 511]);
+    const __m256i sign =
+        set_u64x4(T.sign_bytes[q[0] >> 9], T.sign_bytes[q[1] >> 9], T.sign_bytes[q[2] >> 9], T.sign_bytes[q[3] >> 9]);
+    const uint8_t sc = b.scales[ib];
+    return {_mm256_sign_epi8(grid, sign), scale_pair(2 * (sc & 0xF) + 1, 2 * (sc >> 4) + 1)};
+  }
+};
+
+struct Iq2SDec {
+  using Block = BlockIq2S;
+  static constexpr float kFinal = 0.125f;
+  static Sub sub(const Block& b, int ib, const IqTables& T) {
+    const uint8_t* qs = b.qs + 4 * ib;
+    const int qh = b.qh[ib];
+    const __m256i grid = set_u64x4(T.grid2s[qs[0] | ((qh << 8) & 0x300)], T.grid2s[qs[1] | ((qh << 6) & 0x300)],
+                                   T.grid2s[qs[2] | ((qh << 4) & 0x300)], T.grid2s[qs[3] | ((qh << 2) & 0x300)]);
+    const uint8_t* sg = b.qs + 32 + 4 * ib;
+    const __m256i sign = set_u64x4(T.mask_bytes[sg[0]], T.mask_bytes[sg[1]], T.mask_bytes[sg[2]], T.mask_bytes[sg[3]]);
+    const uint8_t sc = b.scales[ib];
+    return {_mm256_sign_epi8(grid, sign), scale_pair(2 * (sc & 0xF) + 1, 2 * (sc >> 4) + 1)};
+  }
+};
+
+struct Iq3XxsDec {
+  using Block = BlockIq3Xxs;
+  static constexpr float kFinal = 0.25f;
+  static Sub sub(const Block& b, int ib, const IqTables& T) {
+    const uint8_t* q = b.qs + 8 * ib;
+    const uint32_t sw = load_u32(b.qs + 64 + 4 * ib);
+    const __m256i grid = _mm256_set_epi32(
+        static_cast<int>(T.grid3xxs[q[7]]), static_cast<int>(T.grid3xxs[q[6]]), static_cast<int>(T.grid3xxs[q[5]]),
+        static_cast<int>(T.grid3xxs[q[4]]), static_cast<int>(T.grid3xxs[q[3]]), static_cast<int>(T.grid3xxs[q[2]]),
+        static_cast<int>(T.grid3xxs[q[1]]), static_cast<int>(T.grid3xxs[q[0]]));
+    const __m256i sign = set_u64x4(T.sign_bytes[sw & 127], T.sign_bytes[(sw >> 7) & 127],
+                                   T.sign_bytes[(sw >> 14) & 127], T.sign_bytes[(sw >> 21) & 127]);
+    return {_mm256_sign_epi8(grid, sign), _mm256_set1_epi16(static_cast<int16_t>(2 * (sw >> 28) + 1))};
+  }
+};
+
+struct Iq3SDec {
+  using Block = BlockIq3S;
+  static constexpr float kFinal = 1.0f;
+  static Sub sub(const Block& b, int ib, const IqTables& T) {
+    const uint8_t* q = b.qs + 8 * ib;
+    const int qh = b.qh[ib];
+    int idx[8];
+    for (int k = 0; k < 8; ++k) idx[k] = q[k] | (((qh >> k) & 1) << 8);
+    const __m256i grid = _mm256_set_epi32(
+        static_cast<int>(T.grid3s[idx[7]]), static_cast<int>(T.grid3s[idx[6]]), static_cast<int>(T.grid3s[idx[5]]),
+        static_cast<int>(T.grid3s[idx[4]]), static_cast<int>(T.grid3s[idx[3]]), static_cast<int>(T.grid3s[idx[2]]),
+        static_cast<int>(T.grid3s[idx[1]]), static_cast<int>(T.grid3s[idx[0]]));
+    const uint8_t* sg = b.signs + 4 * ib;
+    const __m256i sign = set_u64x4(T.mask_bytes[sg[0]], T.mask_bytes[sg[1]], T.mask_bytes[sg[2]], T.mask_bytes[sg[3]]);
+    const int16_t ls = static_cast<int16_t>(2 * ((b.scales[ib / 2] >> (4 * (ib % 2))) & 0xF) + 1);
+    return {_mm256_sign_epi8(grid, sign), _mm256_set1_epi16(ls)};
+  }
+};
+
+struct Iq4XsDec {
+  using Block = BlockIq4Xs;
+  static constexpr float kFinal = 1.0f;
+  static Sub sub(const Block& b, int ib, const IqTables& T) {
+    const __m128i t128 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(T.iq4nl));
+    const int ls = ((b.scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((b.scales_h >> (2 * ib)) & 3) << 4);
+    return {iq4_values(b.qs + 16 * ib, _mm256_set_m128i(t128, t128)), _mm256_set1_epi16(static_cast<int16_t>(ls - 32))};
+  }
+};
+
+template <typename Dec>
+float grid_dot(int64_t n, const void* vx, const void* vy) {
+  const IqTables& T = iq_tables();
+  const auto* x = static_cast<const typename Dec::Block*>(vx);
   const auto* y = static_cast<const BlockQ8_K*>(vy);
-  const __m128i t128 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(iq_tables().iq4nl));
-  const __m256i table = _mm256_set_m128i(t128, t128);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     __m256i sumi = _mm256_setzero_si256();
-    const uint16_t h = x[i].scales_h;
-    for (int ib = 0; ib < 8; ib += 2) {
-      const int ls1 = ((x[i].scales_l[ib / 2] & 0xF) | ((h >> (2 * ib)) & 3) << 4) - 32;
-      const int ls2 = ((x[i].scales_l[ib / 2] >> 4) | ((h >> (2 * ib + 2)) & 3) << 4) - 32;
-      const __m256i p1 = mul_i8_i8(iq4_values(x[i].qs + 16 * ib, table), load256(y[i].qs + 32 * ib));
-      const __m256i p2 = mul_i8_i8(iq4_values(x[i].qs + 16 * ib + 16, table), load256(y[i].qs + 32 * ib + 32));
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p1, _mm256_set1_epi16(static_cast<int16_t>(ls1))));
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p2, _mm256_set1_epi16(static_cast<int16_t>(ls2))));
-    }
+    for (int ib = 0; ib < 8; ++ib)
+      sumi = _mm256_add_epi32(sumi, sub_product(Dec::sub(x[i], ib, T), load256(y[i].qs + 32 * ib)));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float_f16c(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
   }
-  return hsum_ps(acc);
+  return Dec::kFinal * hsum_ps(acc);
 }
+
+// R decoded rows (subs[r]: 8 per super-block, dw[r]: d per super-block) times up to 4
+// tokens. Per output the operations of grid_dot: |w| is hoisted, the sum per sub-block and
+// its accumulation order are the same.
+template <int R, int NT>
+void grid_tile(int64_t nb, const Sub* const* subs, const float* const* dw, float final, const BlockQ8_K* const* y,
+               float* const* out) {
+  __m256 acc[R][NT];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    __m256i sumi[R][NT];
+    for (int r = 0; r < R; ++r)
+      for (int t = 0; t < NT; ++t) sumi[r][t] = _mm256_setzero_si256();
+    for (int ib = 0; ib < 8; ++ib) {
+      __m256i w[R], aw[R], ls[R];
+      for (int r = 0; r < R; ++r) {
+        const Sub& s = subs[r][8 * i + ib];
+        w[r] = s.w;
+        aw[r] = _mm256_sign_epi8(s.w, s.w);
+        ls[r] = s.ls;
+      }
+      for (int t = 0; t < NT; ++t) {
+        const __m256i q8 = load256(y[t][i].qs + 32 * ib);
+        for (int r = 0; r < R; ++r)
+          sumi[r][t] = _mm256_add_epi32(
+              sumi[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(aw[r], _mm256_sign_epi8(q8, w[r])), ls[r]));
+      }
+    }
+    for (int t = 0; t < NT; ++t)
+      for (int r = 0; r < R; ++r)
+        acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw[r][i] * y[t][i].d), _mm256_cvtepi32_ps(sumi[r][t]), acc[r][t]);
+  }
+  for (int t = 0; t < NT; ++t)
+    for (int r = 0; r < R; ++r) out[t][r] = final * hsum_ps(acc[r][t]);
+}
+
+template <int R>
+void grid_tiles(int64_t nb, const Sub* const* subs, const float* const* dw, float final, const uint8_t* a,
+                size_t act_stride, int64_t n_tokens, float* y, int64_t ldy, int64_t r) {
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
+    const int NT = n_tokens - t0 < 4 ? static_cast<int>(n_tokens - t0) : 4;
+    const BlockQ8_K* yt[4];
+    float* out[4];
+    for (int i = 0; i < NT; ++i) {
+      yt[i] = reinterpret_cast<const BlockQ8_K*>(a + (t0 + i) * act_stride);
+      out[i] = y + (t0 + i) * ldy + r;
+    }
+    switch (NT) {
+      case 4: grid_tile<R, 4>(nb, subs, dw, final, yt, out); break;
+      case 3: grid_tile<R, 3>(nb, subs, dw, final, yt, out); break;
+      case 2: grid_tile<R, 2>(nb, subs, dw, final, yt, out); break;
+      default: grid_tile<R, 1>(nb, subs, dw, final, yt, out); break;
+    }
+  }
+}
+
+template <typename Dec>
+void grid_gemm_rows(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
+                    size_t act_stride, int64_t n_tokens, float* y, int64_t ldy) {
+  const IqTables& T = iq_tables();
+  const int64_t nb = k / kQK_K;
+  const auto* base = static_cast<const uint8_t*>(w);
+  const auto* a = static_cast<const uint8_t*>(act);
+  if (n_tokens < 2) {  // decode: the row is read once anyway
+    for (int64_t t = 0; t < n_tokens; ++t)
+      for (int64_t r = r0; r < r1; ++r) y[t * ldy + r] = grid_dot<Dec>(k, base + r * w_stride, a + t * act_stride);
+    return;
+  }
+  // Rows are decoded in pairs into (w, ls) vectors (64 bytes per 32 weights and row, bounded
+  // by k), then multiplied with every token.
+  const size_t n_sub = static_cast<size_t>(nb) * 8;
+  auto* mem = static_cast<uint8_t*>(__builtin_alloca(2 * n_sub * sizeof(Sub) + 32));
+  Sub* scratch = reinterpret_cast<Sub*>((reinterpret_cast<uintptr_t>(mem) + 31) & ~uintptr_t{31});
+  auto* dmem = static_cast<float*>(__builtin_alloca(2 * static_cast<size_t>(nb) * sizeof(float)));
+  const Sub* subs[2] = {scratch, scratch + n_sub};
+  const float* dw[2] = {dmem, dmem + nb};
+  for (int64_t r = r0; r < r1; r += 2) {
+    const int R = r1 - r >= 2 ? 2 : 1;
+    for (int q = 0; q < R; ++q) {
+      const auto* xr = reinterpret_cast<const typename Dec::Block*>(base + (r + q) * w_stride);
+      for (int64_t i = 0; i < nb; ++i) {
+        dmem[q * nb + i] = half_to_float_f16c(xr[i].d);
+        for (int ib = 0; ib < 8; ++ib) scratch[q * n_sub + 8 * i + ib] = Dec::sub(xr[i], ib, T);
+      }
+    }
+    if (R == 2) grid_tiles<2>(nb, subs, dw, Dec::kFinal, a, act_stride, n_tokens, y, ldy, r);
+    else grid_tiles<1>(nb, subs, dw, Dec::kFinal, a, act_stride, n_tokens, y, ldy, r);
+  }
+}
+
+}  // namespace
+
+float vec_dot_iq2_xxs_q8_k_avx2(int64_t n, const void* x, const void* y) { return grid_dot<Iq2XxsDec>(n, x, y); }
+float vec_dot_iq2_xs_q8_k_avx2(int64_t n, const void* x, const void* y) { return grid_dot<Iq2XsDec>(n, x, y); }
+float vec_dot_iq2_s_q8_k_avx2(int64_t n, const void* x, const void* y) { return grid_dot<Iq2SDec>(n, x, y); }
+float vec_dot_iq3_xxs_q8_k_avx2(int64_t n, const void* x, const void* y) { return grid_dot<Iq3XxsDec>(n, x, y); }
+float vec_dot_iq3_s_q8_k_avx2(int64_t n, const void* x, const void* y) { return grid_dot<Iq3SDec>(n, x, y); }
+float vec_dot_iq4_xs_q8_k_avx2(int64_t n, const void* x, const void* y) { return grid_dot<Iq4XsDec>(n, x, y); }
+
+#define R1_GRID_GEMM(name, Dec)                                                                                    \
+  void name(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act, size_t act_stride, \
+            int64_t n_tokens, float* y, int64_t ldy) {                                                           \
+    grid_gemm_rows<Dec>(k, w, w_stride, r0, r1, act, act_stride, n_tokens, y, ldy);                              \
+  }
+R1_GRID_GEMM(gemm_iq2_xxs_rows_avx2, Iq2XxsDec)
+R1_GRID_GEMM(gemm_iq2_xs_rows_avx2, Iq2XsDec)
+R1_GRID_GEMM(gemm_iq2_s_rows_avx2, Iq2SDec)
+R1_GRID_GEMM(gemm_iq3_xxs_rows_avx2, Iq3XxsDec)
+R1_GRID_GEMM(gemm_iq3_s_rows_avx2, Iq3SDec)
+R1_GRID_GEMM(gemm_iq4_xs_rows_avx2, Iq4XsDec)
+#undef R1_GRID_GEMM
 
 float vec_dot_iq4_nl_q8_0_avx2(int64_t n, const void* vx, const void* vy) {
   const auto* x = static_cast<const BlockIq4Nl*>(vx);
@@ -82,128 +292,6 @@ float vec_dot_iq4_nl_q8_0_avx2(int64_t n, const void* vx, const void* vy) {
     const __m256i p = _mm256_madd_epi16(mul_i8_i8(iq4_values(x[i].qs, table), load256(y[i].qs)), ones);
     const float d = half_to_float_f16c(y[i].d) * half_to_float_f16c(x[i].d);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(p), acc);
-  }
-  return hsum_ps(acc);
-}
-
-float vec_dot_iq2_xxs_q8_k_avx2(int64_t n, const void* vx, const void* vy) {
-  const IqTables& T = iq_tables();
-  const auto* x = static_cast<const BlockIq2Xxs*>(vx);
-  const auto* y = static_cast<const BlockQ8_K*>(vy);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    __m256i sumi = _mm256_setzero_si256();
-    for (int ib = 0; ib < 8; ++ib) {
-      const uint32_t idx = load_u32(x[i].qs + 4 * ib), sw = load_u32(x[i].qs + 4 * ib + 2);
-      const __m256i grid = set_u64x4(T.grid2xxs[idx & 255], T.grid2xxs[(idx >> 8) & 255],
-                                     T.grid2xxs[(idx >> 16) & 255], T.grid2xxs[idx >> 24]);
-      const __m256i sign = set_u64x4(T.sign_bytes[sw & 127], T.sign_bytes[(sw >> 7) & 127],
-                                     T.sign_bytes[(sw >> 14) & 127], T.sign_bytes[(sw >> 21) & 127]);
-      const __m256i q8 = _mm256_sign_epi8(load256(y[i].qs + 32 * ib), sign);
-      const int16_t ls = static_cast<int16_t>(2 * (sw >> 28) + 1);
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(grid, q8), _mm256_set1_epi16(ls)));
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float_f16c(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
-  }
-  return 0.125f * hsum_ps(acc);
-}
-
-float vec_dot_iq2_xs_q8_k_avx2(int64_t n, const void* vx, const void* vy) {
-  const IqTables& T = iq_tables();
-  const auto* x = static_cast<const BlockIq2Xs*>(vx);
-  const auto* y = static_cast<const BlockQ8_K*>(vy);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    __m256i sumi = _mm256_setzero_si256();
-    for (int ib = 0; ib < 8; ++ib) {
-      const uint16_t* q = x[i].qs + 4 * ib;
-      const __m256i grid =
-          set_u64x4(T.grid2xs[q[0] & 511], T.grid2xs[q[1] & 511], T.grid2xs[q[2] & 511], T.grid2xs[q[3] & 511]);
-      const __m256i sign =
-          set_u64x4(T.sign_bytes[q[0] >> 9], T.sign_bytes[q[1] >> 9], T.sign_bytes[q[2] >> 9], T.sign_bytes[q[3] >> 9]);
-      const __m256i q8 = _mm256_sign_epi8(load256(y[i].qs + 32 * ib), sign);
-      const uint8_t sc = x[i].scales[ib];
-      const __m256i ls = scale_pair(2 * (sc & 0xF) + 1, 2 * (sc >> 4) + 1);
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(grid, q8), ls));
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float_f16c(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
-  }
-  return 0.125f * hsum_ps(acc);
-}
-
-float vec_dot_iq2_s_q8_k_avx2(int64_t n, const void* vx, const void* vy) {
-  const IqTables& T = iq_tables();
-  const auto* x = static_cast<const BlockIq2S*>(vx);
-  const auto* y = static_cast<const BlockQ8_K*>(vy);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    __m256i sumi = _mm256_setzero_si256();
-    const uint8_t* signs = x[i].qs + 32;
-    for (int ib = 0; ib < 8; ++ib) {
-      const uint8_t* qs = x[i].qs + 4 * ib;
-      const int qh = x[i].qh[ib];
-      const __m256i grid = set_u64x4(T.grid2s[qs[0] | ((qh << 8) & 0x300)], T.grid2s[qs[1] | ((qh << 6) & 0x300)],
-                                     T.grid2s[qs[2] | ((qh << 4) & 0x300)], T.grid2s[qs[3] | ((qh << 2) & 0x300)]);
-      const uint8_t* sg = signs + 4 * ib;
-      const __m256i sign = set_u64x4(T.mask_bytes[sg[0]], T.mask_bytes[sg[1]], T.mask_bytes[sg[2]], T.mask_bytes[sg[3]]);
-      const __m256i q8 = _mm256_sign_epi8(load256(y[i].qs + 32 * ib), sign);
-      const uint8_t sc = x[i].scales[ib];
-      const __m256i ls = scale_pair(2 * (sc & 0xF) + 1, 2 * (sc >> 4) + 1);
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(grid, q8), ls));
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float_f16c(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
-  }
-  return 0.125f * hsum_ps(acc);
-}
-
-float vec_dot_iq3_xxs_q8_k_avx2(int64_t n, const void* vx, const void* vy) {
-  const IqTables& T = iq_tables();
-  const auto* x = static_cast<const BlockIq3Xxs*>(vx);
-  const auto* y = static_cast<const BlockQ8_K*>(vy);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    __m256i sumi = _mm256_setzero_si256();
-    for (int ib = 0; ib < 8; ++ib) {
-      const uint8_t* q = x[i].qs + 8 * ib;
-      const uint32_t sw = load_u32(x[i].qs + 64 + 4 * ib);
-      const __m256i grid = _mm256_set_epi32(
-          static_cast<int>(T.grid3xxs[q[7]]), static_cast<int>(T.grid3xxs[q[6]]), static_cast<int>(T.grid3xxs[q[5]]),
-          static_cast<int>(T.grid3xxs[q[4]]), static_cast<int>(T.grid3xxs[q[3]]), static_cast<int>(T.grid3xxs[q[2]]),
-          static_cast<int>(T.grid3xxs[q[1]]), static_cast<int>(T.grid3xxs[q[0]]));
-      const __m256i sign = set_u64x4(T.sign_bytes[sw & 127], T.sign_bytes[(sw >> 7) & 127],
-                                     T.sign_bytes[(sw >> 14) & 127], T.sign_bytes[(sw >> 21) & 127]);
-      const __m256i q8 = _mm256_sign_epi8(load256(y[i].qs + 32 * ib), sign);
-      const int16_t ls = static_cast<int16_t>(2 * (sw >> 28) + 1);
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(grid, q8), _mm256_set1_epi16(ls)));
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float_f16c(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
-  }
-  return 0.25f * hsum_ps(acc);
-}
-
-float vec_dot_iq3_s_q8_k_avx2(int64_t n, const void* vx, const void* vy) {
-  const IqTables& T = iq_tables();
-  const auto* x = static_cast<const BlockIq3S*>(vx);
-  const auto* y = static_cast<const BlockQ8_K*>(vy);
-  __m256 acc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    __m256i sumi = _mm256_setzero_si256();
-    for (int ib = 0; ib < 8; ++ib) {
-      const uint8_t* q = x[i].qs + 8 * ib;
-      const int qh = x[i].qh[ib];
-      int idx[8];
-      for (int k = 0; k < 8; ++k) idx[k] = q[k] | (((qh >> k) & 1) << 8);
-      const __m256i grid = _mm256_set_epi32(
-          static_cast<int>(T.grid3s[idx[7]]), static_cast<int>(T.grid3s[idx[6]]), static_cast<int>(T.grid3s[idx[5]]),
-          static_cast<int>(T.grid3s[idx[4]]), static_cast<int>(T.grid3s[idx[3]]), static_cast<int>(T.grid3s[idx[2]]),
-          static_cast<int>(T.grid3s[idx[1]]), static_cast<int>(T.grid3s[idx[0]]));
-      const uint8_t* sg = x[i].signs + 4 * ib;
-      const __m256i sign = set_u64x4(T.mask_bytes[sg[0]], T.mask_bytes[sg[1]], T.mask_bytes[sg[2]], T.mask_bytes[sg[3]]);
-      const __m256i q8 = _mm256_sign_epi8(load256(y[i].qs + 32 * ib), sign);
-      const int16_t ls = static_cast<int16_t>(2 * ((x[i].scales[ib / 2] >> (4 * (ib % 2))) & 0xF) + 1);
-      sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(mul_u8_i8(grid, q8), _mm256_set1_epi16(ls)));
-    }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float_f16c(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
   }
   return hsum_ps(acc);
 }

@@ -8,6 +8,7 @@
 
 #include "kernels/dispatch.hpp"
 #include "kernels/gemm_rows.hpp"
+#include "kernels/random_blocks.hpp"
 #include "kernels_util.hpp"
 
 namespace r1 {
@@ -23,6 +24,13 @@ TEST(KernelsGemmRows, TilesEqualVecDotBitForBit) {
   uint32_t seed = 40;
   std::vector<Case> cases = {{DType::Q8_0, kernels::gemm_q8_0_rows_avx2, 32}, {DType::Q8_0, kernels::gemm_q8_0_rows_avx2, 160},
                              {DType::Q6_K, kernels::gemm_q6_k_rows_avx2, 256}, {DType::Q6_K, kernels::gemm_q6_k_rows_avx2, 768}};
+  for (const Case& c : {Case{DType::IQ2_XXS, kernels::gemm_iq2_xxs_rows_avx2, 768},
+                        Case{DType::IQ2_XS, kernels::gemm_iq2_xs_rows_avx2, 768},
+                        Case{DType::IQ2_S, kernels::gemm_iq2_s_rows_avx2, 768},
+                        Case{DType::IQ3_XXS, kernels::gemm_iq3_xxs_rows_avx2, 768},
+                        Case{DType::IQ3_S, kernels::gemm_iq3_s_rows_avx2, 768},
+                        Case{DType::IQ4_XS, kernels::gemm_iq4_xs_rows_avx2, 768}})
+    cases.push_back(c);
   if (avx512_active()) {
     cases.push_back({DType::Q8_0, kernels::gemm_q8_0_rows_avx512, 96});
     cases.push_back({DType::Q6_K, kernels::gemm_q6_k_rows_avx512, 512});
@@ -34,7 +42,12 @@ TEST(KernelsGemmRows, TilesEqualVecDotBitForBit) {
     const size_t ws = row_bytes(c.type, c.k) + 6;  // padded stride
     std::vector<uint8_t> w(ws * rows);
     const auto wf = test::gaussian(static_cast<size_t>(rows * c.k), ++seed);
-    for (int64_t r = 0; r < rows; ++r) find_reference_traits(c.type)->from_float(wf.data() + r * c.k, w.data() + r * ws, c.k);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (kernels::has_random_blocks(c.type))  // i-quants: no quantizer, random codebook blocks
+        kernels::fill_random_blocks(c.type, w.data() + r * ws, c.k, seed + r, 0.05f);
+      else
+        find_reference_traits(c.type)->from_float(wf.data() + r * c.k, w.data() + r * ws, c.k);
+    }
     for (int64_t n = 1; n <= 9; ++n) {
       const size_t as = row_bytes(wt->vec_dot_type, c.k);
       std::vector<uint8_t> act(as * n);
