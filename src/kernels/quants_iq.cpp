@@ -2,8 +2,9 @@
 // references every SIMD variant is tested against. Layouts: blocks.hpp; codebooks:
 // iq_grids.hpp. The dequantizers reproduce llama.cpp's dequantize_row_iq* bit for bit
 // (same float operations in the same order); the dot products sum exact integer
-// products per scale group and combine the groups in float as llama.cpp's portable
-// kernels do.
+// products per super-block and accumulate (d_w * d_y) * sum in float, one super-block at a
+// time (IQ1_S / IQ1_M: plus their delta term, as llama.cpp's portable kernels do). The
+// SIMD grid-family kernels reproduce these float operations exactly.
 #include <cassert>
 #include <cstring>
 
@@ -430,15 +431,16 @@ float vec_dot_iq4_xs_q8_k(int64_t n, const void* vx, const void* vy) {
   const auto* yb = static_cast<const BlockQ8_K*>(vy);
   float sumf = 0;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
-    const float dd = half_to_float(x[i].d) * yb[i].d;
+    int32_t bsum = 0;
     for (int ib = 0; ib < 8; ++ib) {
       const int ls = ((x[i].scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((x[i].scales_h >> (2 * ib)) & 3) << 4);
       const uint8_t* qs = x[i].qs + 16 * ib;
       const int8_t* q8 = yb[i].qs + 32 * ib;
       int32_t sumi = 0;
       for (int j = 0; j < 16; ++j) sumi += q8[j] * kv[qs[j] & 0xF] + q8[j + 16] * kv[qs[j] >> 4];
-      sumf += dd * static_cast<float>(ls - 32) * static_cast<float>(sumi);
+      bsum += (ls - 32) * sumi;
     }
+    sumf += half_to_float(x[i].d) * yb[i].d * static_cast<float>(bsum);
   }
   return sumf;
 }

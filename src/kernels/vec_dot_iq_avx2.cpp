@@ -11,6 +11,8 @@
 
 #include "kernels/blocks.hpp"
 #include "kernels/gemm_rows.hpp"
+#include "kernels/dispatch.hpp"
+#include "kernels/iq_decoded.hpp"
 #include "kernels/iq_grids.hpp"
 #include "kernels/kernels_avx2.hpp"
 #include "kernels/simd_avx2.hpp"
@@ -159,25 +161,26 @@ float grid_dot(int64_t n, const void* vx, const void* vy) {
   const IqTables& T = iq_tables();
   const auto* x = static_cast<const typename Dec::Block*>(vx);
   const auto* y = static_cast<const BlockQ8_K*>(vy);
-  __m256 acc = _mm256_setzero_ps();
+  float sumf = 0;
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     __m256i sumi = _mm256_setzero_si256();
     for (int ib = 0; ib < 8; ++ib)
       sumi = _mm256_add_epi32(sumi, sub_product(Dec::sub(x[i], ib, T), load256(y[i].qs + 32 * ib)));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float_f16c(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
+    sumf += half_to_float_f16c(x[i].d) * y[i].d * static_cast<float>(hsum_epi32(sumi));
   }
-  return Dec::kFinal * hsum_ps(acc);
+  return Dec::kFinal * sumf;
 }
 
+// (AVX-512 CPUs: the same products in gemm_iq_avx512.cpp, bit-identical.)
 // R decoded rows (subs[r]: 8 per super-block, dw[r]: d per super-block) times up to 4
 // tokens. Per output the operations of grid_dot: |w| is hoisted, the sum per sub-block and
 // its accumulation order are the same.
 template <int R, int NT>
-void grid_tile(int64_t nb, const Sub* const* subs, const float* const* dw, float final, const BlockQ8_K* const* y,
+void grid_tile(int64_t nb, const IqPair* const* subs, const float* const* dw, float final, const BlockQ8_K* const* y,
                float* const* out) {
-  __m256 acc[R][NT];
+  float acc[R][NT];
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (int t = 0; t < NT; ++t) acc[r][t] = 0;
   for (int64_t i = 0; i < nb; ++i) {
     __m256i sumi[R][NT];
     for (int r = 0; r < R; ++r)
@@ -185,10 +188,11 @@ void grid_tile(int64_t nb, const Sub* const* subs, const float* const* dw, float
     for (int ib = 0; ib < 8; ++ib) {
       __m256i w[R], aw[R], ls[R];
       for (int r = 0; r < R; ++r) {
-        const Sub& s = subs[r][8 * i + ib];
-        w[r] = s.w;
-        aw[r] = _mm256_sign_epi8(s.w, s.w);
-        ls[r] = s.ls;
+        const IqPair& s = subs[r][4 * i + ib / 2];
+        const int h = ib % 2;
+        w[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(s.w + 32 * h));
+        aw[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(s.aw + 32 * h));
+        ls[r] = _mm256_load_si256(reinterpret_cast<const __m256i*>(s.ls + 16 * h));
       }
       for (int t = 0; t < NT; ++t) {
         const __m256i q8 = load256(y[t][i].qs + 32 * ib);
@@ -198,15 +202,14 @@ void grid_tile(int64_t nb, const Sub* const* subs, const float* const* dw, float
       }
     }
     for (int t = 0; t < NT; ++t)
-      for (int r = 0; r < R; ++r)
-        acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(dw[r][i] * y[t][i].d), _mm256_cvtepi32_ps(sumi[r][t]), acc[r][t]);
+      for (int r = 0; r < R; ++r) acc[r][t] += dw[r][i] * y[t][i].d * static_cast<float>(hsum_epi32(sumi[r][t]));
   }
   for (int t = 0; t < NT; ++t)
-    for (int r = 0; r < R; ++r) out[t][r] = final * hsum_ps(acc[r][t]);
+    for (int r = 0; r < R; ++r) out[t][r] = final * acc[r][t];
 }
 
 template <int R>
-void grid_tiles(int64_t nb, const Sub* const* subs, const float* const* dw, float final, const uint8_t* a,
+void grid_tiles(int64_t nb, const IqPair* const* subs, const float* const* dw, float final, const uint8_t* a,
                 size_t act_stride, int64_t n_tokens, float* y, int64_t ldy, int64_t r) {
   for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
     const int NT = n_tokens - t0 < 4 ? static_cast<int>(n_tokens - t0) : 4;
@@ -225,6 +228,47 @@ void grid_tiles(int64_t nb, const Sub* const* subs, const float* const* dw, floa
   }
 }
 
+// AVX-512 CPUs: rows decoded 16 at a time into the panel layout of iq_decoded.hpp.
+template <typename Dec>
+void grid_gemm_panel(int64_t nb, const uint8_t* base, size_t w_stride, int64_t r0, int64_t r1, const uint8_t* a,
+                     size_t act_stride, int64_t n_tokens, float* y, int64_t ldy) {
+  const IqTables& T = iq_tables();
+  const size_t nbs = static_cast<size_t>(nb);
+  // 5 KiB per super-block of 16 rows (bounded by k), 64-byte aligned
+  auto* mem = static_cast<uint8_t*>(__builtin_alloca(nbs * (64 * 16 * 4 + 16 * 16 * 4 + 16 * 4) + 3 * 64));
+  auto align = [](uint8_t* p) { return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63}); };
+  IqPanel P;
+  P.u = reinterpret_cast<uint32_t*>(align(mem));
+  P.ls = reinterpret_cast<int32_t*>(align(reinterpret_cast<uint8_t*>(P.u + nbs * 64 * 16)));
+  P.d = reinterpret_cast<float*>(align(reinterpret_cast<uint8_t*>(P.ls + nbs * 16 * 16)));
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t r = r0; r < r1; r += kIqPanelRows) {
+    const int R = r1 - r >= kIqPanelRows ? kIqPanelRows : static_cast<int>(r1 - r);
+    for (int q = 0; q < kIqPanelRows; ++q) {
+      const auto* xr = reinterpret_cast<const typename Dec::Block*>(base + (r + (q < R ? q : 0)) * w_stride);
+      for (int64_t i = 0; i < nb; ++i) {
+        P.d[i * 16 + q] = q < R ? half_to_float_f16c(xr[i].d) : 0.0f;
+        for (int ib = 0; ib < 8; ++ib) {
+          alignas(32) uint32_t u[8];
+          alignas(32) int16_t ls[16];
+          if (q < R) {
+            const Sub d = Dec::sub(xr[i], ib, T);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(u), _mm256_xor_si256(d.w, flip));  // w + 128
+            _mm256_store_si256(reinterpret_cast<__m256i*>(ls), d.ls);
+          } else {
+            _mm256_store_si256(reinterpret_cast<__m256i*>(u), flip);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(ls), _mm256_setzero_si256());
+          }
+          for (int c = 0; c < 8; ++c) P.u[(i * 64 + 8 * ib + c) * 16 + q] = u[c];
+          P.ls[(i * 16 + 2 * ib) * 16 + q] = ls[0];
+          P.ls[(i * 16 + 2 * ib + 1) * 16 + q] = ls[8];
+        }
+      }
+    }
+    iq_grid_panel_avx512(P, R, nb, Dec::kFinal, a, act_stride, n_tokens, y, ldy, r);
+  }
+}
+
 template <typename Dec>
 void grid_gemm_rows(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
                     size_t act_stride, int64_t n_tokens, float* y, int64_t ldy) {
@@ -232,18 +276,22 @@ void grid_gemm_rows(int64_t k, const void* w, size_t w_stride, int64_t r0, int64
   const int64_t nb = k / kQK_K;
   const auto* base = static_cast<const uint8_t*>(w);
   const auto* a = static_cast<const uint8_t*>(act);
-  if (n_tokens < 2) {  // decode: the row is read once anyway
+  if (n_tokens < 4) {  // decode and small batches: decoding the rows first does not pay
     for (int64_t t = 0; t < n_tokens; ++t)
       for (int64_t r = r0; r < r1; ++r) y[t * ldy + r] = grid_dot<Dec>(k, base + r * w_stride, a + t * act_stride);
     return;
   }
-  // Rows are decoded in pairs into (w, ls) vectors (64 bytes per 32 weights and row, bounded
-  // by k), then multiplied with every token.
-  const size_t n_sub = static_cast<size_t>(nb) * 8;
-  auto* mem = static_cast<uint8_t*>(__builtin_alloca(2 * n_sub * sizeof(Sub) + 32));
-  Sub* scratch = reinterpret_cast<Sub*>((reinterpret_cast<uintptr_t>(mem) + 31) & ~uintptr_t{31});
+  if (avx512_active()) {
+    grid_gemm_panel<Dec>(nb, base, w_stride, r0, r1, a, act_stride, n_tokens, y, ldy);
+    return;
+  }
+  // Rows are decoded in pairs into IqPair entries (3 bytes per weight and row, bounded by
+  // k), then multiplied with every token.
+  const size_t n_pair = static_cast<size_t>(nb) * 4;
+  auto* mem = static_cast<uint8_t*>(__builtin_alloca(2 * n_pair * sizeof(IqPair) + 64));
+  IqPair* scratch = reinterpret_cast<IqPair*>((reinterpret_cast<uintptr_t>(mem) + 63) & ~uintptr_t{63});
   auto* dmem = static_cast<float*>(__builtin_alloca(2 * static_cast<size_t>(nb) * sizeof(float)));
-  const Sub* subs[2] = {scratch, scratch + n_sub};
+  const IqPair* subs[2] = {scratch, scratch + n_pair};
   const float* dw[2] = {dmem, dmem + nb};
   for (int64_t r = r0; r < r1; r += 2) {
     const int R = r1 - r >= 2 ? 2 : 1;
@@ -251,7 +299,14 @@ void grid_gemm_rows(int64_t k, const void* w, size_t w_stride, int64_t r0, int64
       const auto* xr = reinterpret_cast<const typename Dec::Block*>(base + (r + q) * w_stride);
       for (int64_t i = 0; i < nb; ++i) {
         dmem[q * nb + i] = half_to_float_f16c(xr[i].d);
-        for (int ib = 0; ib < 8; ++ib) scratch[q * n_sub + 8 * i + ib] = Dec::sub(xr[i], ib, T);
+        for (int ib = 0; ib < 8; ++ib) {
+          IqPair& out = scratch[q * n_pair + 4 * i + ib / 2];
+          const int h = ib % 2;
+          const Sub d = Dec::sub(xr[i], ib, T);
+          _mm256_store_si256(reinterpret_cast<__m256i*>(out.w + 32 * h), d.w);
+          _mm256_store_si256(reinterpret_cast<__m256i*>(out.aw + 32 * h), _mm256_sign_epi8(d.w, d.w));
+          _mm256_store_si256(reinterpret_cast<__m256i*>(out.ls + 16 * h), d.ls);
+        }
       }
     }
     if (R == 2) grid_tiles<2>(nb, subs, dw, Dec::kFinal, a, act_stride, n_tokens, y, ldy, r);
