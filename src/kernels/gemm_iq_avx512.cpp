@@ -3,7 +3,7 @@
 // broadcast activation bytes. The weights are stored as w + 128 (unsigned), so each scale
 // group's sum starts at -128 * (its Q8_K block sum) and is exact in int32; the group sums
 // times their scales add up to the same integer per super-block as the dot product, whose
-// float operations follow (bit-identical outputs).
+// float operations follow, fused multiply-add included (bit-identical outputs).
 // This file carries its own target pragma (the build compiles it for baseline x86-64);
 // callers check avx512_active(). No standard-library templates here: see quant_util.hpp.
 #pragma GCC target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
@@ -52,8 +52,7 @@ void panel_tile(const IqPanel& P, int64_t nb, float final, const BlockQ8_K* cons
     }
     const __m512 dw = _mm512_load_ps(P.d + i * 16);
     for (int t = 0; t < NT; ++t)
-      sumf[t] = _mm512_add_ps(sumf[t], _mm512_mul_ps(_mm512_mul_ps(dw, _mm512_set1_ps(y[t][i].d)),
-                                                     _mm512_cvtepi32_ps(tot[t])));
+      sumf[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(y[t][i].d)), _mm512_cvtepi32_ps(tot[t]), sumf[t]);
   }
   for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(out[t], rows, _mm512_mul_ps(_mm512_set1_ps(final), sumf[t]));
 }

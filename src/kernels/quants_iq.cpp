@@ -4,7 +4,7 @@
 // (same float operations in the same order); the dot products sum exact integer
 // products per super-block and accumulate (d_w * d_y) * sum in float, one super-block at a
 // time (IQ1_S / IQ1_M: plus their delta term, as llama.cpp's portable kernels do). The
-// SIMD grid-family kernels reproduce these float operations exactly.
+// SIMD grid-family kernels do the same with that last multiply-add fused.
 #include <cassert>
 #include <cstring>
 

@@ -166,7 +166,7 @@ float grid_dot(int64_t n, const void* vx, const void* vy) {
     __m256i sumi = _mm256_setzero_si256();
     for (int ib = 0; ib < 8; ++ib)
       sumi = _mm256_add_epi32(sumi, sub_product(Dec::sub(x[i], ib, T), load256(y[i].qs + 32 * ib)));
-    sumf += half_to_float_f16c(x[i].d) * y[i].d * static_cast<float>(hsum_epi32(sumi));
+    sumf = __builtin_fmaf(half_to_float_f16c(x[i].d) * y[i].d, static_cast<float>(hsum_epi32(sumi)), sumf);
   }
   return Dec::kFinal * sumf;
 }
@@ -202,7 +202,8 @@ void grid_tile(int64_t nb, const IqPair* const* subs, const float* const* dw, fl
       }
     }
     for (int t = 0; t < NT; ++t)
-      for (int r = 0; r < R; ++r) acc[r][t] += dw[r][i] * y[t][i].d * static_cast<float>(hsum_epi32(sumi[r][t]));
+      for (int r = 0; r < R; ++r)
+        acc[r][t] = __builtin_fmaf(dw[r][i] * y[t][i].d, static_cast<float>(hsum_epi32(sumi[r][t])), acc[r][t]);
   }
   for (int t = 0; t < NT; ++t)
     for (int r = 0; r < R; ++r) out[t][r] = final * acc[r][t];
