@@ -55,51 +55,58 @@ inline __m256i mul_i8_i8(__m256i a, __m256i b) {
 
 // ---------------------------------------------------------------- the grid family
 // IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S and IQ4_XS share one product: per 32 elements a
-// decoder yields the signed weight values w (|w| <= 127) and the int16 scale vector ls
-// (one scale per 16 elements), the sub-block sum is madd(maddubs(|w|, sign(q8, w)), ls)
-// (exactly sum_j w_j q8_j ls_j), accumulated in int32 over the super-block and then
-// multiplied by d_w * d_y in float. The dot product and the multi-token kernel below run
-// these same operations, so every output of the latter equals the former bit for bit.
+// decoder yields the weights' magnitudes and signs (|w| <= 127) and the int16 scale vector
+// ls (one scale per 16 elements); the sub-block sum is madd(maddubs(|w|, sign(q8, w)), ls),
+// exactly sum_j w_j q8_j ls_j, added up in int32 over the super-block, whose float step is
+// sumf = fma(d_w * d_y, (float) sum, sumf). The multi-token kernels (rows decoded once, AVX2
+// tiles or the AVX-512 panel) compute the same integers and the same float steps, so every
+// output equals the dot product's bit for bit.
 
+// A decoded sub-block: magnitudes (unsigned bytes <= 127), signs (nonzero bytes whose sign
+// is the weight's) and the scales; the weight values are sign(mag, sign).
+struct Parts {
+  __m256i mag, sign, ls;
+};
 struct Sub {
   __m256i w, ls;
 };
+inline Sub to_sub(const Parts& p) { return {_mm256_sign_epi8(p.mag, p.sign), p.ls}; }
 
-inline __m256i sub_product(const Sub& s, __m256i q8) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(s.w, s.w), _mm256_sign_epi8(q8, s.w)), s.ls);
+inline __m256i parts_product(const Parts& p, __m256i q8) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(p.mag, _mm256_sign_epi8(q8, p.sign)), p.ls);
 }
 
 struct Iq2XxsDec {
   using Block = BlockIq2Xxs;
   static constexpr float kFinal = 0.125f;
-  static Sub sub(const Block& b, int ib, const IqTables& T) {
+  static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint32_t idx = load_u32(b.qs + 4 * ib), sw = load_u32(b.qs + 4 * ib + 2);
     const __m256i grid = set_u64x4(T.grid2xxs[idx & 255], T.grid2xxs[(idx >> 8) & 255],
                                    T.grid2xxs[(idx >> 16) & 255], T.grid2xxs[idx >> 24]);
     const __m256i sign = set_u64x4(T.sign_bytes[sw & 127], T.sign_bytes[(sw >> 7) & 127],
                                    T.sign_bytes[(sw >> 14) & 127], T.sign_bytes[(sw >> 21) & 127]);
-    return {_mm256_sign_epi8(grid, sign), _mm256_set1_epi16(static_cast<int16_t>(2 * (sw >> 28) + 1))};
+    return {grid, sign, _mm256_set1_epi16(static_cast<int16_t>(2 * (sw >> 28) + 1))};
   }
 };
 
 struct Iq2XsDec {
   using Block = BlockIq2Xs;
   static constexpr float kFinal = 0.125f;
-  static Sub sub(const Block& b, int ib, const IqTables& T) {
+  static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint16_t* q = b.qs + 4 * ib;
     const __m256i grid =
         set_u64x4(T.grid2xs[q[0] & 511], T.grid2xs[q[1] & 511], T.grid2xs[q[2] & 511], T.grid2xs[q[3] & 511]);
     const __m256i sign =
         set_u64x4(T.sign_bytes[q[0] >> 9], T.sign_bytes[q[1] >> 9], T.sign_bytes[q[2] >> 9], T.sign_bytes[q[3] >> 9]);
     const uint8_t sc = b.scales[ib];
-    return {_mm256_sign_epi8(grid, sign), scale_pair(2 * (sc & 0xF) + 1, 2 * (sc >> 4) + 1)};
+    return {grid, sign, scale_pair(2 * (sc & 0xF) + 1, 2 * (sc >> 4) + 1)};
   }
 };
 
 struct Iq2SDec {
   using Block = BlockIq2S;
   static constexpr float kFinal = 0.125f;
-  static Sub sub(const Block& b, int ib, const IqTables& T) {
+  static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint8_t* qs = b.qs + 4 * ib;
     const int qh = b.qh[ib];
     const __m256i grid = set_u64x4(T.grid2s[qs[0] | ((qh << 8) & 0x300)], T.grid2s[qs[1] | ((qh << 6) & 0x300)],
@@ -107,14 +114,14 @@ struct Iq2SDec {
     const uint8_t* sg = b.qs + 32 + 4 * ib;
     const __m256i sign = set_u64x4(T.mask_bytes[sg[0]], T.mask_bytes[sg[1]], T.mask_bytes[sg[2]], T.mask_bytes[sg[3]]);
     const uint8_t sc = b.scales[ib];
-    return {_mm256_sign_epi8(grid, sign), scale_pair(2 * (sc & 0xF) + 1, 2 * (sc >> 4) + 1)};
+    return {grid, sign, scale_pair(2 * (sc & 0xF) + 1, 2 * (sc >> 4) + 1)};
   }
 };
 
 struct Iq3XxsDec {
   using Block = BlockIq3Xxs;
   static constexpr float kFinal = 0.25f;
-  static Sub sub(const Block& b, int ib, const IqTables& T) {
+  static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint8_t* q = b.qs + 8 * ib;
     const uint32_t sw = load_u32(b.qs + 64 + 4 * ib);
     const __m256i grid = _mm256_set_epi32(
@@ -123,14 +130,14 @@ struct Iq3XxsDec {
         static_cast<int>(T.grid3xxs[q[1]]), static_cast<int>(T.grid3xxs[q[0]]));
     const __m256i sign = set_u64x4(T.sign_bytes[sw & 127], T.sign_bytes[(sw >> 7) & 127],
                                    T.sign_bytes[(sw >> 14) & 127], T.sign_bytes[(sw >> 21) & 127]);
-    return {_mm256_sign_epi8(grid, sign), _mm256_set1_epi16(static_cast<int16_t>(2 * (sw >> 28) + 1))};
+    return {grid, sign, _mm256_set1_epi16(static_cast<int16_t>(2 * (sw >> 28) + 1))};
   }
 };
 
 struct Iq3SDec {
   using Block = BlockIq3S;
   static constexpr float kFinal = 1.0f;
-  static Sub sub(const Block& b, int ib, const IqTables& T) {
+  static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint8_t* q = b.qs + 8 * ib;
     const int qh = b.qh[ib];
     int idx[8];
@@ -142,17 +149,18 @@ struct Iq3SDec {
     const uint8_t* sg = b.signs + 4 * ib;
     const __m256i sign = set_u64x4(T.mask_bytes[sg[0]], T.mask_bytes[sg[1]], T.mask_bytes[sg[2]], T.mask_bytes[sg[3]]);
     const int16_t ls = static_cast<int16_t>(2 * ((b.scales[ib / 2] >> (4 * (ib % 2))) & 0xF) + 1);
-    return {_mm256_sign_epi8(grid, sign), _mm256_set1_epi16(ls)};
+    return {grid, sign, _mm256_set1_epi16(ls)};
   }
 };
 
 struct Iq4XsDec {
   using Block = BlockIq4Xs;
   static constexpr float kFinal = 1.0f;
-  static Sub sub(const Block& b, int ib, const IqTables& T) {
+  static Parts parts(const Block& b, int ib, const IqTables& T) {
     const __m128i t128 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(T.iq4nl));
     const int ls = ((b.scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((b.scales_h >> (2 * ib)) & 3) << 4);
-    return {iq4_values(b.qs + 16 * ib, _mm256_set_m128i(t128, t128)), _mm256_set1_epi16(static_cast<int16_t>(ls - 32))};
+    const __m256i v = iq4_values(b.qs + 16 * ib, _mm256_set_m128i(t128, t128));  // no zero values
+    return {_mm256_sign_epi8(v, v), v, _mm256_set1_epi16(static_cast<int16_t>(ls - 32))};
   }
 };
 
@@ -165,7 +173,7 @@ float grid_dot(int64_t n, const void* vx, const void* vy) {
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     __m256i sumi = _mm256_setzero_si256();
     for (int ib = 0; ib < 8; ++ib)
-      sumi = _mm256_add_epi32(sumi, sub_product(Dec::sub(x[i], ib, T), load256(y[i].qs + 32 * ib)));
+      sumi = _mm256_add_epi32(sumi, parts_product(Dec::parts(x[i], ib, T), load256(y[i].qs + 32 * ib)));
     sumf = __builtin_fmaf(half_to_float_f16c(x[i].d) * y[i].d, static_cast<float>(hsum_epi32(sumi)), sumf);
   }
   return Dec::kFinal * sumf;
@@ -253,7 +261,7 @@ void grid_gemm_panel(int64_t nb, const uint8_t* base, size_t w_stride, int64_t r
           alignas(32) uint32_t u[8];
           alignas(32) int16_t ls[16];
           if (q < R) {
-            const Sub d = Dec::sub(xr[i], ib, T);
+            const Sub d = to_sub(Dec::parts(xr[i], ib, T));
             _mm256_store_si256(reinterpret_cast<__m256i*>(u), _mm256_xor_si256(d.w, flip));  // w + 128
             _mm256_store_si256(reinterpret_cast<__m256i*>(ls), d.ls);
           } else {
@@ -303,7 +311,7 @@ void grid_gemm_rows(int64_t k, const void* w, size_t w_stride, int64_t r0, int64
         for (int ib = 0; ib < 8; ++ib) {
           IqPair& out = scratch[q * n_pair + 4 * i + ib / 2];
           const int h = ib % 2;
-          const Sub d = Dec::sub(xr[i], ib, T);
+          const Sub d = to_sub(Dec::parts(xr[i], ib, T));
           _mm256_store_si256(reinterpret_cast<__m256i*>(out.w + 32 * h), d.w);
           _mm256_store_si256(reinterpret_cast<__m256i*>(out.aw + 32 * h), _mm256_sign_epi8(d.w, d.w));
           _mm256_store_si256(reinterpret_cast<__m256i*>(out.ls + 16 * h), d.ls);
