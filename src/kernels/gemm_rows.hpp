@@ -22,8 +22,9 @@ void gemm_q8_0_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, 
 void gemm_q6_k_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
                          size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
 
-// The grid i-quants (vec_dot_iq_avx2.cpp): each row is decoded once, then multiplied with
-// every token, in the operations of vec_dot_iq*_q8_k_avx2.
+// The grid i-quants (vec_dot_iq_avx2.cpp): below 8 tokens one vec_dot per output; from 8 on
+// each row is decoded once, then multiplied with every token, with a float sum per
+// super-block (llama.cpp's IQ panel order; the exception to the bit-for-bit contract above).
 void gemm_iq2_xxs_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
                             size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
 void gemm_iq2_xs_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,

@@ -29,8 +29,8 @@ struct IqPanel {
 };
 
 // y[t * ldy + r + q] for q < n_rows (<= 16), t < n_tokens: final * sum_i fma(d_w * d_y,
-// (float) sum_j w_j q8_j ls_j, acc), super-block by super-block: the float operations of the
-// AVX2 grid dot products (bit-identical). The integer sums use vpdpbusd on w + 128 with the Q8_K
+// (float) sum_j w_j q8_j ls_j, acc), super-block by super-block: llama.cpp's IQ panel order,
+// the same float operations as the AVX2 tiles (bit-identical). The integer sums use vpdpbusd on w + 128 with the Q8_K
 // block sums correcting the offset. AVX-512 F/BW/VL/VNNI: call only when avx512_active().
 void iq_grid_panel_avx512(const IqPanel& panel, int n_rows, int64_t nb, float final, const uint8_t* act,
                           size_t act_stride, int64_t n_tokens, float* y, int64_t ldy, int64_t r);

@@ -57,10 +57,11 @@ inline __m256i mul_i8_i8(__m256i a, __m256i b) {
 // IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S and IQ4_XS share one product: per 32 elements a
 // decoder yields the weights' magnitudes and signs (|w| <= 127) and the int16 scale vector
 // ls (one scale per 16 elements); the sub-block sum is madd(maddubs(|w|, sign(q8, w)), ls),
-// exactly sum_j w_j q8_j ls_j, added up in int32 over the super-block, whose float step is
-// sumf = fma(d_w * d_y, (float) sum, sumf). The multi-token kernels (rows decoded once, AVX2
-// tiles or the AVX-512 panel) compute the same integers and the same float steps, so every
-// output equals the dot product's bit for bit.
+// exactly sum_j w_j q8_j ls_j, added up in int32 over the super-block. Two float orders
+// follow llama.cpp's two paths: the dot product (batches < 8) converts the 8 int32 lanes;
+// the multi-token kernels (rows decoded once; AVX2 tiles or the AVX-512 panel, bit-identical
+// to each other) add the super-block's total: sumf = fma(d_w * d_y, (float) total, sumf), as
+// llama.cpp's IQ panel and the scalar reference do.
 
 // A decoded sub-block: magnitudes (unsigned bytes <= 127), signs (nonzero bytes whose sign
 // is the weight's) and the scales; the weight values are sign(mag, sign).
@@ -164,19 +165,24 @@ struct Iq4XsDec {
   }
 };
 
+// The dot product (one token), in llama.cpp's AVX2 vec_dot order: the super-blocks' int32
+// lane sums are converted and accumulated per lane, summed across lanes at the end. This
+// is what llama.cpp computes for batches below 8 tokens; on these random-codebook models a
+// different float order moves log-probs by up to 0.1, so the order is followed, not
+// merely bounded.
 template <typename Dec>
 float grid_dot(int64_t n, const void* vx, const void* vy) {
   const IqTables& T = iq_tables();
   const auto* x = static_cast<const typename Dec::Block*>(vx);
   const auto* y = static_cast<const BlockQ8_K*>(vy);
-  float sumf = 0;
+  __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / kQK_K; ++i) {
     __m256i sumi = _mm256_setzero_si256();
     for (int ib = 0; ib < 8; ++ib)
       sumi = _mm256_add_epi32(sumi, parts_product(Dec::parts(x[i], ib, T), load256(y[i].qs + 32 * ib)));
-    sumf = __builtin_fmaf(half_to_float_f16c(x[i].d) * y[i].d, static_cast<float>(hsum_epi32(sumi)), sumf);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(half_to_float_f16c(x[i].d) * y[i].d), _mm256_cvtepi32_ps(sumi), acc);
   }
-  return Dec::kFinal * sumf;
+  return Dec::kFinal * hsum_ps(acc);
 }
 
 // (AVX-512 CPUs: the same products in gemm_iq_avx512.cpp, bit-identical.)
@@ -285,7 +291,9 @@ void grid_gemm_rows(int64_t k, const void* w, size_t w_stride, int64_t r0, int64
   const int64_t nb = k / kQK_K;
   const auto* base = static_cast<const uint8_t*>(w);
   const auto* a = static_cast<const uint8_t*>(act);
-  if (n_tokens < 4) {  // decode and small batches: decoding the rows first does not pay
+  // Below 8 tokens: one dot product per output (llama.cpp's threshold for its IQ panel, whose
+  // per-super-block float order the multi-token kernels below follow).
+  if (n_tokens < 8) {
     for (int64_t t = 0; t < n_tokens; ++t)
       for (int64_t r = r0; r < r1; ++r) y[t * ldy + r] = grid_dot<Dec>(k, base + r * w_stride, a + t * act_stride);
     return;

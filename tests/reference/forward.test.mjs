@@ -6,10 +6,13 @@
 //   f32, f16:             max |d log p| over llama.cpp's top-10 tokens, every position <= 1e-3
 //   q8_0, q4_0, q4_k_m:   mean KL(llama.cpp || r1) <= 5e-3 and top-1 agreement >= 98 %
 //   i-quants (llama, qwen2: every matrix of the type, random codebook blocks, output Q6_K):
-//                         mean KL <= 5e-3 and top-1 agreement >= 97 %. Measured (oracle with
-//                         GGML_NO_IQ_PANEL, lib/oracle_env.mjs): the grid types IQ2_*, IQ3_*, IQ4_XS
-//                         agree to mean KL ~1e-6 (max |d log p| ~4e-6); IQ1_S, IQ1_M and IQ4_NL to
-//                         5e-5 .. 7.5e-4 (llama IQ1_M: top-1 97.5 %), not yet explained.
+//                         the same limits. Measured: IQ1_S, IQ1_M, IQ2_*, IQ3_*, IQ4_XS mean KL
+//                         ~1e-6, max |d log p| ~4e-6 (r1 follows llama.cpp's IQ panel order from
+//                         8 tokens on); IQ4_NL 3.4e-4 (llama.cpp repacks it, as Q8_0: 3e-4).
+//                         Greedy is not compared for them: on these models llama.cpp's greedy
+//                         (flash attention off) and its own teacher-forced argmax (on) disagree
+//                         within the first 64 tokens for 11 of the 18 files; r1 agrees with the
+//                         teacher-forced one.
 // and, for f32/f16, 64 greedy tokens from `r1 run --temp 0` must equal llama.cpp's.
 //
 // Environment: R1_BIN (the built r1 program; the test is skipped without it), R1_TMP (scratch
@@ -38,7 +41,6 @@ const MIN_POSITIONS = 256, MAX_POSITIONS = 320, GREEDY_TOKENS = 64;
 const LIMITS = {
   exact: {maxAbsTopK: 1e-3},
   quant: {meanKL: 5e-3, top1Agree: 0.98},
-  iquant: {meanKL: 5e-3, top1Agree: 0.97},
 };
 
 // Mixed corpus: prose, code, digits, punctuation runs, whitespace runs, CJK, accents, emoji.
@@ -144,7 +146,7 @@ for (const arch of ARCHS) {
           assert.ok(m.maxAbsTopK <= LIMITS.exact.maxAbsTopK,
                     `max |d log p| over top-10 = ${m.maxAbsTopK} at position ${m.worstPos} (limit ${LIMITS.exact.maxAbsTopK})`);
         } else {
-          const lim = dtype.startsWith("iq") ? LIMITS.iquant : LIMITS.quant;
+          const lim = LIMITS.quant;
           assert.ok(m.meanKL <= lim.meanKL, `mean KL = ${m.meanKL} (limit ${lim.meanKL})`);
           assert.ok(m.top1Agree >= lim.top1Agree, `top-1 agreement = ${m.top1Agree} (limit ${lim.top1Agree})`);
         }

@@ -1,7 +1,9 @@
 // Tiled row-major products (kernels/gemm_rows.hpp), AVX2 and (where the CPU has it)
 // AVX-512, against one AVX2 vec_dot per output: bit-identical by contract (same operations
 // per output). Sweeps odd row ranges (row pairs, 2-row and 1-row tiles), 1..9 tokens
-// (every tile width, the decode hand-off), padded strides.
+// (every tile width, the decode hand-off), padded strides. I-quants: bit-identical below 8
+// tokens, from 8 on within 1e-6 of the scalar reference (llama.cpp's panel order, see
+// vec_dot_iq_avx2.cpp).
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -57,9 +59,22 @@ TEST(KernelsGemmRows, TilesEqualVecDotBitForBit) {
       std::vector<float> y(static_cast<size_t>(n * ldy), -5.f);
       c.fn(c.k, w.data(), ws, 1, rows, act.data(), as, n, y.data(), ldy);  // rows 1..10: 5 pairs, then none
       c.fn(c.k, w.data(), ws, 0, 1, act.data(), as, n, y.data(), ldy);     // a lone row
+      // The i-quants from 8 tokens on take llama.cpp's panel order (a float sum per
+      // super-block, as the scalar reference): compared with the reference instead.
+      const bool panel = kernels::has_random_blocks(c.type) && n >= 8;
+      const TypeTraits* ref = find_reference_traits(c.type);
       for (int64_t t = 0; t < n; ++t)
         for (int64_t r = 0; r < rows; ++r) {
-          const float want = wt->vec_dot(c.k, w.data() + r * ws, act.data() + t * as);
+          const void* wr = w.data() + r * ws;
+          const void* ar = act.data() + t * as;
+          if (panel) {
+            const auto wd = test::dequantize(*ref, wr, c.k);
+            const auto ad = test::dequantize(*find_reference_traits(wt->vec_dot_type), ar, c.k);
+            ASSERT_NEAR(y[t * ldy + r], ref->vec_dot(c.k, wr, ar), 1e-6 * test::abs_dot_double(wd.data(), ad.data(), c.k))
+                << dtype_name(c.type) << " n " << n << " t " << t << " r " << r;
+            continue;
+          }
+          const float want = wt->vec_dot(c.k, wr, ar);
           ASSERT_EQ(test::float_bits(y[t * ldy + r]), test::float_bits(want))
               << dtype_name(c.type) << " k " << c.k << " n " << n << " t " << t << " r " << r;
         }
