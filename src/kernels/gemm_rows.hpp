@@ -37,6 +37,10 @@ void gemm_iq3_s_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0,
                           size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
 void gemm_iq4_xs_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
                            size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
+void gemm_iq1_s_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
+                          size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
+void gemm_iq1_m_rows_avx2(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act,
+                          size_t act_stride, int64_t n_tokens, float* y, int64_t ldy);
 
 // AVX-512 F/BW/VL/VNNI (call only when avx512_active()); fewer than 4 tokens go to the
 // AVX2 kernels. Same results as those.

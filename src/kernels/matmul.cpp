@@ -180,6 +180,8 @@ RowsGemmFn rows_gemm_for(DType type) {
     case DType::IQ3_XXS: return gemm_iq3_xxs_rows_avx2;
     case DType::IQ3_S: return gemm_iq3_s_rows_avx2;
     case DType::IQ4_XS: return gemm_iq4_xs_rows_avx2;
+    case DType::IQ1_S: return gemm_iq1_s_rows_avx2;
+    case DType::IQ1_M: return gemm_iq1_m_rows_avx2;
     default: return nullptr;
   }
 }

@@ -79,6 +79,8 @@ inline __m256i parts_product(const Parts& p, __m256i q8) {
 
 struct Iq2XxsDec {
   using Block = BlockIq2Xxs;
+  static float scale(const Block& b) { return half_to_float_f16c(b.d); }
+  static float dot(int64_t n, const void* x, const void* y);
   static constexpr float kFinal = 0.125f;
   static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint32_t idx = load_u32(b.qs + 4 * ib), sw = load_u32(b.qs + 4 * ib + 2);
@@ -92,6 +94,8 @@ struct Iq2XxsDec {
 
 struct Iq2XsDec {
   using Block = BlockIq2Xs;
+  static float scale(const Block& b) { return half_to_float_f16c(b.d); }
+  static float dot(int64_t n, const void* x, const void* y);
   static constexpr float kFinal = 0.125f;
   static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint16_t* q = b.qs + 4 * ib;
@@ -106,6 +110,8 @@ struct Iq2XsDec {
 
 struct Iq2SDec {
   using Block = BlockIq2S;
+  static float scale(const Block& b) { return half_to_float_f16c(b.d); }
+  static float dot(int64_t n, const void* x, const void* y);
   static constexpr float kFinal = 0.125f;
   static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint8_t* qs = b.qs + 4 * ib;
@@ -121,6 +127,8 @@ struct Iq2SDec {
 
 struct Iq3XxsDec {
   using Block = BlockIq3Xxs;
+  static float scale(const Block& b) { return half_to_float_f16c(b.d); }
+  static float dot(int64_t n, const void* x, const void* y);
   static constexpr float kFinal = 0.25f;
   static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint8_t* q = b.qs + 8 * ib;
@@ -137,6 +145,8 @@ struct Iq3XxsDec {
 
 struct Iq3SDec {
   using Block = BlockIq3S;
+  static float scale(const Block& b) { return half_to_float_f16c(b.d); }
+  static float dot(int64_t n, const void* x, const void* y);
   static constexpr float kFinal = 1.0f;
   static Parts parts(const Block& b, int ib, const IqTables& T) {
     const uint8_t* q = b.qs + 8 * ib;
@@ -156,6 +166,8 @@ struct Iq3SDec {
 
 struct Iq4XsDec {
   using Block = BlockIq4Xs;
+  static float scale(const Block& b) { return half_to_float_f16c(b.d); }
+  static float dot(int64_t n, const void* x, const void* y);
   static constexpr float kFinal = 1.0f;
   static Parts parts(const Block& b, int ib, const IqTables& T) {
     const __m128i t128 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(T.iq4nl));
@@ -170,6 +182,51 @@ struct Iq4XsDec {
 // is what llama.cpp computes for batches below 8 tokens; on these random-codebook models a
 // different float order moves log-probs by up to 0.1, so the order is followed, not
 // merely bounded.
+// IQ1_S / IQ1_M in the panel form of llama.cpp: w = 8 g +- 1 (g in {-1, 0, 1}, never 0),
+// final factor 1/8; their dot products (vec_dot_iq1_*_avx2 below) keep their own form.
+struct Iq1SDec {
+  using Block = BlockIq1S;
+  static constexpr float kFinal = 0.125f;
+  static float scale(const Block& b) { return half_to_float_f16c(b.d); }
+  static float dot(int64_t n, const void* x, const void* y);
+  static Parts parts(const Block& b, int ib, const IqTables& T) {
+    const uint8_t* q = b.qs + 4 * ib;
+    const int qh = b.qh[ib];
+    const __m256i g = set_u64x4(T.grid1s[q[0] | ((qh << 8) & 0x700)], T.grid1s[q[1] | ((qh << 5) & 0x700)],
+                                T.grid1s[q[2] | ((qh << 2) & 0x700)], T.grid1s[q[3] | ((qh >> 1) & 0x700)]);
+    const __m256i g8 = _mm256_add_epi8(_mm256_add_epi8(g, g), _mm256_add_epi8(g, g));
+    const __m256i w = _mm256_add_epi8(_mm256_add_epi8(g8, g8), _mm256_set1_epi8(qh & 0x8000 ? -1 : 1));
+    return {_mm256_sign_epi8(w, w), w, _mm256_set1_epi16(static_cast<int16_t>(2 * ((qh >> 12) & 7) + 1))};
+  }
+};
+
+struct Iq1MDec {
+  using Block = BlockIq1M;
+  static constexpr float kFinal = 0.125f;
+  static float scale(const Block& b) {
+    uint16_t sc[4];
+    __builtin_memcpy(sc, b.scales, 8);
+    return half_to_float_f16c(
+        static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00F0) | ((sc[2] >> 4) & 0x0F00) | (sc[3] & 0xF000)));
+  }
+  static float dot(int64_t n, const void* x, const void* y);
+  static Parts parts(const Block& b, int ib, const IqTables& T) {
+    uint16_t sc[4];
+    __builtin_memcpy(sc, b.scales, 8);
+    const uint8_t* q = b.qs + 4 * ib;
+    const int h0 = b.qh[2 * ib], h1 = b.qh[2 * ib + 1];
+    const __m256i g = set_u64x4(T.grid1s[q[0] | ((h0 << 8) & 0x700)], T.grid1s[q[1] | ((h0 << 4) & 0x700)],
+                                T.grid1s[q[2] | ((h1 << 8) & 0x700)], T.grid1s[q[3] | ((h1 << 4) & 0x700)]);
+    const __m256i delta = set_u64x4(T.mask_bytes[h0 & 8 ? 255 : 0], T.mask_bytes[h0 & 0x80 ? 255 : 0],
+                                    T.mask_bytes[h1 & 8 ? 255 : 0], T.mask_bytes[h1 & 0x80 ? 255 : 0]);
+    const __m256i g8 = _mm256_add_epi8(_mm256_add_epi8(g, g), _mm256_add_epi8(g, g));
+    const __m256i w = _mm256_add_epi8(_mm256_add_epi8(g8, g8), delta);
+    const int ls1 = 2 * ((sc[ib / 2] >> (6 * (ib % 2))) & 7) + 1;
+    const int ls2 = 2 * ((sc[ib / 2] >> (6 * (ib % 2) + 3)) & 7) + 1;
+    return {_mm256_sign_epi8(w, w), w, scale_pair(ls1, ls2)};
+  }
+};
+
 template <typename Dec>
 float grid_dot(int64_t n, const void* vx, const void* vy) {
   const IqTables& T = iq_tables();
@@ -262,7 +319,7 @@ void grid_gemm_panel(int64_t nb, const uint8_t* base, size_t w_stride, int64_t r
     for (int q = 0; q < kIqPanelRows; ++q) {
       const auto* xr = reinterpret_cast<const typename Dec::Block*>(base + (r + (q < R ? q : 0)) * w_stride);
       for (int64_t i = 0; i < nb; ++i) {
-        P.d[i * 16 + q] = q < R ? half_to_float_f16c(xr[i].d) : 0.0f;
+        P.d[i * 16 + q] = q < R ? Dec::scale(xr[i]) : 0.0f;
         for (int ib = 0; ib < 8; ++ib) {
           alignas(32) uint32_t u[8];
           alignas(32) int16_t ls[16];
@@ -295,7 +352,7 @@ void grid_gemm_rows(int64_t k, const void* w, size_t w_stride, int64_t r0, int64
   // per-super-block float order the multi-token kernels below follow).
   if (n_tokens < 8) {
     for (int64_t t = 0; t < n_tokens; ++t)
-      for (int64_t r = r0; r < r1; ++r) y[t * ldy + r] = grid_dot<Dec>(k, base + r * w_stride, a + t * act_stride);
+      for (int64_t r = r0; r < r1; ++r) y[t * ldy + r] = Dec::dot(k, base + r * w_stride, a + t * act_stride);
     return;
   }
   if (avx512_active()) {
@@ -315,7 +372,7 @@ void grid_gemm_rows(int64_t k, const void* w, size_t w_stride, int64_t r0, int64
     for (int q = 0; q < R; ++q) {
       const auto* xr = reinterpret_cast<const typename Dec::Block*>(base + (r + q) * w_stride);
       for (int64_t i = 0; i < nb; ++i) {
-        dmem[q * nb + i] = half_to_float_f16c(xr[i].d);
+        dmem[q * nb + i] = Dec::scale(xr[i]);
         for (int ib = 0; ib < 8; ++ib) {
           IqPair& out = scratch[q * n_pair + 4 * i + ib / 2];
           const int h = ib % 2;
@@ -340,6 +397,15 @@ float vec_dot_iq3_xxs_q8_k_avx2(int64_t n, const void* x, const void* y) { retur
 float vec_dot_iq3_s_q8_k_avx2(int64_t n, const void* x, const void* y) { return grid_dot<Iq3SDec>(n, x, y); }
 float vec_dot_iq4_xs_q8_k_avx2(int64_t n, const void* x, const void* y) { return grid_dot<Iq4XsDec>(n, x, y); }
 
+float Iq2XxsDec::dot(int64_t n, const void* x, const void* y) { return grid_dot<Iq2XxsDec>(n, x, y); }
+float Iq2XsDec::dot(int64_t n, const void* x, const void* y) { return grid_dot<Iq2XsDec>(n, x, y); }
+float Iq2SDec::dot(int64_t n, const void* x, const void* y) { return grid_dot<Iq2SDec>(n, x, y); }
+float Iq3XxsDec::dot(int64_t n, const void* x, const void* y) { return grid_dot<Iq3XxsDec>(n, x, y); }
+float Iq3SDec::dot(int64_t n, const void* x, const void* y) { return grid_dot<Iq3SDec>(n, x, y); }
+float Iq4XsDec::dot(int64_t n, const void* x, const void* y) { return grid_dot<Iq4XsDec>(n, x, y); }
+float Iq1SDec::dot(int64_t n, const void* x, const void* y) { return vec_dot_iq1_s_q8_k_avx2(n, x, y); }
+float Iq1MDec::dot(int64_t n, const void* x, const void* y) { return vec_dot_iq1_m_q8_k_avx2(n, x, y); }
+
 #define R1_GRID_GEMM(name, Dec)                                                                                    \
   void name(int64_t k, const void* w, size_t w_stride, int64_t r0, int64_t r1, const void* act, size_t act_stride, \
             int64_t n_tokens, float* y, int64_t ldy) {                                                           \
@@ -351,6 +417,8 @@ R1_GRID_GEMM(gemm_iq2_s_rows_avx2, Iq2SDec)
 R1_GRID_GEMM(gemm_iq3_xxs_rows_avx2, Iq3XxsDec)
 R1_GRID_GEMM(gemm_iq3_s_rows_avx2, Iq3SDec)
 R1_GRID_GEMM(gemm_iq4_xs_rows_avx2, Iq4XsDec)
+R1_GRID_GEMM(gemm_iq1_s_rows_avx2, Iq1SDec)
+R1_GRID_GEMM(gemm_iq1_m_rows_avx2, Iq1MDec)
 #undef R1_GRID_GEMM
 
 float vec_dot_iq4_nl_q8_0_avx2(int64_t n, const void* vx, const void* vy) {

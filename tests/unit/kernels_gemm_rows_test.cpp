@@ -31,7 +31,9 @@ TEST(KernelsGemmRows, TilesEqualVecDotBitForBit) {
                         Case{DType::IQ2_S, kernels::gemm_iq2_s_rows_avx2, 768},
                         Case{DType::IQ3_XXS, kernels::gemm_iq3_xxs_rows_avx2, 768},
                         Case{DType::IQ3_S, kernels::gemm_iq3_s_rows_avx2, 768},
-                        Case{DType::IQ4_XS, kernels::gemm_iq4_xs_rows_avx2, 768}})
+                        Case{DType::IQ4_XS, kernels::gemm_iq4_xs_rows_avx2, 768},
+                        Case{DType::IQ1_S, kernels::gemm_iq1_s_rows_avx2, 768},
+                        Case{DType::IQ1_M, kernels::gemm_iq1_m_rows_avx2, 768}})
     cases.push_back(c);
   if (avx512_active()) {
     cases.push_back({DType::Q8_0, kernels::gemm_q8_0_rows_avx512, 96});
