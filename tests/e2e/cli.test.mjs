@@ -332,6 +332,200 @@ test("inspect: an architecture r1 cannot run (DeepSeek-V2/V3 MLA metadata)", {sk
   fails(["run", "-m", file, "-p", "x"], /deepseek2/);
 });
 
+// A GGUF reader of its own (header, metadata, tensor table), so that the group figures
+// of `r1 inspect` are checked against the file rather than against inspect's own tensor
+// list. Tensor bytes come from the ggml block sizes and are checked against the offsets.
+const GGML_BLOCKS = {  // type id: [name, elements per block, bytes per block]
+  0: ["f32", 1, 4], 1: ["f16", 1, 2], 2: ["q4_0", 32, 18], 6: ["q5_0", 32, 22], 8: ["q8_0", 32, 34],
+  12: ["q4_k", 256, 144], 13: ["q5_k", 256, 176], 14: ["q6_k", 256, 210], 16: ["iq2_xxs", 256, 66],
+  19: ["iq1_s", 256, 50], 20: ["iq4_nl", 32, 18], 23: ["iq4_xs", 256, 136], 30: ["bf16", 1, 2],
+};
+
+function readGguf(file) {
+  const b = fs.readFileSync(file);
+  let p = 0;
+  const u32 = () => { const v = b.readUInt32LE(p); p += 4; return v; };
+  const u64 = () => { const v = Number(b.readBigUInt64LE(p)); p += 8; return v; };
+  const str = () => { const n = u64(); const s = b.toString("utf8", p, p + n); p += n; return s; };
+  const scalarSize = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8};
+  const value = (type) => {
+    if (type === 8) return str();
+    if (type === 9) {
+      const et = u32(), n = u64(), out = [];
+      for (let i = 0; i < n; ++i) out.push(value(et));
+      return out;
+    }
+    const at = p;
+    p += scalarSize[type];
+    if (type === 4) return b.readUInt32LE(at);
+    if (type === 5) return b.readInt32LE(at);
+    if (type === 6) return b.readFloatLE(at);
+    if (type === 7) return b[at] !== 0;
+    if (type === 10 || type === 11) return Number(b.readBigUInt64LE(at));
+    return null;
+  };
+  assert.equal(b.toString("latin1", 0, 4), "GGUF");
+  p = 4;
+  u32();  // version
+  const nTensors = u64(), nKv = u64();
+  const kv = {};
+  for (let i = 0; i < nKv; ++i) { const k = str(); kv[k] = value(u32()); }
+  const tensors = [];
+  for (let i = 0; i < nTensors; ++i) {
+    const name = str(), nd = u32(), shape = [];
+    for (let d = 0; d < nd; ++d) shape.push(u64());
+    const typeId = u32(), offset = u64();
+    const [type, blk, bytesPerBlock] = GGML_BLOCKS[typeId] ?? assert.fail(`type ${typeId} of ${name}`);
+    const elements = shape.reduce((x, y) => x * y, 1);
+    assert.equal(shape[0] % blk, 0, name);
+    tensors.push({name, shape, type, elements, offset, bytes: (elements / blk) * bytesPerBlock});
+  }
+  const align = kv["general.alignment"] ?? 32;
+  const dataStart = Math.ceil(p / align) * align;
+  // The computed sizes fit the gaps between the offsets (the data ends with the file).
+  const byOffset = [...tensors].sort((x, y) => x.offset - y.offset);
+  byOffset.forEach((t, i) => {
+    const end = i + 1 < byOffset.length ? byOffset[i + 1].offset : b.length - dataStart;
+    assert.ok(t.offset + t.bytes <= end && end - (t.offset + t.bytes) < align, `${t.name}: ${t.bytes} bytes`);
+  });
+  return {kv, tensors};
+}
+
+// The groups, by name (the registry's kinds, spelled out here independently).
+function groupOf(name) {
+  if (/_exps\.weight$/.test(name)) return "routed_experts";
+  if (/_shexp\.weight$/.test(name)) return "shared_experts";
+  if (/^blk\.\d+\.attn_(q|k|v|output|q_a|q_b|kv_a_mqa|k_b|v_b|kv_b)\.(weight|bias)$/.test(name)) return "attention";
+  if (/^blk\.\d+\.ffn_(gate|up|down)\.weight$/.test(name)) return "dense_ffn";
+  if (/^(token_embd|output)\.weight$|\.nextn\.(embed_tokens|shared_head_head)\.weight$/.test(name)) return "embedding_output";
+  return "other";
+}
+
+// Checks inspect --json's tensor_groups, bits per weight, memory plan and kv_cache_at
+// against the file read above. `trunk`: the layers r1 runs (the rest is not read).
+function checkGroups(file, j, trunk) {
+  const {tensors} = readGguf(file);
+  const want = {};
+  let bytes = 0, elements = 0;
+  for (const t of tensors) {
+    const g = (want[groupOf(t.name)] ??= {tensors: 0, n_elements: 0, bytes: 0, types: {}});
+    g.tensors += 1;
+    g.n_elements += t.elements;
+    g.bytes += t.bytes;
+    const ty = (g.types[t.type] ??= {n_elements: 0, bytes: 0});
+    ty.n_elements += t.elements;
+    ty.bytes += t.bytes;
+    bytes += t.bytes;
+    elements += t.elements;
+  }
+  assert.equal(j.weight_bytes, bytes);
+  assert.equal(j.n_params, elements);
+  assert.ok(Math.abs(j.bits_per_weight - (8 * bytes) / elements) < 1e-12);
+  assert.deepEqual(Object.keys(j.tensor_groups).sort(), Object.keys(want).sort());
+  for (const [name, w] of Object.entries(want)) {
+    const g = j.tensor_groups[name];
+    assert.equal(g.tensors, w.tensors, name);
+    assert.equal(g.n_elements, w.n_elements, name);
+    assert.equal(g.bytes, w.bytes, name);
+    assert.ok(Math.abs(g.bits_per_weight - (8 * w.bytes) / w.n_elements) < 1e-12, name);
+    assert.deepEqual(g.types.map((t) => t.type).sort(), Object.keys(w.types).sort(), name);
+    for (const t of g.types) {
+      assert.equal(t.n_elements, w.types[t.type].n_elements, `${name} ${t.type}`);
+      assert.equal(t.bytes, w.types[t.type].bytes, `${name} ${t.type}`);
+      assert.ok(Math.abs(t.share - t.n_elements / w.n_elements) < 1e-12);
+    }
+    for (let i = 1; i < g.types.length; ++i) assert.ok(g.types[i - 1].n_elements >= g.types[i].n_elements);
+  }
+  // The memory plan: matrices of the run layers copied, the embedding and vectors from
+  // the map, the rest never read.
+  const layer = (n) => { const m = /^blk\.(\d+)\./.exec(n); return m ? Number(m[1]) : -1; };
+  let resident = 0, mapped = 0, unread = 0;
+  for (const t of tensors) {
+    if (layer(t.name) >= trunk) unread += t.bytes;
+    else if (t.shape.length === 1 || t.name === "token_embd.weight") mapped += t.bytes;
+    else resident += t.bytes;
+  }
+  const m = j.memory_plan;
+  assert.equal(m.resident_bytes, resident);
+  assert.equal(m.mapped_bytes, mapped);
+  assert.equal(m.unread_bytes, unread);
+  assert.equal(m.derived_bytes, 0);
+  assert.equal(m.load_only_bytes, 0);
+  assert.equal(m.loaded_bytes, resident + mapped);
+  assert.ok(m.packed_bytes <= resident);
+  assert.ok(j.kv_cache_at.length > 0);
+  for (const c of j.kv_cache_at) {
+    assert.equal(c.kv_bytes, c.n_ctx * j.kv_bytes_per_token);
+    assert.equal(c.memory_bytes, m.loaded_bytes + c.kv_bytes);
+  }
+  assert.ok(j.kv_cache_at.some((c) => c.n_ctx === j.n_ctx));
+  return want;
+}
+
+test("inspect: bits per weight per tensor group of a mixed-quant deepseek2 file (IQ1_S experts)", {skip}, () => {
+  const file = path.join(TMP, "mixed.gguf");
+  ok(["gen-model", "--arch", "deepseek2", "--preset", "tiny-v3", "--dtype", "q4_k_m", "--seed", "3",
+      "--tensor-type", "ffn_.*_exps=iq1_s", "--tensor-type", "output=q6_k", "-o", file]);
+  const j = JSON.parse(ok(["inspect", "-m", file, "--json", "-c", "2048"]).stdout);
+  const md = j.metadata;
+  const trunk = md["deepseek2.block_count"] - md["deepseek2.nextn_predict_layers"];
+  const want = checkGroups(file, j, trunk);
+  // The overrides: every routed expert tensor IQ1_S (50 bytes per 256), the output Q6_K.
+  const routed = j.tensor_groups.routed_experts;
+  assert.deepEqual(routed.types.map((t) => [t.type, t.share]), [["iq1_s", 1]]);
+  assert.equal(routed.bits_per_weight, (8 * 50) / 256);
+  assert.equal(routed.tensors, 3 * (md["deepseek2.block_count"] - md["deepseek2.leading_dense_block_count"]));
+  assert.ok(j.tensor_groups.embedding_output.types.some((t) => t.type === "q6_k"));
+  for (const g of ["shared_experts", "attention", "dense_ffn", "embedding_output", "other"]) assert.ok(want[g], g);
+  assert.ok(j.bits_per_weight > routed.bits_per_weight && j.bits_per_weight < j.tensor_groups.attention.bits_per_weight);
+  assert.ok(j.memory_plan.unread_bytes > 0);  // the MTP layer
+  assert.deepEqual(j.kv_cache_at.map((c) => c.n_ctx), [md["deepseek2.context_length"], 2048].sort((a, b) => a - b));
+  // Text: one row per group, the plan, the cache at those contexts.
+  const text = ok(["inspect", file, "-c", "2048"]).stdout;
+  assert.match(text, new RegExp(`^  routed experts +${routed.tensors} .* 1\\.56  iq1_s 100%$`, "m"));
+  assert.match(text, new RegExp(`^  all +${j.tensors.length} .* ${j.bits_per_weight.toFixed(2)}$`, "m"));
+  assert.match(text, /^  shared experts +\d+ .* \d+\.\d\d  (q4_k|q6_k) \d+\.\d%, (q4_k|q6_k) \d+\.\d%$/m);
+  assert.match(text, /^memory plan \(weights as r1 run/m);
+  assert.match(text, /^  in the file, never read \(MTP layers, unused tensors\): +\S+ \S+$/m);
+  assert.match(text, /^  mode: (resident|refused)/m);
+  assert.match(text, /^ +2048 +\S+ \S+ +\S+ \S+$/m);
+  assert.equal(r1(["inspect", file], {env: {R1_MMAP_WEIGHTS: "1"}}).stdout.match(/^  mode: paged/m)?.length, 1);
+  fails(["inspect"], /required/);
+  fails(["inspect", file, "-m", file], /not both/);
+});
+
+test("inspect: groups and memory plan of a dense IQ4_XS file and of a legacy-MLA file", {skip}, () => {
+  const dense = path.join(TMP, "dense-iq4_xs.gguf");
+  ok(["gen-model", "--arch", "qwen2", "--preset", "tiny", "--dtype", "iq4_xs", "--seed", "3", "-o", dense]);
+  const j = JSON.parse(ok(["inspect", dense, "--json"]).stdout);
+  const want = checkGroups(dense, j, Infinity);
+  assert.equal(want.routed_experts, undefined);
+  assert.deepEqual(j.tensor_groups.dense_ffn.types.map((t) => t.type), ["iq4_xs"]);
+  assert.equal(j.tensor_groups.dense_ffn.bits_per_weight, (8 * 136) / 256);
+  assert.match(ok(["inspect", dense]).stdout, /^  dense ffn +\d+ .* 4\.25  iq4_xs 100%$/m);
+
+  // Legacy MLA: attn_k_b computed at load (f16 from a quantized attn_kv_b), attn_kv_b's V
+  // rows copied and its K rows read once.
+  const legacy = path.join(TMP, "legacy-mla.gguf");
+  ok(["gen-model", "--arch", "deepseek2", "--preset", "tiny-v3", "--dtype", "q8_0", "--legacy-mla", "-o", legacy]);
+  const l = JSON.parse(ok(["inspect", legacy, "--json"]).stdout);
+  const md = l.metadata, mp = l.memory_plan;
+  const trunk = md["deepseek2.block_count"] - md["deepseek2.nextn_predict_layers"];
+  const rope = md["deepseek2.rope.dimension_count"], H = md["deepseek2.attention.head_count"];
+  const nope = md["deepseek2.attention.key_length"] - rope, vh = md["deepseek2.attention.value_length"];
+  const R = md["deepseek2.attention.kv_lora_rank"];
+  assert.equal(mp.derived_bytes, trunk * H * R * nope * 2);
+  const {tensors} = readGguf(legacy);
+  const kvb = tensors.filter((t) => /^blk\.\d+\.attn_kv_b\.weight$/.test(t.name) && Number(t.name.split(".")[1]) < trunk);
+  assert.equal(kvb.length, trunk);
+  assert.equal(mp.load_only_bytes, kvb.reduce((s, t) => s + (t.bytes * nope) / (nope + vh), 0));
+  assert.equal(mp.resident_bytes + mp.mapped_bytes + mp.load_only_bytes + mp.unread_bytes, l.weight_bytes);
+  assert.equal(mp.loaded_bytes, mp.resident_bytes + mp.mapped_bytes + mp.derived_bytes);
+  const text = ok(["inspect", legacy]).stdout;
+  assert.match(text, /^  computed at load \(legacy MLA attn_k_b\.weight\): +\S+ KiB$/m);
+  assert.match(text, /^  read once at load \(attn_kv_b\.weight K rows\): +\S+ KiB$/m);
+});
+
 // -------------------------------------------------------------------- logits
 
 test("logits: raw float32 [n][n_vocab], consistent with greedy run", {skip}, () => {
