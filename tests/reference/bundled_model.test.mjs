@@ -38,6 +38,9 @@ function run(args, input) {
       if (err) reject(new Error(`r1 ${args.join(" ")} failed (${err.code ?? err.signal}):\n${stderr}`));
       else resolve(stdout);
     });
+    // r1 may exit before reading its (empty) stdin; the result comes from the exit callback,
+    // so a closed pipe here is not an error (it was an uncaught EPIPE on a loaded machine).
+    child.stdin.on("error", () => {});
     child.stdin.end(input ?? "");
   });
 }
