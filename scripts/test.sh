@@ -16,10 +16,10 @@ status=0
 # --timeout: a test without its own limit (unit tests) fails after 10 min instead of hanging CI.
 ctest --test-dir build --output-on-failure --timeout 600 -j"$jobs" "$@" || status=1
 
-# libFuzzer needs clang: a separate build tree; runs the GGUF fuzzer for a bounded time.
+# libFuzzer needs clang: a separate build tree; runs every fuzz target for a bounded time.
 if [[ $# -eq 0 || " $* " == *" fuzz "* ]]; then
   cmake --preset fuzz >/dev/null
-  cmake --build build-fuzz -j"$jobs" --target gguf_fuzz
+  cmake --build build-fuzz -j"$jobs" --target fuzzers
   ctest --test-dir build-fuzz --output-on-failure -L fuzz || status=1
 fi
 exit $status
