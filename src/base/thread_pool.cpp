@@ -91,21 +91,48 @@ void ThreadPool::work_on(uint64_t gen) {
     // Claiming chunk c of job `gen` proves the job is still running (chunk c has not
     // finished), so job_ is still that job's function.
     if (!ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
-    (*job_)(static_cast<int64_t>(ticket_next(t)));
+    run_one(static_cast<int64_t>(ticket_next(t)));
     done_.fetch_add(1, std::memory_order_acq_rel);
     t = ticket_.load(std::memory_order_acquire);
   }
 }
 
+void ThreadPool::run_one(int64_t c) {
+  try {
+    (*job_)(c);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
+}
+
+void ThreadPool::rethrow_error() {
+  std::exception_ptr e;
+  {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    std::swap(e, error_);
+  }
+  if (e) std::rethrow_exception(e);
+}
+
 void ThreadPool::run_chunks(int64_t n_chunks, const std::function<void(int64_t)>& fn) {
   if (n_chunks <= 0) return;
   if (n_threads_ == 1 || n_chunks == 1) {
-    for (int64_t c = 0; c < n_chunks; ++c) fn(c);
+    // On the calling thread alone (no lock: nothing shared is touched).
+    std::exception_ptr first;
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      try {
+        fn(c);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    if (first) std::rethrow_exception(first);
     return;
   }
   std::lock_guard<std::mutex> caller(caller_mutex_);
-  const uint64_t gen = (ticket_gen(ticket_.load(std::memory_order_relaxed)) + 1) & kGenMask;
   job_ = &fn;
+  const uint64_t gen = (ticket_gen(ticket_.load(std::memory_order_relaxed)) + 1) & kGenMask;
   done_.store(0, std::memory_order_relaxed);
   ticket_.store(gen << (2 * kChunkBits) | static_cast<uint64_t>(n_chunks) << kChunkBits, std::memory_order_release);
   {
@@ -116,6 +143,7 @@ void ThreadPool::run_chunks(int64_t n_chunks, const std::function<void(int64_t)>
   if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   work_on(gen);
   poll_until([&] { return done_.load(std::memory_order_acquire) == n_chunks; }, /*may_sleep=*/false);
+  rethrow_error();
 }
 
 void ThreadPool::worker(int /*index*/) {

@@ -13,10 +13,15 @@
 // CPU. Calls from several threads at once are serialised (one job at a time: a model
 // shared by sessions on different threads stays correct). Not reentrant: fn must not
 // call run() on the same pool.
+//
+// Exceptions: a chunk that throws does not stop the others; every chunk still runs, and
+// once all have finished the call rethrows the first exception caught (on whichever
+// thread), dropping the rest. The pool is then ready for the next call.
 #pragma once
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -65,6 +70,10 @@ class ThreadPool {
   void worker(int index);
   // Claims and runs chunks of the job whose ticket generation is `gen` until none is left.
   void work_on(uint64_t gen);
+  // Runs chunk c of the current job, keeping the job's first exception in error_.
+  void run_one(int64_t c);
+  // Rethrows (and clears) the first exception of the job that just finished.
+  void rethrow_error();
 
   int n_threads_;
   std::vector<std::thread> workers_;
@@ -78,6 +87,8 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<int> sleepers_{0};
+  std::mutex error_mutex_;
+  std::exception_ptr error_;  // first exception thrown by a chunk of the current job
 };
 
 }  // namespace r1
