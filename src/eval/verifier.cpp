@@ -4,8 +4,9 @@
 #include <cctype>
 #include <cmath>
 #include <fmt/format.h>
+#include <cerrno>
+#include <cstdlib>
 #include <numeric>
-#include <regex>
 
 namespace r1::eval {
 
@@ -16,6 +17,18 @@ std::string trim(std::string_view s) {
   while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
   while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
   return std::string(s.substr(b, e - b));
+}
+
+// Character classes of the patterns below (C locale, ASCII only, as std::regex's
+// \d, \s and \w were).
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+bool is_word(char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
+template <class Pred>
+size_t skip_while(std::string_view s, size_t i, Pred pred) {
+  while (i < s.size() && pred(s[i])) ++i;
+  return i;
 }
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
@@ -96,9 +109,14 @@ std::string strip_wrappers(std::string_view in) {
   unwrap_text_commands(s);
   s = trim(s);
   while (!s.empty() && s.back() == '.') s = trim(s.substr(0, s.size() - 1));
-  static const std::regex var_eq(R"(^[A-Za-z]\s*=\s*(.+)$)");
-  std::smatch m;
-  if (std::regex_match(s, m, var_eq)) s = trim(m[1].str());
+  // "x = <value>": a letter, '=', then a value on one line.
+  if (s.size() >= 2 && is_alpha(s[0])) {
+    const size_t eq = skip_while(s, 1, is_space);
+    if (eq < s.size() && s[eq] == '=') {
+      const size_t v = skip_while(s, eq + 1, is_space);
+      if (v < s.size() && s.find_first_of("\r\n", v) == std::string::npos) s = trim(s.substr(v));
+    }
+  }
   // Parentheses around a single value (no comma: not a tuple or interval).
   while (s.size() >= 2 && s.front() == '(' && s.back() == ')' && s.find(',') == std::string::npos) {
     int depth = 0;
@@ -119,62 +137,225 @@ std::string remove_spaces(std::string s) {
   return s;
 }
 
+// Matches ^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$ : "12", "12.", "12.5", ".5", "1e3".
+bool is_plain_decimal(std::string_view s) {
+  size_t i = skip_while(s, 0, is_digit);
+  if (i > 0) {
+    if (i < s.size() && s[i] == '.') i = skip_while(s, i + 1, is_digit);
+  } else {
+    if (s.empty() || s[0] != '.') return false;
+    i = skip_while(s, 1, is_digit);
+    if (i == 1) return false;
+  }
+  if (i == s.size()) return true;
+  if (s[i] != 'e' && s[i] != 'E') return false;
+  ++i;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  const size_t e = skip_while(s, i, is_digit);
+  return e > i && e == s.size();
+}
+
+// Matches ^\d{1,3}(,\d{3})+(\.\d+)?$ : "1,234", "12,345,678.5".
+bool is_grouped_decimal(std::string_view s) {
+  size_t i = skip_while(s, 0, is_digit);
+  if (i < 1 || i > 3) return false;
+  int groups = 0;
+  while (i < s.size() && s[i] == ',') {
+    const size_t e = skip_while(s, i + 1, is_digit);
+    if (e - (i + 1) != 3) return false;
+    i = e;
+    ++groups;
+  }
+  if (groups == 0) return false;
+  if (i == s.size()) return true;
+  if (s[i] != '.') return false;
+  const size_t e = skip_while(s, i + 1, is_digit);
+  return e > i + 1 && e == s.size();
+}
+
+// strtod of a checked decimal; nullopt when it is out of double's range ("1e400":
+// such an answer then compares as a string).
+std::optional<double> to_double(const std::string& s) {
+  errno = 0;
+  const double v = std::strtod(s.c_str(), nullptr);
+  if (errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
 // A plain unsigned decimal: "12", "12.5", ".5", "1,234,567.8".
 std::optional<double> parse_plain(const std::string& s) {
-  static const std::regex plain(R"(^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$)");
-  static const std::regex grouped(R"(^\d{1,3}(,\d{3})+(\.\d+)?$)");
-  if (std::regex_match(s, plain)) return std::stod(s);
-  if (std::regex_match(s, grouped)) {
+  if (is_plain_decimal(s)) return to_double(s);
+  if (is_grouped_decimal(s)) {
     std::string t = s;
     t.erase(std::remove(t.begin(), t.end(), ','), t.end());
-    return std::stod(t);
+    return to_double(t);
   }
   return std::nullopt;
 }
 
-// Letter of a multiple-choice key "B" / "(B)", or 0.
+// Letter of a multiple-choice key "B" / "(B)" (also "(B" and "B)"), or 0.
 char choice_key(const std::string& ref) {
-  static const std::regex key(R"(^\(?([A-J])\)?$)");
-  std::smatch m;
-  return std::regex_match(ref, m, key) ? m[1].str()[0] : 0;
+  std::string_view s = ref;
+  if (!s.empty() && s[0] == '(') s.remove_prefix(1);
+  if (!s.empty() && s.back() == ')') s.remove_suffix(1);
+  return s.size() == 1 && s[0] >= 'A' && s[0] <= 'J' ? s[0] : 0;
+}
+
+// The letter of \(?([A-J])\)?(?:[.:)\s]|$) matched at i ([A-Ja-j] unless
+// upper_only), or 0. A ')' after the letter satisfies the tail by itself, so
+// "(B)x" matches as "(B" + ")"; without the optional '(' the letter would have to
+// be '(', so taking it is the only way.
+char choice_at(std::string_view s, size_t i, bool upper_only) {
+  if (i < s.size() && s[i] == '(') ++i;
+  if (i >= s.size()) return 0;
+  const char c = s[i];
+  const bool letter = (c >= 'A' && c <= 'J') || (!upper_only && c >= 'a' && c <= 'j');
+  if (!letter) return 0;
+  const size_t t = i + 1;
+  return t >= s.size() || s[t] == '.' || s[t] == ':' || s[t] == ')' || is_space(s[t]) ? c : 0;
+}
+
+// Case-insensitive: s[i..] starts with the lower-case `word`.
+bool starts_with_icase(std::string_view s, size_t i, std::string_view word) {
+  if (i > s.size() || s.size() - i < word.size()) return false;
+  for (size_t k = 0; k < word.size(); ++k)
+    if (std::tolower(static_cast<unsigned char>(s[i + k])) != word[k]) return false;
+  return true;
+}
+
+// The letter of ^(?:option|choice|answer)\s*(?:is)?\s*:?\s*\(?([A-J])\)?(?:[.:)\s]|$)
+// matched case-insensitively, trying the optional parts in the regex's order (taken
+// first), or 0. Whitespace runs are taken whole: stopping one early leaves a space
+// where the next token (none of which is a space) must start.
+char choice_named(std::string_view s) {
+  size_t i = std::string_view::npos;
+  for (std::string_view w : {"option", "choice", "answer"})
+    if (starts_with_icase(s, 0, w)) i = w.size();
+  if (i == std::string_view::npos) return 0;
+  i = skip_while(s, i, is_space);
+  for (bool take_is : {true, false}) {
+    size_t j = i;
+    if (take_is) {
+      if (!starts_with_icase(s, j, "is")) continue;
+      j = skip_while(s, j + 2, is_space);
+    }
+    for (bool take_colon : {true, false}) {
+      size_t k = j;
+      if (take_colon) {
+        if (k >= s.size() || s[k] != ':') continue;
+        k = skip_while(s, k + 1, is_space);
+      }
+      if (const char c = choice_at(s, k, /*upper_only=*/false)) return c;
+    }
+  }
+  return 0;
 }
 
 char choice_given(const std::string& given) {
-  static const std::regex lead(R"(^\(?([A-J])\)?(?:[.:)\s]|$))");
-  static const std::regex named(R"(^(?:option|choice|answer)\s*(?:is)?\s*:?\s*\(?([A-J])\)?(?:[.:)\s]|$))",
-                                std::regex::icase);
-  std::smatch m;
-  if (std::regex_search(given, m, lead)) return m[1].str()[0];
-  if (std::regex_search(given, m, named)) return static_cast<char>(std::toupper(m[1].str()[0]));
+  if (const char c = choice_at(given, 0, /*upper_only=*/true)) return c;
+  if (const char c = choice_named(given)) return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return 0;
+}
+
+// The number of ^([\d.,]+)\s+[A-Za-z][A-Za-z ]*$ ("5 cm", "12 dollars"), or nullopt.
+std::optional<std::string_view> number_with_unit(std::string_view s) {
+  const size_t n = skip_while(s, 0, [](char c) { return is_digit(c) || c == '.' || c == ','; });
+  if (n == 0) return std::nullopt;
+  const size_t w = skip_while(s, n, is_space);
+  if (w == n || w >= s.size() || !is_alpha(s[w])) return std::nullopt;
+  if (skip_while(s, w, [](char c) { return is_alpha(c) || c == ' '; }) != s.size()) return std::nullopt;
+  return s.substr(0, n);
+}
+
+// A copy of s with each match of a pattern that begins with the literal `lead`
+// replaced, scanning left to right without overlap (as std::regex_replace does).
+// rewrite(s, i, out), called where `lead` occurs at i, appends the replacement and
+// returns the end of the match, or returns i when nothing matches there.
+template <class Rewrite>
+std::string rewrite_each(std::string_view s, std::string_view lead, Rewrite rewrite) {
+  std::string out;
+  out.reserve(s.size() + 16);
+  for (size_t i = 0; i < s.size();) {
+    const size_t end = s.compare(i, lead.size(), lead) == 0 ? rewrite(s, i, out) : i;
+    if (end > i) {
+      i = end;
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
+// \frac12 -> \frac{1}{2} (the pattern \\frac(\d)(\d)).
+std::string brace_short_frac(std::string_view s) {
+  return rewrite_each(s, "\\frac", [](std::string_view t, size_t i, std::string& out) {
+    const size_t a = i + 5;
+    if (a + 1 >= t.size() || !is_digit(t[a]) || !is_digit(t[a + 1])) return i;
+    out += fmt::format("\\frac{{{}}}{{{}}}", t[a], t[a + 1]);
+    return a + 2;
+  });
+}
+
+// \sqrt2 -> \sqrt{2}, \sqrt12 -> \sqrt{12}, \sqrtx -> \sqrt{x} (the pattern \\sqrt(\d+|[a-zA-Z])).
+std::string brace_short_sqrt(std::string_view s) {
+  return rewrite_each(s, "\\sqrt", [](std::string_view t, size_t i, std::string& out) {
+    const size_t a = i + 5;
+    size_t e = skip_while(t, a, is_digit);
+    if (e == a && a < t.size() && is_alpha(t[a])) e = a + 1;
+    if (e == a) return i;
+    out += "\\sqrt{";
+    out += t.substr(a, e - a);
+    out += '}';
+    return e;
+  });
+}
+
+// x^{2} -> x^2, a_{n} -> a_n (the pattern ([\^_])\{(\w)\}).
+std::string unbrace_scripts(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((s[i] == '^' || s[i] == '_') && i + 3 < s.size() && s[i + 1] == '{' && is_word(s[i + 2]) && s[i + 3] == '}') {
+      out += s[i];
+      out += s[i + 2];
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
 }
 
 }  // namespace
 
 std::optional<std::string> extract_boxed(std::string_view text) {
-  std::optional<std::string> last;
-  size_t last_pos = 0;
-  for (const char* cmd : {"\\boxed", "\\fbox"}) {
-    const size_t len = std::char_traits<char>::length(cmd);
-    for (size_t p = text.find(cmd); p != std::string_view::npos; p = text.find(cmd, p + 1)) {
-      size_t q = p + len;
-      std::optional<std::string> got;
-      if (q < text.size() && text[q] == '{') {
-        const size_t close = matching_brace(text, q);
-        if (close != std::string_view::npos) got = std::string(text.substr(q + 1, close - q - 1));
-      } else if (q < text.size() && text[q] == ' ') {
-        while (q < text.size() && text[q] == ' ') ++q;
-        size_t e = q;
-        while (e < text.size() && !std::isspace(static_cast<unsigned char>(text[e])) && text[e] != '$') ++e;
-        if (e > q) got = std::string(text.substr(q, e - q));
-      }
-      if (got && (!last || p > last_pos)) {  // the one that starts last in the text
-        last = std::move(got);
-        last_pos = p;
-      }
+  // Candidates are tried from the last one back; the first that yields an answer wins
+  // (the one that starts last). Linear in the text: when the '{' of a candidate never
+  // closes, no earlier '{' whose scan reaches it can close either (its depth stays
+  // above that one's), so scans stop at the earliest unclosed brace found so far and
+  // no character is scanned twice.
+  size_t unclosed = text.size();  // scans stop here: no match at or beyond it
+  const std::string_view cmds[2] = {"\\boxed", "\\fbox"};
+  size_t next[2] = {text.rfind(cmds[0]), text.rfind(cmds[1])};  // last occurrence of each not tried yet
+  for (;;) {
+    constexpr size_t npos = std::string_view::npos;
+    const int k = next[0] == npos ? 1 : next[1] == npos ? 0 : next[0] > next[1] ? 0 : 1;
+    const size_t p = next[k];
+    if (p == npos) return std::nullopt;
+    // Both commands hold one '\', at their start, so occurrences never overlap.
+    next[k] = p == 0 ? npos : text.rfind(cmds[k], p - 1);
+    size_t q = p + cmds[k].size();
+    if (q < text.size() && text[q] == '{') {
+      const size_t close = matching_brace(text.substr(0, unclosed), q);
+      if (close != npos) return std::string(text.substr(q + 1, close - q - 1));
+      unclosed = q;
+    } else if (q < text.size() && text[q] == ' ') {
+      q = skip_while(text, q, [](char c) { return c == ' '; });
+      size_t e = q;
+      while (e < text.size() && !is_space(text[e]) && text[e] != '$') ++e;
+      if (e > q) return std::string(text.substr(q, e - q));
     }
   }
-  return last;
 }
 
 std::optional<std::string> extract_answer(std::string_view text) {
@@ -213,6 +394,7 @@ std::string gsm8k_reference(std::string_view answer_field) {
 }
 
 std::optional<double> parse_number(std::string_view in) {
+  if (in.size() > kMaxAnswerBytes) return std::nullopt;
   std::string s = remove_spaces(strip_wrappers(in));
   double sign = 1;
   while (!s.empty() && (s[0] == '+' || s[0] == '-')) {
@@ -250,25 +432,21 @@ std::optional<double> parse_number(std::string_view in) {
   if (!v) {
     // A number followed by unit words: "5 cm", "12 dollars" (a space is required,
     // so "3x" stays an expression).
-    static const std::regex with_unit(R"(^([\d.,]+)\s+[A-Za-z][A-Za-z ]*$)");
-    std::smatch m;
     const std::string spaced = strip_wrappers(in);
-    std::string body = spaced;
-    while (!body.empty() && (body[0] == '+' || body[0] == '-')) body.erase(0, 1);
-    if (std::regex_match(body, m, with_unit)) v = parse_plain(m[1].str());
+    std::string_view body = spaced;
+    while (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
+    if (const auto num = number_with_unit(body)) v = parse_plain(std::string(*num));
   }
   if (!v) return std::nullopt;
   return sign * *v;
 }
 
 std::string normalize_answer(std::string_view in) {
+  if (in.size() > kMaxAnswerBytes) return std::string(in);
   std::string s = remove_spaces(strip_wrappers(in));
-  static const std::regex frac_short(R"(\\frac(\d)(\d))");
-  static const std::regex sqrt_short(R"(\\sqrt(\d+|[a-zA-Z]))");
-  s = std::regex_replace(s, frac_short, "\\frac{$1}{$2}");
-  s = std::regex_replace(s, sqrt_short, "\\sqrt{$1}");
-  static const std::regex script_brace(R"(([\^_])\{(\w)\})");
-  s = std::regex_replace(s, script_brace, "$1$2");
+  s = brace_short_frac(s);
+  s = brace_short_sqrt(s);
+  s = unbrace_scripts(s);
   while (s.size() >= 2 && s.front() == '{' && matching_brace(s, 0) == s.size() - 1) s = s.substr(1, s.size() - 2);
   if (s.find('\\') == std::string::npos)
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -282,6 +460,7 @@ std::string vote_key(std::string_view s) {
 
 bool answers_equal(std::string_view given_in, std::string_view ref_in) {
   const std::string ref_raw = ref_in.find("####") != std::string_view::npos ? gsm8k_reference(ref_in) : std::string(ref_in);
+  if (given_in.size() > kMaxAnswerBytes || ref_raw.size() > kMaxAnswerBytes) return false;
   const std::string ref = strip_wrappers(ref_raw), given = strip_wrappers(given_in);
   if (ref.empty() || given.empty()) return false;
   if (const char key = choice_key(ref)) return choice_given(given) == key;
@@ -363,8 +542,10 @@ class ExprParser {
     skip();
     if (i_ >= s_.size()) return false;
     if (s_[i_] == '(') {
+      if (++depth_ > kMaxCountdownNesting) return false;
       ++i_;
       if (!expr(out)) return false;
+      --depth_;
       skip();
       if (i_ >= s_.size() || s_[i_] != ')') return false;
       ++i_;
@@ -383,11 +564,13 @@ class ExprParser {
   }
   std::string s_;
   size_t i_ = 0;
+  int depth_ = 0;  // parentheses open at i_
 };
 
 }  // namespace
 
 bool verify_countdown(std::string_view expr_in, const std::vector<int64_t>& given, int64_t target) {
+  if (expr_in.size() > kMaxAnswerBytes) return false;
   std::string s = strip_wrappers(expr_in);
   for (auto [from, to] : {std::pair{"\\times", "*"}, {"\\cdot", "*"}, {"\\div", "/"}, {"×", "*"}, {"÷", "/"},
                           {"x", "*"}, {"{", "("}, {"}", ")"}})

@@ -23,7 +23,19 @@
 //     \frac12 -> \frac{1}{2}, \sqrt2 -> \sqrt{2}, x^{2} -> x^2, outer braces dropped, letters
 //     lower-cased when there is no LaTeX command).
 //   - A GSM8K reference "... #### 72" is reduced to "72" first.
+//
+// Limits (model output and references are untrusted and may be megabytes long):
+// every function here runs in time linear in its input, or bounded by
+// kMaxAnswerBytes, and never recurses deeper than a small constant (no std::regex:
+// libstdc++'s recurses once per character). extract_* scan the whole text in one
+// pass. An answer or reference longer than kMaxAnswerBytes (after the GSM8K "####"
+// reduction) is not compared: answers_equal and verify_countdown give false,
+// parse_number nullopt, and normalize_answer / vote_key return it unchanged. A
+// countdown expression with parentheses nested deeper than kMaxCountdownNesting is
+// rejected. A number out of double's range ("1e400") is not a number: it compares
+// as a string.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,6 +43,9 @@
 #include <vector>
 
 namespace r1::eval {
+
+inline constexpr size_t kMaxAnswerBytes = 1024;
+inline constexpr int kMaxCountdownNesting = 64;
 
 std::optional<std::string> extract_boxed(std::string_view text);
 std::optional<std::string> extract_answer(std::string_view text);
