@@ -41,6 +41,10 @@ void check(const ServeFlags& f) {
   if (o.max_prompt_tokens < 0) fail("--max-prompt-tokens must be >= 0, got {}", o.max_prompt_tokens);
   if (o.limits.max_n < 1) fail("--max-n must be >= 1, got {}", o.limits.max_n);
   if (o.read_timeout_s < 1) fail("--read-timeout must be >= 1 second, got {}", o.read_timeout_s);
+  if (o.header_timeout_s < 1) fail("--header-timeout must be >= 1 second, got {}", o.header_timeout_s);
+  if (o.idle_timeout_s < 1) fail("--idle-timeout must be >= 1 second, got {}", o.idle_timeout_s);
+  if (o.max_connections < 1) fail("--max-connections must be >= 1, got {}", o.max_connections);
+  if (o.max_client_connections < 1) fail("--max-client-connections must be >= 1, got {}", o.max_client_connections);
   if (!(o.drain_timeout_s >= 0)) fail("--drain-timeout must be >= 0, got {}", o.drain_timeout_s);
   if (o.http_threads < 0) fail("--http-threads must be >= 0, got {}", o.http_threads);
 }
@@ -134,11 +138,24 @@ const bool registered = register_command({
           ->envname("R1_ALIAS");
       sub.add_option("--prefill-chunk", o.scheduler.prefill_chunk, "prompt tokens per batched step, over all slots")
           ->capture_default_str()->envname("R1_PREFILL_CHUNK");
-      sub.add_option("--read-timeout", o.read_timeout_s, "seconds a client may take per read of its request")
+      sub.add_option("--read-timeout", o.read_timeout_s, "seconds a request may take to arrive, from its first byte to the end of its body (408 after)")
           ->capture_default_str()->envname("R1_READ_TIMEOUT");
+      sub.add_option("--header-timeout", o.header_timeout_s, "seconds a new connection may take to send its request head")
+          ->capture_default_str()->envname("R1_HEADER_TIMEOUT");
+      sub.add_option("--idle-timeout", o.idle_timeout_s, "seconds a keep-alive connection may stay idle between requests")
+          ->capture_default_str()->envname("R1_IDLE_TIMEOUT");
+      sub.add_option("--max-connections", o.max_connections,
+                     "open connections in all (above: the oldest one not being served is closed)")
+          ->capture_default_str()->envname("R1_MAX_CONNECTIONS");
+      sub.add_option("--max-client-connections", o.max_client_connections,
+                     "open connections from one address (above: its oldest one not being served is closed)")
+          ->capture_default_str()->envname("R1_MAX_CLIENT_CONNECTIONS");
+      sub.add_option("--host-allow", o.host_allow,
+                     "Host names accepted besides IP addresses and localhost (DNS rebinding guard; * = any), comma-separated")
+          ->delimiter(',')->envname("R1_HOST_ALLOW");
       sub.add_option("--drain-timeout", o.drain_timeout_s, "seconds running work may take to finish on SIGTERM")
           ->capture_default_str()->envname("R1_DRAIN_TIMEOUT");
-      sub.add_option("--http-threads", o.http_threads, "connection threads (0 = parallel + max-queue + 16)")
+      sub.add_option("--http-threads", o.http_threads, "threads that run request handlers (0 = parallel + max-queue + 16)")
           ->envname("R1_HTTP_THREADS");
       return [f] { return run_serve(*f); };
     }});

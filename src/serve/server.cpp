@@ -86,6 +86,23 @@ httplib::Server::HandlerWithContentReader with_body(BodyHandler h, size_t max_bo
   };
 }
 
+// The connection layer's counters in Prometheus text.
+std::string render_front_stats(const FrontStats& f) {
+  return fmt::format(
+      "# HELP r1_http_connections_open TCP connections open now.\n"
+      "# TYPE r1_http_connections_open gauge\nr1_http_connections_open {}\n"
+      "# HELP r1_http_connections_serving Connections whose request a worker is serving now.\n"
+      "# TYPE r1_http_connections_serving gauge\nr1_http_connections_serving {}\n"
+      "# HELP r1_http_connections_accepted_total TCP connections accepted.\n"
+      "# TYPE r1_http_connections_accepted_total counter\nr1_http_connections_accepted_total {}\n"
+      "# HELP r1_http_connections_closed_total Connections the server closed early, by reason.\n"
+      "# TYPE r1_http_connections_closed_total counter\n"
+      "r1_http_connections_closed_total{{reason=\"evicted\"}} {}\n"
+      "r1_http_connections_closed_total{{reason=\"timed_out\"}} {}\n"
+      "r1_http_connections_closed_total{{reason=\"refused\"}} {}\n",
+      f.open, f.serving, f.accepted, f.evicted, f.timed_out, f.refused);
+}
+
 }  // namespace
 
 json parse_body(const std::string& body) {
@@ -107,31 +124,30 @@ Server::Server(Model& model, ServerOptions opts)
   scheduler_ = std::make_unique<Scheduler>(model_, opts_.scheduler, metrics_);
   started_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   http_ = std::make_unique<httplib::Server>();
-  const int threads = opts_.http_threads > 0 ? opts_.http_threads
-                                             : opts_.scheduler.n_slots + opts_.scheduler.max_queue + 16;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http_->set_payload_max_length(opts_.max_body);
-  http_->set_read_timeout(opts_.read_timeout_s, 0);
-  http_->set_write_timeout(30, 0);
-  http_->set_keep_alive_timeout(5);
-  http_->set_keep_alive_max_count(1000);
+  FrontOptions front;
+  front.host = opts_.host;
+  front.port = opts_.port;
+  front.workers = opts_.http_threads > 0 ? opts_.http_threads : opts_.scheduler.n_slots + opts_.scheduler.max_queue + 16;
+  front.max_connections = opts_.max_connections;
+  front.max_client_connections = opts_.max_client_connections;
+  front.header_timeout_s = opts_.header_timeout_s;
+  front.read_timeout_s = opts_.read_timeout_s;
+  front.idle_timeout_s = opts_.idle_timeout_s;
+  front.max_body = opts_.max_body;
+  front_ = std::make_unique<HttpFront>(*http_, front);
+  guard_.check_host = opts_.api_key.empty() || !opts_.host_allow.empty();
+  guard_.check_origin = opts_.api_key.empty();
+  for (const std::string& h : opts_.host_allow) guard_.host_allow.push_back(h == "*" ? h : host_name_of(h));
+  guard_.cors_origin = opts_.cors_origin;
   setup_routes();
 }
 
 Server::~Server() = default;
 
-int Server::bind() {
-  int port = opts_.port;
-  if (port == 0) {
-    port = http_->bind_to_any_port(opts_.host);
-    if (port < 0) fail("cannot listen on {} (any port)", opts_.host);
-  } else if (!http_->bind_to_port(opts_.host, port)) {
-    fail("cannot listen on {}:{} (in use, or not an address of this machine)", opts_.host, port);
-  }
-  return port;
-}
+int Server::bind() { return front_->bind(); }
 
-void Server::serve() { http_->listen_after_bind(); }
+void Server::serve() { front_->run(); }
 
 void Server::shutdown(bool graceful) {
   const bool first = !draining_.exchange(true);
@@ -146,7 +162,7 @@ void Server::shutdown(bool graceful) {
     scheduler_->cancel_all();
   }
   scheduler_->wait_idle(10.0);
-  http_->stop();
+  front_->stop();
 }
 
 std::string Server::new_id(const char* prefix) {
@@ -165,6 +181,11 @@ bool Server::authorized(const httplib::Request& req) const {
 void Server::setup_routes() {
   httplib::Server& s = *http_;
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (const std::string refusal = guard_.check(req.get_header_value("Host"), req.get_header_value("Origin"));
+        !refusal.empty()) {
+      send_error(res, ApiError(403, refusal, "invalid_request_error", "", "cross_site_request"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (!opts_.cors_origin.empty()) {
       res.set_header("Access-Control-Allow-Origin", opts_.cors_origin);
       if (opts_.cors_origin != "*") res.set_header("Vary", "Origin");
@@ -249,7 +270,8 @@ void Server::setup_routes() {
     send_json(res, 200, model_json());
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(scheduler_->gauges()), "text/plain; version=0.0.4");
+    res.set_content(metrics_.render(scheduler_->gauges()) + render_front_stats(front_->stats()),
+                    "text/plain; version=0.0.4");
   });
   using Req = const httplib::Request&;
   using Res = httplib::Response&;

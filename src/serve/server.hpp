@@ -13,6 +13,12 @@
 //   500 internal.
 // - With an API key, every route but /health needs "Authorization: Bearer KEY".
 // - CORS headers are sent only when cors_origin is set.
+// - Browser guard (browser_guard.hpp): with no API key, or with host_allow set,
+//   a Host header that is not an IP literal, localhost or an allowed name gets
+//   403; with no API key, a request whose Origin is neither this server's nor the
+//   CORS origin gets 403.
+// - Connections (http_front.hpp): requests are read in full by one event thread
+//   before a worker serves them; idle and slow clients cannot hold workers.
 // - No route reads or writes files; the only file is the model given at start.
 // - A client that disconnects cancels its generation (checked between steps
 //   while it waits, and on every failed write).
@@ -26,10 +32,13 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "model/model.hpp"
 #include "serve/api_request.hpp"
 #include "serve/api_response.hpp"
+#include "serve/browser_guard.hpp"
+#include "serve/http_front.hpp"
 #include "serve/metrics.hpp"
 #include "serve/scheduler.hpp"
 
@@ -49,8 +58,13 @@ struct ServerOptions {
   std::string cors_origin;            // empty: no CORS headers
   ReasoningField reasoning_field = ReasoningField::reasoning_content;
   std::string model_id;               // the name /v1/models lists and requests must use
-  int http_threads = 0;               // 0: slots + max_queue + 16
-  int read_timeout_s = 10;            // per read of a request (slow clients are dropped)
+  int http_threads = 0;               // handler threads; 0: slots + max_queue + 16
+  int read_timeout_s = 30;            // from a request's first byte to the end of its body
+  int header_timeout_s = 10;          // from accept (or a request's first byte) to the end of its head
+  int idle_timeout_s = 5;             // keep-alive: between two requests of a connection
+  int max_connections = 4096;         // open connections in all (capped by the descriptor limit)
+  int max_client_connections = 1024;  // open connections from one address
+  std::vector<std::string> host_allow;  // Host names accepted besides IP literals and localhost ("*": any)
   double drain_timeout_s = 30;        // shutdown(true): how long running work may finish
   int32_t max_prompt_tokens = 0;      // 0: the slot context - 1
   RequestLimits limits;
@@ -85,7 +99,9 @@ class Server {
   ServerOptions opts_;
   Metrics metrics_;
   std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<httplib::Server> http_;  // routes and handlers
+  std::unique_ptr<HttpFront> front_;       // connections
+  BrowserGuard guard_;
   std::atomic<bool> draining_{false};
   std::mutex shutdown_mu_;
   std::mutex rng_mu_;

@@ -11,6 +11,7 @@
 #include "base/error.hpp"
 #include "base/timing.hpp"
 #include "serve/connection.hpp"
+#include "serve/http_front.hpp"
 #include "serve/server.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -154,7 +155,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     ex->channel = channel;
     ex->out.resize(jobs.size());
     ex->remaining = jobs.size();
-    ex->fd = find_connection_socket(req.remote_addr, req.remote_port, req.local_port);
+    ex->fd = current_connection_fd();
 
     const size_t n_jobs = jobs.size();
     switch (scheduler_->submit(std::move(jobs))) {
