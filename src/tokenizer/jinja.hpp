@@ -34,6 +34,8 @@
 // Anything else (call/filter blocks, include, extends, unknown filters or tests,
 // argument unpacking) throws r1::Error naming the construct and the line.
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -42,6 +44,26 @@
 namespace r1::jinja {
 
 struct Program;
+
+// Bounds on one render of an untrusted template (a chat template comes from the
+// model file). Exceeding one throws r1::Error naming the limit and the line. The
+// defaults are far above what real chat templates need (DeepSeek-R1/V3 and Qwen3
+// over a 1,000-message conversation take about a tenth of max_steps) and keep a
+// hostile template to a few seconds and a few hundred MB. Parsing has its own
+// fixed bound: statements and expressions nest at most kMaxNesting levels.
+struct Limits {
+  // Evaluation steps: one per expression node and statement evaluated, one per
+  // loop iteration, one per list element built or copied, one per 64 bytes of
+  // string built.
+  int64_t max_steps = 20'000'000;
+  // Largest string (the output, a {% set %} block, a macro result, tojson, ~ ...).
+  size_t max_bytes = size_t(64) << 20;
+  // Wall time of one render, checked every few thousand steps.
+  double max_seconds = 10.0;
+  // Nesting of evaluation: expressions, statements, macro calls together.
+  int max_depth = 1000;
+};
+inline constexpr int kMaxNesting = 200;
 
 class Template {
  public:
@@ -53,7 +75,7 @@ class Template {
 
   // Renders with the keys of `vars` (a JSON object) as global variables. Const and
   // thread-safe. Throws r1::Error on runtime errors (raise_exception included).
-  std::string render(const nlohmann::ordered_json& vars) const;
+  std::string render(const nlohmann::ordered_json& vars, const Limits& limits = Limits()) const;
 
  private:
   std::unique_ptr<Program> program_;

@@ -35,6 +35,7 @@ struct Expr {
   };
   Kind kind;
   int line = 0;
+  int height = 1;              // levels of this subtree (<= kMaxNesting; bounds recursion)
   Value value;                 // literal
   std::string name;            // identifier, member name, operator, filter/test name, kwarg name
   ExprPtr a, b, c;

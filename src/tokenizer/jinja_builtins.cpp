@@ -1,11 +1,13 @@
 // Jinja built-ins: member access and methods, slices, filters, tests, globals.
 // Behaviour follows @huggingface/jinja except where jinja.hpp lists a difference.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <ctime>
 #include <optional>
 
 #include "base/error.hpp"
+#include "tokenizer/jinja_budget.hpp"
 #include "tokenizer/jinja_eval.hpp"
 
 namespace r1::jinja {
@@ -36,6 +38,15 @@ std::string capitalize(std::string s) {
   return s;
 }
 
+// The code points of s, charged one step per byte (each becomes a small string).
+std::vector<std::string> chars_of(const std::string& s, int line) {
+  charge_steps(line, int64_t(s.size()));
+  return utf8_chars(s);
+}
+
+// A search for `needle` in `hay` may take up to |hay| * |needle| byte comparisons.
+void charge_search(int line, size_t hay, size_t needle) { charge_steps(line, int64_t(hay / 64 + 1) * int64_t(needle / 64 + 1)); }
+
 FunctionPtr make_fn(std::string name, std::function<Value(const CallArgs&)> f) {
   auto fn = std::make_shared<Function>();
   fn->name = std::move(name);
@@ -51,8 +62,9 @@ const std::string& want_string(const Value* v, const char* what, int line) {
 // Python str.strip(chars): chars as a set of code points; none/absent: whitespace.
 std::string strip_chars(const std::string& s, const Value* chars, bool left, bool right, int line) {
   if (!chars || chars->is_none() || chars->is_undefined()) return js_trim(s, left, right);
-  const std::vector<std::string> set = utf8_chars(want_string(chars, "strip() argument", line));
-  std::vector<std::string> cs = utf8_chars(s);
+  const std::vector<std::string> set = chars_of(want_string(chars, "strip() argument", line), line);
+  std::vector<std::string> cs = chars_of(s, line);
+  charge_steps(line, int64_t(set.size()));
   auto in_set = [&](const std::string& c) { return std::find(set.begin(), set.end(), c) != set.end(); };
   size_t b = 0, e = cs.size();
   if (left)
@@ -89,6 +101,7 @@ Array split_sep(const std::string& s, const std::string& sep, int64_t maxsplit, 
   if (!from_right) {
     size_t start = 0;
     for (;;) {
+      charge_search(line, s.size() - start, sep.size());
       const size_t p = s.find(sep, start);
       if (p == std::string::npos || (maxsplit >= 0 && int64_t(parts.size()) >= maxsplit)) break;
       parts.push_back(s.substr(start, p - start));
@@ -100,6 +113,7 @@ Array split_sep(const std::string& s, const std::string& sep, int64_t maxsplit, 
     for (;;) {
       if (maxsplit >= 0 && int64_t(parts.size()) >= maxsplit) break;
       if (end < sep.size()) break;
+      charge_search(line, end, sep.size());
       const size_t p = s.rfind(sep, end - sep.size());
       if (p == std::string::npos) break;
       parts.push_back(s.substr(p + sep.size(), end - p - sep.size()));
@@ -125,12 +139,19 @@ bool bool_arg(const Value* v, bool fallback, const char* what, int line) {
   return v->as_bool();
 }
 
-std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count) {
+std::string replace_all(const std::string& s, const std::string& from, const std::string& to, int64_t count, int line) {
   if (count == 0) return s;
   std::string out;
+  // Worst case: every code point (or every match) replaced; check that bound
+  // before building, so that a large `to` cannot blow up the result.
+  const size_t pieces = from.empty() ? s.size() + 1 : s.size() / from.size();
+  if (to.size() > from.size() && pieces > 0)
+    check_size(line, s.size() + std::min<uint64_t>(pieces, count < 0 ? UINT64_MAX : uint64_t(count)) * (to.size() - from.size()),
+               "the result of replace()");
+  charge_steps(line, int64_t(s.size() / 64));
   int64_t left = count < 0 ? INT64_MAX : count;
   if (from.empty()) {  // inserted between code points (and at both ends)
-    for (const std::string& c : utf8_chars(s)) {
+    for (const std::string& c : chars_of(s, line)) {
       if (left > 0) {
         out += to;
         --left;
@@ -142,6 +163,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
   }
   size_t pos = 0;
   for (;;) {
+    charge_search(line, s.size() - pos, from.size());
     const size_t p = s.find(from, pos);
     if (p == std::string::npos || left == 0) break;
     out.append(s, pos, p - pos);
@@ -155,7 +177,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
 
 Value string_method(const std::string& s, const std::string& name, int line) {
   auto bound = [&](std::function<Value(const CallArgs&)> f) { return Value(make_fn(name, std::move(f))); };
-  if (name == "length") return Value(int64_t(utf8_chars(s).size()));
+  if (name == "length") return Value(int64_t(chars_of(s, line).size()));
   if (name == "upper") return bound([s](const CallArgs&) { return Value(ascii_upper(s)); });
   if (name == "lower") return bound([s](const CallArgs&) { return Value(ascii_lower(s)); });
   if (name == "title") return bound([s](const CallArgs&) { return Value(title_case(s)); });
@@ -212,7 +234,7 @@ Value string_method(const std::string& s, const std::string& name, int line) {
     return bound([s](const CallArgs& a) {
       const std::string& from = want_string(a.get(0, "old"), "replace() old", a.line);
       const std::string& to = want_string(a.get(1, "new"), "replace() new", a.line);
-      return Value(replace_all(s, from, to, int_arg(a.get(2, "count"), -1, "replace() count", a.line)));
+      return Value(replace_all(s, from, to, int_arg(a.get(2, "count"), -1, "replace() count", a.line), a.line));
     });
   }
   (void)line;
@@ -220,6 +242,7 @@ Value string_method(const std::string& s, const std::string& name, int line) {
 }
 
 Array items_of(const Object& o) {
+  charge_steps(0, int64_t(o.items.size()));
   Array out;
   for (const auto& [k, v] : o.items) out.push_back(Value::array({Value(k), v}));
   return out;
@@ -326,8 +349,14 @@ std::vector<size_t> slice_indices(size_t n, const Value& start_v, const Value& s
     b = !start ? len - 1 : *start < 0 ? std::max<int64_t>(len + *start, -1) : std::min(*start, len - 1);
     e = !stop ? -1 : *stop < 0 ? std::max<int64_t>(len + *stop, -1) : std::min(*stop, len - 1);
   }
+  // b and e lie in [-1, len]; stepping stops before i + step could overflow.
   std::vector<size_t> idx;
-  for (int64_t i = b; step > 0 ? i < e : i > e; i += step) idx.push_back(size_t(i));
+  for (int64_t i = b; step > 0 ? i < e : i > e;) {
+    idx.push_back(size_t(i));
+    if (step > 0 ? e - i <= step : (i - e) + step <= 0) break;
+    i += step;
+  }
+  charge_steps(line, int64_t(idx.size()));
   return idx;
 }
 
@@ -347,7 +376,11 @@ Value js_parse_int(const std::string& s, bool as_float, Value fallback) {
 JsonStyle json_style(const CallArgs* args, int line) {
   JsonStyle st;
   if (!args) return st;
-  if (const Value* v = args->kwarg("indent")) st.indent = int(int_arg(v, -1, "tojson indent", line));
+  if (const Value* v = args->kwarg("indent")) {
+    const int64_t indent = int_arg(v, -1, "tojson indent", line);
+    if (indent > 1024) runtime_error(line, "tojson indent must be at most 1024");
+    st.indent = int(std::max<int64_t>(indent, -1));
+  }
   st.ensure_ascii = bool_arg(args->kwarg("ensure_ascii"), false, "tojson ensure_ascii", line);
   st.sort_keys = bool_arg(args->kwarg("sort_keys"), false, "tojson sort_keys", line);
   if (const Value* sep = args->kwarg("separators"); sep && !sep->is_none()) {
@@ -376,7 +409,7 @@ Value get_member(const Value& obj, const Value& key, int line) {
         if (i < 0) i += int64_t(a.size());
         return i >= 0 && i < int64_t(a.size()) ? a[i] : Value();
       }
-      std::vector<std::string> cs = utf8_chars(obj.str());
+      std::vector<std::string> cs = chars_of(obj.str(), line);
       if (i < 0) i += int64_t(cs.size());
       return i >= 0 && i < int64_t(cs.size()) ? Value(cs[i]) : Value();
     }
@@ -397,7 +430,7 @@ Value get_slice(const Value& obj, const Value& start, const Value& stop, const V
     return Value::array(std::move(out));
   }
   if (obj.is_string()) {
-    const std::vector<std::string> cs = utf8_chars(obj.str());
+    const std::vector<std::string> cs = chars_of(obj.str(), line);
     std::string out;
     for (size_t i : slice_indices(cs.size(), start, stop, step, line)) out += cs[i];
     return Value(std::move(out));
@@ -420,7 +453,7 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs* args
   }
   if (name == "length" || name == "count") {
     if (v.is_array()) return Value(int64_t(v.arr()->size()));
-    if (v.is_string()) return Value(int64_t(utf8_chars(v.str()).size()));
+    if (v.is_string()) return Value(int64_t(chars_of(v.str(), line).size()));
     if (v.is_mapping()) return Value(int64_t(v.obj()->items.size()));
     return bad_type();
   }
@@ -432,12 +465,20 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs* args
     const Value* sep_v = arg(0, "d");
     const std::string sep = sep_v ? want_string(sep_v, "join separator", line) : "";
     std::vector<std::string> parts;
-    if (v.is_string()) parts = utf8_chars(v.str());
+    if (v.is_string()) parts = chars_of(v.str(), line);
     else if (v.is_array())
       for (const Value& x : *v.arr()) parts.push_back(x.is_none() || x.is_undefined() ? "" : x.concat_string());
     else return bad_type();
+    size_t total = parts.empty() ? 0 : sep.size() * (parts.size() - 1);
+    for (const std::string& p : parts) total += p.size();
+    charge_steps(line, int64_t(parts.size()));
+    charge_bytes(line, total, "the result of join");
     std::string out;
-    for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+    out.reserve(total);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (i) out += sep;
+      out += parts[i];
+    }
     return Value(std::move(out));
   }
   if (v.is_string()) {
@@ -448,17 +489,26 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs* args
     if (name == "title") return Value(title_case(s));
     if (name == "capitalize") return Value(capitalize(s));
     if (name == "first" || name == "last") {
-      const auto cs = utf8_chars(s);
+      const auto cs = chars_of(s, line);
       return cs.empty() ? Value() : Value(name == "first" ? cs.front() : cs.back());
     }
     if (name == "replace") {
       const std::string& from = want_string(arg(0, "old"), "replace old", line);
       const std::string& to = want_string(arg(1, "new"), "replace new", line);
-      return Value(replace_all(s, from, to, int_arg(arg(2, "count"), -1, "replace count", line)));
+      return Value(replace_all(s, from, to, int_arg(arg(2, "count"), -1, "replace count", line), line));
     }
     if (name == "indent") {
       const Value* w = arg(0, "width");
-      std::string pad = w && w->is_string() ? w->str() : std::string(size_t(int_arg(w, 4, "indent width", line)), ' ');
+      std::string pad;
+      if (w && w->is_string()) {
+        pad = w->str();
+      } else {
+        const int64_t width = int_arg(w, 4, "indent width", line);
+        if (width < 0 || width > 1024) runtime_error(line, "indent width must be between 0 and 1024");
+        pad.assign(size_t(width), ' ');
+      }
+      const size_t lines = size_t(std::count(s.begin(), s.end(), '\n')) + 1;
+      check_size(line, s.size() + lines * pad.size(), "the result of indent");
       const bool first = arg(1, "first") ? arg(1, "first")->truthy() : false;
       const bool blank = arg(2, "blank") ? arg(2, "blank")->truthy() : false;
       std::string out;
@@ -476,17 +526,20 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs* args
     }
     if (name == "int") return js_parse_int(s, false, arg(0, "default") ? *arg(0, "default") : Value(0));
     if (name == "float") return js_parse_int(s, true, arg(0, "default") ? *arg(0, "default") : Value(0.0));
-    if (name == "list") return Value::array([&] { Array a; for (auto& c : utf8_chars(s)) a.emplace_back(c); return a; }());
+    if (name == "list") return Value::array([&] { Array a; for (auto& c : chars_of(s, line)) a.emplace_back(c); return a; }());
   } else if (v.is_array()) {
     const Array& a = *v.arr();
     if (name == "list") return v;
+    charge_items(line, a);
     if (name == "first") return a.empty() ? Value() : a.front();
     if (name == "last") return a.empty() ? Value() : a.back();
     if (name == "reverse") return Value::array(Array(a.rbegin(), a.rend()));
     if (name == "unique") {
       Array out;
-      for (const Value& x : a)
+      for (const Value& x : a) {
+        charge_steps(line, int64_t(out.size()));
         if (std::none_of(out.begin(), out.end(), [&](const Value& y) { return strict_equals(x, y); })) out.push_back(x);
+      }
       return Value::array(std::move(out));
     }
     if (name == "sort") {
@@ -499,6 +552,7 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs* args
       else if (attr && !attr->is_none()) runtime_error(line, "sort attribute must be a string or an integer");
       auto key = [&](const Value& x) { return path.empty() ? x : attribute_path(x, path); };
       Array out = a;
+      charge_steps(line, int64_t(a.size()) * int64_t(std::bit_width(a.size())));
       std::stable_sort(out.begin(), out.end(), [&](const Value& x, const Value& y) {
         const int c = compare_values(key(x), key(y), cs, line);
         return reverse ? c > 0 : c < 0;
@@ -534,8 +588,18 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs* args
       return Value::array(std::move(out));
     }
   } else if (v.is_number()) {
-    if (name == "abs") return v.is_int() ? Value(int64_t(std::llabs(v.as_int()))) : Value(std::fabs(v.as_float()));
-    if (name == "int") return Value(int64_t(std::floor(v.as_number())));
+    if (name == "abs") {
+      if (v.is_float()) return Value(std::fabs(v.as_float()));
+      if (v.as_int() == INT64_MIN) return Value(-double(INT64_MIN));  // |INT64_MIN| is not an int64
+      return Value(int64_t(std::llabs(v.as_int())));
+    }
+    if (name == "int") {
+      const double d = std::floor(v.as_number());
+      if (v.is_int()) return v;
+      if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        runtime_error(line, fmt::format("filter 'int': {} does not fit a 64-bit integer", js_number(v.as_float())));
+      return Value(int64_t(d));
+    }
     if (name == "float") return Value(v.as_number());
   } else if (v.is_bool()) {
     if (name == "bool") return v;
@@ -596,6 +660,7 @@ void install_globals(Scope& scope) {
   scope.set("namespace", Value(make_fn("namespace", [](const CallArgs& a) {
               auto ns = std::make_shared<Object>();
               ns->is_namespace = true;
+              if (Budget* b = current_budget()) b->add_namespace(ns);
               if (a.pos.size() > 1) runtime_error(a.line, "namespace() takes at most one positional argument");
               if (a.pos.size() == 1) {
                 const Value& src = a.pos[0];
@@ -626,9 +691,19 @@ void install_globals(Scope& scope) {
                 if (a.pos.size() == 3) step = a.pos[2].as_int();
               }
               if (step == 0) runtime_error(a.line, "range() step must not be zero");
-              if ((double(stop) - double(start)) / double(step) > 1e7) runtime_error(a.line, "range() is too long");
+              // Length in unsigned arithmetic (any int64 start, stop and step, INT64_MIN included).
+              const uint64_t span = step > 0 ? (start < stop ? uint64_t(stop) - uint64_t(start) : 0)
+                                             : (start > stop ? uint64_t(start) - uint64_t(stop) : 0);
+              const uint64_t stride = step > 0 ? uint64_t(step) : uint64_t(0) - uint64_t(step);
+              const uint64_t n = span == 0 ? 0 : (span - 1) / stride + 1;
+              const int64_t max_steps = current_budget() ? current_budget()->limits().max_steps : int64_t(1) << 24;
+              if (n > uint64_t(max_steps))
+                runtime_error(a.line, fmt::format("range() of {} elements is longer than the step budget ({})", n,
+                                                  max_steps));
+              charge_steps(a.line, int64_t(n));
               Array out;
-              for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.emplace_back(i);
+              out.reserve(size_t(n));
+              for (uint64_t k = 0; k < n; ++k) out.emplace_back(int64_t(uint64_t(start) + k * uint64_t(step)));
               return Value::array(std::move(out));
             })));
   scope.set("strftime_now", Value(make_fn("strftime_now", [](const CallArgs& a) {

@@ -6,8 +6,10 @@
 
 #include "base/error.hpp"
 #include "tokenizer/jinja.hpp"
+#include "tokenizer/jinja_budget.hpp"
 #include "tokenizer/jinja_lexer.hpp"
 #include "tokenizer/jinja_parser.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace r1::jinja {
 
@@ -31,23 +33,59 @@ void Scope::set(const std::string& name, Value v) {
 
 namespace {
 
-constexpr int kMaxDepth = 256;
+constexpr int kMaxMacroDepth = 256;
 
 bool numeric_like(const Value& v) { return v.is_number() || v.is_bool(); }
 double numeric_value(const Value& v) { return v.is_bool() ? (v.as_bool() ? 1 : 0) : v.as_number(); }
 
-Value number(double d, bool as_float) { return as_float ? Value(d) : Value(int64_t(d)); }
+// An arithmetic result: an integer when both operands were integers and the
+// result fits int64 (JavaScript has one number type: a result outside int64 stays
+// a float rather than wrapping).
+Value number(double d, bool as_float) {
+  constexpr double kTwo63 = 9223372036854775808.0;
+  if (as_float || !(d >= -kTwo63 && d < kTwo63)) return Value(d);
+  return Value(int64_t(d));
+}
 
 }  // namespace
 
+struct Interpreter::Nest {
+  Interpreter& in;
+  Nest(Interpreter& interp, int line) : in(interp) {
+    if (++in.depth_ > in.budget_.limits().max_depth) {
+      --in.depth_;
+      runtime_error(line, fmt::format("the template nests evaluation deeper than {} levels (runaway recursion?)",
+                                      in.budget_.limits().max_depth));
+    }
+  }
+  ~Nest() { --in.depth_; }
+};
+
+Interpreter::Interpreter(Budget& budget) : budget_(budget) {}
+
+namespace {
+// Appends to a render's output (or a captured block) within the size limit.
+void append_out(std::string& out, std::string_view text, int line, Budget& budget) {
+  budget.fits(line, out.size() + text.size(), "the template output");
+  budget.step(line, int64_t(text.size() / 64));
+  out += text;
+}
+}  // namespace
+
 Interpreter::Flow Interpreter::exec(const Block& block, Scope& scope, std::string& out) {
+  if (block.empty()) return Flow::normal;
+  const Nest nest(*this, block.front()->line);
   for (const StmtPtr& sp : block) {
     const Stmt& s = *sp;
+    budget_.step(s.line);
     switch (s.kind) {
-      case Stmt::Kind::text: out += s.text; break;
+      case Stmt::Kind::text: append_out(out, s.text, s.line, budget_); break;
       case Stmt::Kind::output: {
         Value v = eval(*s.expr, scope);
-        if (!v.is_none() && !v.is_undefined()) out += v.to_string();
+        if (!v.is_none() && !v.is_undefined()) {
+          if (v.is_string()) append_out(out, v.str(), s.line, budget_);
+          else append_out(out, v.to_string(), s.line, budget_);
+        }
         break;
       }
       case Stmt::Kind::set: exec_set(s, scope, eval(*s.expr, scope)); break;
@@ -100,8 +138,10 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope, std::string
   Value iterable = eval(*s.expr, loop_scope);
   Array source;
   if (iterable.is_array()) {
+    charge_items(s.line, *iterable.arr());
     source = *iterable.arr();
   } else if (iterable.is_mapping()) {
+    budget_.step(s.line, int64_t(iterable.obj()->items.size()));
     for (const auto& kv : iterable.obj()->items) source.emplace_back(kv.first);
   } else {
     runtime_error(s.line, fmt::format("cannot iterate over a {} in '{{% for %}}'", iterable.type_name()));
@@ -131,6 +171,7 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope, std::string
   bool iterated = false;  // as the oracle: set only by iterations that end normally
   const int64_t n = int64_t(items.size());
   for (int64_t i = 0; i < n; ++i) {
+    budget_.step(s.line, 10);  // the loop object and the bindings
     auto loop = std::make_shared<Object>();
     loop->set("index", Value(i + 1));
     loop->set("index0", Value(i));
@@ -153,7 +194,8 @@ Interpreter::Flow Interpreter::exec_for(const Stmt& s, Scope& scope, std::string
 }
 
 Value Interpreter::call_macro(const Stmt& m, const CallArgs& args, Scope& caller) {
-  if (depth_ >= kMaxDepth) runtime_error(args.line, fmt::format("macro '{}' recursion is too deep", m.text));
+  if (macro_depth_ >= kMaxMacroDepth)
+    runtime_error(args.line, fmt::format("macro '{}' recursion is too deep (more than {} calls)", m.text, kMaxMacroDepth));
   if (args.pos.size() > m.params.size())
     runtime_error(args.line, fmt::format("macro '{}' takes at most {} argument(s), got {}", m.text, m.params.size(),
                                          args.pos.size()));
@@ -174,15 +216,15 @@ Value Interpreter::call_macro(const Stmt& m, const CallArgs& args, Scope& caller
     if (std::find(names.begin(), names.end(), k) == names.end())
       runtime_error(args.line, fmt::format("macro '{}' has no parameter '{}'", m.text, k));
   for (const Expr* p : pending_defaults) scope.set(p->name, eval(*p->a, scope));
-  ++depth_;
+  ++macro_depth_;
   std::string out;
   try {
     exec(m.body, scope, out);
   } catch (...) {
-    --depth_;
+    --macro_depth_;
     throw;
   }
-  --depth_;
+  --macro_depth_;
   return Value(std::move(out));
 }
 
@@ -226,7 +268,12 @@ Value Interpreter::binary(const Expr& e, Scope& scope) {
     runtime_error(e.line, fmt::format("cannot apply '{}' to an undefined value", op));
   }
   if (left.is_none() || right.is_none()) runtime_error(e.line, fmt::format("cannot apply '{}' to none", op));
-  if (op == "~") return Value(left.concat_string() + right.concat_string());
+  auto concat = [&]() {
+    std::string l = left.concat_string(), r = right.concat_string();
+    budget_.bytes(e.line, l.size() + r.size(), fmt::format("the result of '{}'", op).c_str());
+    return Value(l + r);
+  };
+  if (op == "~") return concat();
   if (op == "**" && numeric_like(left) && numeric_like(right)) {
     const double a = numeric_value(left), b = numeric_value(right);
     if (a == 0 && b < 0) runtime_error(e.line, "0 cannot be raised to a negative power");
@@ -250,19 +297,25 @@ Value Interpreter::binary(const Expr& e, Scope& scope) {
     if (op == ">=") return Value(a >= b);
   } else if (left.is_array() && right.is_array()) {
     if (op == "+") {
+      charge_items(e.line, *left.arr());
+      charge_items(e.line, *right.arr());
       Array a = *left.arr();
       a.insert(a.end(), right.arr()->begin(), right.arr()->end());
       return Value::array(std::move(a));
     }
   } else if (right.is_array() && is_in) {
+    budget_.step(e.line, int64_t(right.arr()->size()));
     bool found = false;
     for (const Value& x : *right.arr()) found = found || strict_equals(x, left);
     return Value(found == (op == "in"));
   }
-  if ((left.is_string() || right.is_string()) && op == "+") return Value(left.concat_string() + right.concat_string());
+  if ((left.is_string() || right.is_string()) && op == "+") return concat();
   if (left.is_string() && right.is_string()) {
     const std::string &a = left.str(), &b = right.str();
-    if (is_in) return Value((b.find(a) != std::string::npos) == (op == "in"));
+    if (is_in) {
+      budget_.step(e.line, int64_t(b.size() / 64 + 1) * int64_t(a.size() / 64 + 1));
+      return Value((b.find(a) != std::string::npos) == (op == "in"));
+    }
     if (op == "<") return Value(a < b);
     if (op == ">") return Value(a > b);
     if (op == "<=") return Value(a <= b);
@@ -274,6 +327,8 @@ Value Interpreter::binary(const Expr& e, Scope& scope) {
 }
 
 Value Interpreter::eval(const Expr& e, Scope& scope) {
+  const Nest nest(*this, e.line);
+  budget_.step(e.line);
   switch (e.kind) {
     case Expr::Kind::literal: return e.value;
     case Expr::Kind::identifier: return scope.lookup(e.name);
@@ -281,6 +336,7 @@ Value Interpreter::eval(const Expr& e, Scope& scope) {
     case Expr::Kind::tuple: {
       Array a;
       for (const ExprPtr& x : e.items) a.push_back(eval(*x, scope));
+      charge_items(e.line, a);
       return Value::array(std::move(a));
     }
     case Expr::Kind::object: {
@@ -331,17 +387,32 @@ Value Interpreter::eval(const Expr& e, Scope& scope) {
 
 // ---- Template -----------------------------------------------------------------
 
-Template::Template(std::string_view source) : program_(std::make_unique<Program>(parse(tokenize(source)))) {}
+namespace {
+// A template is text: invalid UTF-8 (a corrupt or hostile file) is refused up front.
+std::string_view checked_utf8(std::string_view source) {
+  if (utf8::is_valid(source)) return source;
+  size_t i = 0, len = 1;
+  while (i < source.size() && utf8::decode(source, i, &len) >= 0) i += len;
+  const int line = 1 + int(std::count(source.begin(), source.begin() + std::ptrdiff_t(i), '\n'));
+  fail("chat template line {}: the template is not valid UTF-8 (bad byte 0x{:02x} at offset {})", line,
+       static_cast<unsigned char>(source[i]), i);
+}
+}  // namespace
+
+Template::Template(std::string_view source)
+    : program_(std::make_unique<Program>(parse(tokenize(checked_utf8(source))))) {}
 Template::~Template() = default;
 Template::Template(Template&&) noexcept = default;
 Template& Template::operator=(Template&&) noexcept = default;
 
-std::string Template::render(const nlohmann::ordered_json& vars) const {
+std::string Template::render(const nlohmann::ordered_json& vars, const Limits& limits) const {
   if (!vars.is_object()) fail("chat template variables must be a JSON object");
+  Budget budget(limits);  // outlives every value of the render (its destructor frees cycles)
+  const BudgetScope current(budget);
   Scope globals;
   install_globals(globals);
   for (const auto& [k, v] : vars.items()) globals.set(k, from_json(v));
-  Interpreter interp;
+  Interpreter interp(budget);
   std::string out;
   interp.exec(program_->body, globals, out);
   return out;

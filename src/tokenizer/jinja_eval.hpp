@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "tokenizer/jinja.hpp"
 #include "tokenizer/jinja_ast.hpp"
 #include "tokenizer/jinja_value.hpp"
 
@@ -22,15 +23,22 @@ struct Scope {
   void set(const std::string& name, Value v);
 };
 
+class Budget;
+
+// Evaluates a syntax tree under `budget` (steps, sizes, time, depth: Limits).
 class Interpreter {
  public:
+  explicit Interpreter(Budget& budget);
   enum class Flow { normal, break_, continue_ };
   Flow exec(const Block& block, Scope& scope, std::string& out);
   Value eval(const Expr& e, Scope& scope);
   CallArgs eval_args(const std::vector<ExprPtr>& args, Scope& scope, int line);
 
  private:
-  int depth_ = 0;  // macro call depth (runaway recursion guard)
+  Budget& budget_;
+  int depth_ = 0;        // nesting of exec() and eval() calls (<= Limits::max_depth)
+  int macro_depth_ = 0;  // macro calls in progress (runaway recursion guard)
+  struct Nest;           // counts one level of depth_ while alive
 
   Flow exec_for(const Stmt& s, Scope& scope, std::string& out);
   void exec_set(const Stmt& s, Scope& scope, Value v);

@@ -1,12 +1,14 @@
 // Recursive-descent Jinja parser (see jinja_parser.hpp).
 #include "tokenizer/jinja_parser.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <initializer_list>
 #include <string_view>
 
 #include "base/error.hpp"
+#include "tokenizer/jinja.hpp"
 
 namespace r1::jinja {
 
@@ -68,16 +70,34 @@ class Parser {
  private:
   const std::vector<Token>& t_;
   size_t cur_ = 0;
-  int depth_ = 0;  // nesting of statements and expressions (stack guard)
-  static constexpr int kMaxDepth = 200;
+  // Recursion of the parser (statements inside statements, parenthesised and
+  // right-nested expressions): at most kMaxNesting levels. Left-nested chains
+  // (a + b + c, a.b.c, a | f | g) are built by loops; seal() bounds their height.
+  int depth_ = 0;
 
   struct Nest {
     Parser& p;
     explicit Nest(Parser& parser) : p(parser) {
-      if (++p.depth_ > kMaxDepth) p.error("template nesting is too deep");
+      if (++p.depth_ > kMaxNesting)
+        p.error(fmt::format("template nesting is too deep (more than {} levels of statements and expressions)",
+                            kMaxNesting));
     }
     ~Nest() { --p.depth_; }
   };
+
+  // Sets e's height from its children; a tree higher than kMaxNesting is an error,
+  // so that evaluating and destroying any syntax tree recurse at most that deep.
+  ExprPtr seal(ExprPtr e) const {
+    int h = 0;
+    for (const Expr* c : {e->a.get(), e->b.get(), e->c.get()})
+      if (c) h = std::max(h, c->height);
+    for (const ExprPtr& c : e->items)
+      if (c) h = std::max(h, c->height);
+    e->height = h + 1;
+    if (e->height > kMaxNesting)
+      error_at(e->line, fmt::format("template nests expressions too deep (more than {} levels)", kMaxNesting));
+    return e;
+  }
 
   int line() const { return t_.empty() ? 1 : cur_ < t_.size() ? t_[cur_].line : t_.back().line; }
   [[noreturn]] void error(const std::string& what) const { fail("chat template line {}: {}", line(), what); }
@@ -226,6 +246,7 @@ class Parser {
   }
 
   StmtPtr parse_if(int ln) {
+    Nest nest(*this);  // each elif nests one more if in the tree
     auto s = make_stmt(Stmt::Kind::if_, ln);
     s->expr = parse_expression();
     expect(Tok::close_statement, "to close '{% if %}'");
@@ -287,7 +308,7 @@ class Parser {
       ++cur_;
       t->items.push_back(primary ? parse_primary() : parse_expression());
     }
-    return t;
+    return seal(std::move(t));
   }
 
   ExprPtr parse_expression() {
@@ -296,6 +317,7 @@ class Parser {
   }
 
   ExprPtr parse_ternary() {
+    Nest nest(*this);  // `a if b else c if d else ...` recurses here
     ExprPtr a = parse_or();
     if (!is_ident("if")) return a;
     const int ln = line();
@@ -307,12 +329,12 @@ class Parser {
       e->a = std::move(a);
       e->b = std::move(test);
       e->c = parse_ternary();
-      return e;
+      return seal(std::move(e));
     }
     auto e = make(Expr::Kind::select, ln);
     e->a = std::move(a);
     e->b = std::move(test);
-    return e;
+    return seal(std::move(e));
   }
 
   ExprPtr binary(std::string op, ExprPtr a, ExprPtr b, int ln) {
@@ -320,7 +342,7 @@ class Parser {
     e->name = std::move(op);
     e->a = std::move(a);
     e->b = std::move(b);
-    return e;
+    return seal(std::move(e));
   }
 
   ExprPtr parse_or() {
@@ -351,7 +373,7 @@ class Parser {
       auto e = make(Expr::Kind::unary, ln);
       e->name = "not";
       e->a = parse_not();
-      return e;
+      return seal(std::move(e));
     }
     return parse_comparison();
   }
@@ -419,7 +441,7 @@ class Parser {
       e->negate = negate;
       e->a = std::move(operand);
       if (is(Tok::open_paren)) error(fmt::format("unsupported test with arguments 'is {}(...)'", e->name));
-      operand = std::move(e);
+      operand = seal(std::move(e));
     }
     return operand;
   }
@@ -437,7 +459,7 @@ class Parser {
         e->has_args = true;
         e->items = parse_args(false);
       }
-      operand = std::move(e);
+      operand = seal(std::move(e));
     }
     return operand;
   }
@@ -449,7 +471,7 @@ class Parser {
       auto e = make(Expr::Kind::unary, ln);
       e->name = t_[cur_++].value;
       e->a = parse_unary_sign();
-      return e;
+      return seal(std::move(e));
     }
     return parse_call_member();
   }
@@ -461,7 +483,7 @@ class Parser {
       auto call = make(Expr::Kind::call, ln);
       call->a = std::move(e);
       call->items = parse_args(false);
-      e = parse_member(std::move(call));
+      e = parse_member(seal(std::move(call)));
     }
     return e;
   }
@@ -483,7 +505,7 @@ class Parser {
         auto kw = make(Expr::Kind::kwarg, ln);
         kw->name = arg->name;
         kw->a = parse_expression();
-        arg = std::move(kw);
+        arg = seal(std::move(kw));
         saw_keyword = true;
       } else if (saw_keyword) {
         error_at(ln, parameters ? "non-default parameter after a default one" : "positional argument after a keyword argument");
@@ -517,7 +539,7 @@ class Parser {
         } else {
           error("expected a name or an integer after '.'");
         }
-        object = std::move(e);
+        object = seal(std::move(e));
         continue;
       }
       // [index] or [start:stop:step]
@@ -542,7 +564,7 @@ class Parser {
         e->computed = true;
         e->a = std::move(object);
         e->b = std::move(current);
-        object = std::move(e);
+        object = seal(std::move(e));
         continue;
       }
       parts.push_back(std::move(current));
@@ -551,7 +573,7 @@ class Parser {
       e->a = std::move(object);
       parts.resize(3);
       e->items = std::move(parts);
-      object = std::move(e);
+      object = seal(std::move(e));
     }
     return object;
   }
@@ -591,7 +613,7 @@ class Parser {
           else if (!is(Tok::close_square)) error("expected ',' or ']' in a list literal");
         }
         ++cur_;
-        return e;
+        return seal(std::move(e));
       }
       case Tok::open_curly: {
         auto e = make(Expr::Kind::object, ln);
@@ -604,7 +626,7 @@ class Parser {
           else if (!is(Tok::close_curly)) error("expected ',' or '}' in a dict literal");
         }
         ++cur_;
-        return e;
+        return seal(std::move(e));
       }
       default:
         --cur_;

@@ -7,10 +7,48 @@
 #include <cstdlib>
 
 #include "base/error.hpp"
+#include "tokenizer/jinja_budget.hpp"
 
 namespace r1::jinja {
 
 Value Value::array(Array items) { return Value(std::make_shared<Array>(std::move(items))); }
+
+namespace {
+
+// Containers whose last reference is being dropped; drained by the outermost
+// ~Value of this thread, so nested containers are freed one after another.
+struct Graveyard {
+  std::vector<std::shared_ptr<const void>> pending;
+  bool draining = false;
+};
+thread_local Graveyard tl_graveyard;
+
+void release(std::shared_ptr<const void> p) noexcept {
+  Graveyard& g = tl_graveyard;
+  try {
+    g.pending.push_back(std::move(p));
+  } catch (...) {
+    return;  // out of memory: p is freed here, recursively
+  }
+  if (g.draining) return;
+  g.draining = true;
+  while (!g.pending.empty()) {
+    std::shared_ptr<const void> last = std::move(g.pending.back());
+    g.pending.pop_back();
+    last.reset();  // may push this container's own containers
+  }
+  g.draining = false;
+}
+
+}  // namespace
+
+Value::~Value() {
+  if (ArrayPtr* a = std::get_if<ArrayPtr>(&v_)) {
+    if (a->use_count() == 1 && !(*a)->empty()) release(std::move(*a));
+  } else if (ObjectPtr* o = std::get_if<ObjectPtr>(&v_)) {
+    if (o->use_count() == 1 && !(*o)->items.empty()) release(std::move(*o));
+  }
+}
 
 bool Value::is_mapping() const { return is_object() && !obj()->is_namespace; }
 bool Value::is_namespace() const { return is_object() && obj()->is_namespace; }
@@ -136,8 +174,12 @@ const Value* CallArgs::get(size_t i, std::string_view name) const {
   return kwarg(name);
 }
 
-Value from_json(const nlohmann::ordered_json& j) {
+namespace {
+
+Value from_json_at(const nlohmann::ordered_json& j, int depth) {
   using T = nlohmann::ordered_json::value_t;
+  if (depth > kMaxValueDepth)
+    fail("chat template variables nest deeper than {} levels of lists and objects", kMaxValueDepth);
   switch (j.type()) {
     case T::null: return Value(None{});
     case T::boolean: return Value(j.get<bool>());
@@ -156,17 +198,21 @@ Value from_json(const nlohmann::ordered_json& j) {
     case T::array: {
       Array a;
       a.reserve(j.size());
-      for (const auto& x : j) a.push_back(from_json(x));
+      for (const auto& x : j) a.push_back(from_json_at(x, depth + 1));
       return Value::array(std::move(a));
     }
     case T::object: {
       auto o = std::make_shared<Object>();
-      for (const auto& [k, v] : j.items()) o->set(k, from_json(v));
+      for (const auto& [k, v] : j.items()) o->set(k, from_json_at(v, depth + 1));
       return Value(o);
     }
     default: fail("chat template: unsupported JSON value (binary)");
   }
 }
+
+}  // namespace
+
+Value from_json(const nlohmann::ordered_json& j) { return from_json_at(j, 0); }
 
 namespace {
 
@@ -239,6 +285,11 @@ void json_value(const Value& v, const JsonStyle& st, int depth, int line, std::s
     case Value::Type::array:
     case Value::Type::object: break;
   }
+  if (depth >= kMaxValueDepth)
+    fail("chat template line {}: a value nests deeper than {} levels (a namespace that contains itself?)", line,
+         kMaxValueDepth);
+  check_size(line, out.size(), "the JSON text");
+  charge_steps(line, 1);
   const bool indent = st.indent > 0;
   const std::string pad(indent ? size_t(st.indent) : 0, ' ');
   std::string base = "\n", child = "\n";

@@ -4,7 +4,8 @@
 // oracle our tests compare with): arrays, objects and namespaces are shared by
 // reference; none and undefined render as ""; booleans render as "true"/"false";
 // floats with an integral value render with ".0"; arrays and objects render as
-// JSON with ", " / ": " separators.
+// JSON with ", " / ": " separators (at most kMaxValueDepth levels deep: deeper
+// values, and namespaces that contain themselves, are an error).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -46,6 +47,13 @@ class Value {
   Value(ObjectPtr o) : v_(std::move(o)) {}
   Value(FunctionPtr f) : v_(std::move(f)) {}
   static Value array(Array items = {});
+  // Destroying the last reference to a list or mapping frees its elements from a
+  // loop, not by recursion, so a deeply nested value cannot overflow the stack.
+  ~Value();
+  Value(const Value&) = default;
+  Value(Value&&) noexcept = default;
+  Value& operator=(const Value&) = default;
+  Value& operator=(Value&&) noexcept = default;
 
   Type type() const { return Type(v_.index()); }
   bool is_undefined() const { return type() == Type::undefined; }

@@ -69,6 +69,13 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> from_gguf(const gguf::Metadata& md);
   // Reads tokenizer.json (and tokenizer_config.json beside it when present).
   static std::unique_ptr<Tokenizer> from_hf_json(const std::string& tokenizer_json_path);
+  // The same from the files' contents (tokenizer_config: nullptr = none); errors
+  // name "<name>/tokenizer.json" and "<name>/tokenizer_config.json". Bounds on
+  // untrusted files: ids below 2^24, at most 65,536 unused ids ([PAD<id>] gaps),
+  // Sequence pre-tokenizers nested at most 16 deep; a JSON value of the wrong type
+  // is an r1::Error naming the key.
+  static std::unique_ptr<Tokenizer> from_hf_text(std::string_view tokenizer_json, const std::string* tokenizer_config,
+                                                 const std::string& name);
   virtual ~Tokenizer() = default;
 
   virtual std::vector<int32_t> encode(std::string_view text, bool add_bos, bool parse_special) const = 0;

@@ -6,27 +6,16 @@
 
 #include "base/error.hpp"
 #include "tokenizer/jinja.hpp"
+#include "tokenizer_test_helpers.hpp"
 
 using nlohmann::ordered_json;
 using r1::jinja::Template;
 
 namespace {
 
-// The error message of parsing + rendering `src` ("" if it did not throw).
-std::string error_of(const std::string& src, const ordered_json& vars = ordered_json::object()) {
-  try {
-    Template(src).render(vars);
-  } catch (const r1::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 void expect_error(const std::string& src, std::initializer_list<const char*> parts,
                   const ordered_json& vars = ordered_json::object()) {
-  const std::string msg = error_of(src, vars);
-  ASSERT_FALSE(msg.empty()) << "no error for: " << src;
-  for (const char* p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+  r1::test::expect_message(r1::test::jinja_error_of(src, vars), parts, src);
 }
 
 }  // namespace

@@ -1,0 +1,64 @@
+// Evaluation budget of a Jinja render (see jinja_budget.hpp).
+#include "tokenizer/jinja_budget.hpp"
+
+#include <algorithm>
+
+#include "base/error.hpp"
+
+namespace r1::jinja {
+
+namespace {
+thread_local Budget* tl_current = nullptr;
+constexpr int64_t kCheckEvery = 4096;  // steps between wall-clock reads
+}  // namespace
+
+Budget::Budget(const Limits& limits) : limits_(limits), start_(std::chrono::steady_clock::now()) {
+  next_check_ = std::min(kCheckEvery, limits_.max_steps + 1);
+}
+
+Budget::~Budget() {
+  for (const auto& w : namespaces_)
+    if (ObjectPtr ns = w.lock()) {
+      // Move the attributes out first: destroying them may drop the last other
+      // reference to ns itself.
+      auto items = std::move(ns->items);
+      ns->items.clear();
+    }
+}
+
+void Budget::check(int line) {
+  if (steps_ > limits_.max_steps)
+    fail("chat template line {}: the template ran more than {} evaluation steps (loop or recursion too long)", line,
+         limits_.max_steps);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (seconds > limits_.max_seconds)
+    fail("chat template line {}: rendering the template took more than {} s", line, limits_.max_seconds);
+  next_check_ = std::min(steps_ + kCheckEvery, limits_.max_steps + 1);
+}
+
+void Budget::fits(int line, size_t n, const char* what) const {
+  if (n > limits_.max_bytes)
+    fail("chat template line {}: {} would be {} bytes, more than the limit of {} bytes", line, what, n,
+         limits_.max_bytes);
+}
+
+void Budget::bytes(int line, size_t n, const char* what) {
+  fits(line, n, what);
+  step(line, int64_t(n / 64));
+}
+
+BudgetScope::BudgetScope(Budget& b) : previous_(tl_current) { tl_current = &b; }
+BudgetScope::~BudgetScope() { tl_current = previous_; }
+
+Budget* current_budget() { return tl_current; }
+
+void charge_items(int line, const Array& items) {
+  Budget* b = current_budget();
+  if (!b) return;
+  int64_t n = int64_t(items.size());
+  for (const Value& v : items)
+    if (v.is_string()) n += int64_t(v.str().size() / 64);
+  b->step(line, n);
+}
+
+}  // namespace r1::jinja
