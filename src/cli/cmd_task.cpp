@@ -3,10 +3,10 @@
 // grpo` and `r1 eval`.
 #include <cstdio>
 #include <fmt/format.h>
-#include <fstream>
 #include <memory>
 #include <sstream>
 
+#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "cli/command.hpp"
 #include "train/task.hpp"
@@ -37,12 +37,7 @@ int run_task(const TaskCliOptions& o) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;
   }
-  const std::string tmp = o.out + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !(f << text) || !f.flush()) fail("cannot write '{}'", o.out);
-  }
-  if (std::rename(tmp.c_str(), o.out.c_str()) != 0) fail("cannot write '{}'", o.out);
+  write_file_atomic(o.out, text);
   fmt::print(stderr, "r1: {} {} problems ({}) -> {}\n", probs.size(), o.split, o.kinds, o.out);
   return 0;
 }

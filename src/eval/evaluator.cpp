@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 
+#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "engine/chat_format.hpp"
 #include "eval/plot.hpp"
@@ -150,7 +151,11 @@ EvalReport run_eval(Model& model, const EvalOptions& o, const EvalLog& log) {
         ++torn;
       }
     }
-    if (torn) write_file_atomic(base, kept);
+    if (torn) {
+      // A crash mid-write leaves at most the last line torn; keep the complete ones.
+      log(fmt::format("warning: {}: dropped {} incomplete or unreadable line(s); their samples run again", base, torn));
+      write_file_atomic(base, kept);
+    }
     if (!records.empty()) log(fmt::format("resuming: {} samples already in {}", records.size(), base));
   }
 
@@ -164,8 +169,7 @@ EvalReport run_eval(Model& model, const EvalOptions& o, const EvalLog& log) {
     for (int s = 0; s < o.samples; ++s)
       if (!records.count(sample_key(probs[i].id, s))) todo.push_back({i, s});
 
-  std::ofstream out(base, std::ios::binary | std::ios::app);
-  if (!out) fail("cannot write '{}'", base);
+  AppendFile out(base);
   RolloutOptions ro{o.sampling, o.max_tokens, o.max_batch};
   const size_t chunk = static_cast<size_t>(std::max(1, o.max_batch)) * 4;
   size_t finished = 0;
@@ -201,10 +205,10 @@ EvalReport run_eval(Model& model, const EvalOptions& o, const EvalLog& log) {
                 {"reasoning_tokens", s.reasoning_tokens},
                 {"closed_reasoning", s.closed_reasoning},
                 {"truncated", s.truncated}};
-      out << r.dump() << "\n";
+      out.append_line(r.dump());
       records[sample_key(p.id, todo[t].sample)] = std::move(r);
     }
-    out.flush();
+    out.sync();  // a checkpoint: these samples survive a crash
     finished = c1;
     log(fmt::format("eval: {}/{} samples", finished, todo.size()));
   }

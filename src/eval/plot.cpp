@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fmt/format.h>
-#include <fstream>
 
+#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 
 namespace r1::eval {
@@ -112,15 +112,6 @@ std::string render_svg(const std::vector<PlotPanel>& panels, int width, int pane
     }
   }
   return s + "</svg>\n";
-}
-
-void write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !(f << text) || !f.flush()) fail("cannot write '{}'", path);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot write '{}'", path);
 }
 
 void write_svg(const std::string& path, const std::vector<PlotPanel>& panels) {

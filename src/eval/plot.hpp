@@ -21,10 +21,7 @@ struct PlotPanel {
 
 // The SVG document text.
 std::string render_svg(const std::vector<PlotPanel>& panels, int width = 720, int panel_height = 260);
-// Writes it atomically (temp file + rename). Throws r1::Error.
+// Writes it with r1::write_file_atomic (base/atomic_file.hpp). Throws r1::Error.
 void write_svg(const std::string& path, const std::vector<PlotPanel>& panels);
-
-// Writes text atomically (temp file + rename). Throws r1::Error.
-void write_file_atomic(const std::string& path, const std::string& text);
 
 }  // namespace r1::eval

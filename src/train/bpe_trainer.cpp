@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "format/gguf.hpp"
 #include "format/gguf_writer.hpp"
@@ -149,19 +149,6 @@ namespace {
 const char* kQwen2Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
-void write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail("cannot write '{}'", path);
-    f << text;
-    if (!f.flush()) fail("cannot write '{}'", path);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail("cannot write '{}': {}", path, ec.message());
-}
-
 }  // namespace
 
 void save_hf_tokenizer(const VocabData& v, const std::string& path) {
@@ -197,13 +184,13 @@ void save_hf_tokenizer(const VocabData& v, const std::string& path) {
         {"end_of_word_suffix", ""}, {"fuse_unk", false}, {"byte_fallback", false}, {"ignore_merges", false},
         {"vocab", vocab}, {"merges", v.merges}}},
   };
-  write_text(path, j.dump(1) + "\n");
+  write_file_atomic(path, j.dump(1) + "\n");
   auto tok = [&](int32_t id) { return id >= 0 ? json(v.tokens[static_cast<size_t>(id)]) : json(nullptr); };
   json cfg = {{"add_bos_token", v.add_bos}, {"add_eos_token", v.add_eos}, {"bos_token", tok(v.bos)},
               {"eos_token", tok(v.eos)},    {"pad_token", tok(v.pad)},    {"unk_token", tok(v.unk)},
               {"tokenizer_class", "LlamaTokenizerFast"}};
   if (!v.chat_template.empty()) cfg["chat_template"] = v.chat_template;
-  write_text((std::filesystem::path(path).parent_path() / "tokenizer_config.json").string(), cfg.dump(1) + "\n");
+  write_file_atomic((std::filesystem::path(path).parent_path() / "tokenizer_config.json").string(), cfg.dump(1) + "\n");
 }
 
 void save_vocab_gguf(const VocabData& v, const std::string& path) {

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "train/bpe_trainer.hpp"
 
@@ -108,7 +109,7 @@ void CurveLog::write_csv(const std::string& path) const {
     }
     s += '\n';
   }
-  eval::write_file_atomic(path, s);
+  write_file_atomic(path, s);
 }
 
 void CurveLog::write_svg(const std::string& path, const std::string& x_label,
