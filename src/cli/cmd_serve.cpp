@@ -127,6 +127,10 @@ const bool registered = register_command({
       sub.add_option("--max-prompt-tokens", o.max_prompt_tokens, "longest prompt in tokens (0 = the context size - 1)")
           ->envname("R1_MAX_PROMPT_TOKENS");
       sub.add_option("--max-n", o.limits.max_n, "largest n (choices per prompt)")->capture_default_str()->envname("R1_MAX_N");
+      o.limits.max_choices = 0;
+      sub.add_option("--max-choices", o.limits.max_choices,
+                     "choices (prompts x n) one request may queue (0 = max(parallel, max-queue / 4))")
+          ->check(CLI::NonNegativeNumber)->envname("R1_MAX_CHOICES");
       sub.add_option("--reasoning-field", f->reasoning_field,
                      "field name(s) of the reasoning: reasoning_content (DeepSeek), reasoning (vLLM, ollama) or both")
           ->capture_default_str()

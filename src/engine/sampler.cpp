@@ -39,8 +39,8 @@ Sampler::Sampler(const SamplingParams& params, int32_t n_vocab) : params_(params
   if (!(params.repeat_penalty > 0.0f)) fail("sampler: repeat_penalty must be > 0, got {}", params.repeat_penalty);
   if (params.penalty_last_n < -1) fail("sampler: penalty_last_n must be >= -1, got {}", params.penalty_last_n);
   if (std::isnan(params.temperature)) fail("sampler: temperature is NaN");
-  seed_ = params.seed == kRandomSeed ? (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}()
-                                     : params.seed;
+  const bool random = params.seed == kRandomSeed && !params.exact_seed;
+  seed_ = random ? (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}() : params.seed;
   rng_.seed(seed_);
 }
 

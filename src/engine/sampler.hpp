@@ -19,7 +19,9 @@ struct SamplingParams {
   float presence_penalty = 0.0f;
   float frequency_penalty = 0.0f;
   int32_t penalty_last_n = 64; // window for the penalties (-1 = whole history)
-  uint64_t seed = 0xFFFFFFFFu; // 0xFFFFFFFF = random seed
+  uint64_t seed = 0xFFFFFFFFu; // 0xFFFFFFFF = random seed (unless exact_seed)
+  bool exact_seed = false;     // true: `seed` is used as given, 0xFFFFFFFF included (the server's
+                               // explicit "seed"); false keeps the CLI's 4294967295 = random
 };
 
 class Sampler {

@@ -12,10 +12,15 @@ using nlohmann::json;
 
 namespace {
 
+// Every helper below takes the object holding the field and the field's name as the
+// client wrote it ("include_usage"), and names it in errors by `param`, its full path
+// ("stream_options.include_usage"); param defaults to the name.
+
 // The field's value, or nullptr when it is absent or null (null means "default").
-const json* field(const json& body, const char* name) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null()) return nullptr;
+const json* field(const json& obj, const char* name) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) return nullptr;
   return &*it;
 }
 
@@ -28,48 +33,79 @@ const char* type_name(const json& v) {
   return "null";
 }
 
-double number_field(const json& body, const char* name, double lo, double hi, double def) {
-  const json* v = field(body, name);
+// A short rendering of a client's value for error messages (never the whole body).
+std::string shown(const json& v) {
+  std::string d = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (d.size() > 60) d = d.substr(0, 57) + "...";
+  return d;
+}
+
+double number_field(const json& obj, const char* name, double lo, double hi, double def, std::string param = {}) {
+  if (param.empty()) param = name;
+  const json* v = field(obj, name);
   if (!v) return def;
-  if (!v->is_number()) throw bad_param(name, fmt::format("'{}' must be a number, got {}", name, type_name(*v)));
+  if (!v->is_number()) throw bad_param(param, fmt::format("'{}' must be a number, got {}", param, type_name(*v)));
   const double x = v->get<double>();
   if (!std::isfinite(x) || x < lo || x > hi)
-    throw bad_param(name, fmt::format("'{}' must be between {} and {}, got {}", name, lo, hi, v->dump()));
+    throw bad_param(param, fmt::format("'{}' must be between {} and {}, got {}", param, lo, hi, shown(*v)));
   return x;
 }
 
-int64_t int_field(const json& body, const char* name, int64_t lo, int64_t hi, int64_t def) {
-  const json* v = field(body, name);
+// An integer in [lo, hi]; integral floats (3.0) count as integers.
+int64_t int_field(const json& obj, const char* name, int64_t lo, int64_t hi, int64_t def, std::string param = {}) {
+  if (param.empty()) param = name;
+  const json* v = field(obj, name);
   if (!v) return def;
+  const auto out_of_range = [&] {
+    return bad_param(param, fmt::format("'{}' must be between {} and {}, got {}", param, lo, hi, shown(*v)));
+  };
   if (v->is_number_float()) {
     const double x = v->get<double>();
     if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 9e15) {
       const auto i = static_cast<int64_t>(x);
-      if (i < lo || i > hi) throw bad_param(name, fmt::format("'{}' must be between {} and {}, got {}", name, lo, hi, i));
+      if (i < lo || i > hi) throw out_of_range();
       return i;
     }
+    if (std::isfinite(x) && x == std::floor(x)) throw out_of_range();
   }
   if (!v->is_number_integer())
-    throw bad_param(name, fmt::format("'{}' must be an integer, got {}", name, v->is_number() ? v->dump() : type_name(*v)));
+    throw bad_param(param, fmt::format("'{}' must be an integer, got {}", param, v->is_number() ? shown(*v) : type_name(*v)));
   if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-    throw bad_param(name, fmt::format("'{}' must be between {} and {}, got {}", name, lo, hi, v->dump()));
+    throw out_of_range();
   const int64_t i = v->get<int64_t>();
-  if (i < lo || i > hi) throw bad_param(name, fmt::format("'{}' must be between {} and {}, got {}", name, lo, hi, i));
+  if (i < lo || i > hi) throw out_of_range();
   return i;
 }
 
-bool bool_field(const json& body, const char* name, bool def) {
-  const json* v = field(body, name);
+bool bool_field(const json& obj, const char* name, bool def, std::string param = {}) {
+  if (param.empty()) param = name;
+  const json* v = field(obj, name);
   if (!v) return def;
-  if (!v->is_boolean()) throw bad_param(name, fmt::format("'{}' must be a boolean, got {}", name, type_name(*v)));
+  if (!v->is_boolean()) throw bad_param(param, fmt::format("'{}' must be a boolean, got {}", param, type_name(*v)));
   return v->get<bool>();
 }
 
-std::string string_field(const json& body, const char* name, const std::string& def) {
-  const json* v = field(body, name);
+std::string string_field(const json& obj, const char* name, const std::string& def, std::string param = {}) {
+  if (param.empty()) param = name;
+  const json* v = field(obj, name);
   if (!v) return def;
-  if (!v->is_string()) throw bad_param(name, fmt::format("'{}' must be a string, got {}", name, type_name(*v)));
+  if (!v->is_string()) throw bad_param(param, fmt::format("'{}' must be a string, got {}", param, type_name(*v)));
   return v->get<std::string>();
+}
+
+// An optional object field: nullptr when absent or null, else the object.
+const json* object_field(const json& obj, const char* name) {
+  const json* v = field(obj, name);
+  if (v && !v->is_object()) throw bad_param(name, fmt::format("'{}' must be an object, got {}", name, type_name(*v)));
+  return v;
+}
+
+// seed: an integer in [-2^63, 2^64); negative ones wrap to their two's complement.
+uint64_t seed_field(const json& body) {
+  const json* v = field(body, "seed");
+  if (v->is_number_unsigned()) return v->get<uint64_t>();
+  return static_cast<uint64_t>(int_field(body, "seed", std::numeric_limits<int64_t>::min(),
+                                         std::numeric_limits<int64_t>::max(), 0));
 }
 
 std::vector<std::string> stop_field(const json& body, const RequestLimits& lim) {
@@ -82,14 +118,16 @@ std::vector<std::string> stop_field(const json& body, const RequestLimits& lim) 
     if (static_cast<int64_t>(v->size()) > lim.max_stop)
       throw bad_param("stop", fmt::format("'stop' may hold at most {} strings, got {}", lim.max_stop, v->size()));
     for (const auto& s : *v) {
-      if (!s.is_string()) throw bad_param("stop", "'stop' must be a string or an array of strings");
+      if (!s.is_string())
+        throw bad_param("stop", fmt::format("'stop' must be a string or an array of strings, got an array holding {}",
+                                            type_name(s)));
       out.push_back(s.get<std::string>());
     }
   } else {
     throw bad_param("stop", fmt::format("'stop' must be a string or an array of strings, got {}", type_name(*v)));
   }
   for (const auto& s : out)
-    if (s.size() > 1024) throw bad_param("stop", "a stop string is longer than 1024 bytes");
+    if (s.size() > 1024) throw bad_param("stop", fmt::format("a stop string has {} bytes; at most 1024 are accepted", s.size()));
   return out;
 }
 
@@ -107,45 +145,52 @@ void parse_common(const json& body, const RequestLimits& lim, ApiRequest& r, Gen
   s.presence_penalty = static_cast<float>(number_field(body, "presence_penalty", -2, 2, 0));
   s.frequency_penalty = static_cast<float>(number_field(body, "frequency_penalty", -2, 2, 0));
   s.repeat_penalty = static_cast<float>(number_field(body, "repeat_penalty", 0.01, 10, s.repeat_penalty));
-  if (const json* seed = field(body, "seed")) {
-    if (seed->is_number_unsigned()) s.seed = seed->get<uint64_t>();
-    else s.seed = static_cast<uint64_t>(int_field(body, "seed", std::numeric_limits<int64_t>::min(),
-                                                  std::numeric_limits<int64_t>::max(), 0));
+  if (field(body, "seed")) {
+    s.seed = seed_field(body);
+    s.exact_seed = true;
   }
   g.stop = stop_field(body, lim);
   r.n = static_cast<int32_t>(int_field(body, "n", 1, lim.max_n, 1));
-  if (const json* best_of = field(body, "best_of"); best_of && *best_of != r.n)
+  if (field(body, "best_of") && int_field(body, "best_of", 1, lim.max_n, r.n) != r.n)
     throw bad_param("best_of", "'best_of' other than n is not supported");
   r.stream = bool_field(body, "stream", false);
-  if (const json* so = field(body, "stream_options")) {
-    if (!so->is_object()) throw bad_param("stream_options", "'stream_options' must be an object");
-    r.include_usage = bool_field(*so, "include_usage", false);
-  }
+  if (const json* so = object_field(body, "stream_options"))
+    r.include_usage = bool_field(*so, "include_usage", false, "stream_options.include_usage");
   const char* max_name = field(body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   g.max_tokens = static_cast<int32_t>(int_field(body, max_name, 1, lim.max_tokens, default_max));
   g.ignore_eos = bool_field(body, "ignore_eos", false);
 
   // Reasoning budget.
   int32_t budget = -1;
-  if (const json* effort = field(body, "reasoning_effort")) {
-    if (!effort->is_string()) throw bad_param("reasoning_effort", "'reasoning_effort' must be a string");
-    budget = effort_budget(effort->get<std::string>());
-  }
-  if (const json* th = field(body, "thinking")) {
-    if (!th->is_object()) throw bad_param("thinking", "'thinking' must be an object");
-    const std::string type = string_field(*th, "type", "enabled");
+  if (field(body, "reasoning_effort")) budget = effort_budget(string_field(body, "reasoning_effort", ""));
+  if (const json* th = object_field(body, "thinking")) {
+    const std::string type = string_field(*th, "type", "enabled", "thinking.type");
     if (type == "disabled") g.no_think = true;
-    else if (type != "enabled") throw bad_param("thinking", "'thinking.type' must be \"enabled\" or \"disabled\"");
-    if (field(*th, "budget_tokens")) budget = static_cast<int32_t>(int_field(*th, "budget_tokens", 0, lim.max_tokens, -1));
+    else if (type != "enabled")
+      throw bad_param("thinking.type", "'thinking.type' must be \"enabled\" or \"disabled\"");
+    if (field(*th, "budget_tokens"))
+      budget = static_cast<int32_t>(int_field(*th, "budget_tokens", 0, lim.max_tokens, -1, "thinking.budget_tokens"));
   }
   if (field(body, "thinking_budget"))
     budget = static_cast<int32_t>(int_field(body, "thinking_budget", -1, std::numeric_limits<int32_t>::max(), -1));
   g.think_budget = g.no_think ? -1 : budget;
 
   if (const json* rf = field(body, "response_format")) {
-    if (!rf->is_object() || string_field(*rf, "type", "text") != "text")
+    const json* type = field(*rf, "type");
+    if (!rf->is_object() || (type && *type != "text"))
       throw bad_param("response_format", "only response_format {\"type\": \"text\"} is supported");
   }
+  if (const json* lb = object_field(body, "logit_bias"); lb && !lb->empty())
+    throw bad_param("logit_bias", "'logit_bias' is not supported by this server (omit it or send {})");
+}
+
+// prompts x n within the request's share of the queue.
+void check_choices(const ApiRequest& r, size_t prompts, const RequestLimits& lim) {
+  const int64_t choices = static_cast<int64_t>(prompts) * r.n;
+  if (choices > lim.max_choices)
+    throw bad_param("n", fmt::format("this request asks for {} choices ({} prompt{} x n = {}); this server takes at "
+                                     "most {} per request (--max-choices)",
+                                     choices, prompts, prompts == 1 ? "" : "s", r.n, lim.max_choices));
 }
 
 // One request per choice: prompt-major, seeds offset by the choice number.
@@ -153,7 +198,7 @@ void expand_choices(ApiRequest& r, const std::vector<GenerateRequest>& prompts) 
   for (const auto& p : prompts)
     for (int32_t i = 0; i < r.n; ++i) {
       GenerateRequest g = p;
-      if (g.sampling.seed != 0xFFFFFFFFu) g.sampling.seed += static_cast<uint64_t>(i);
+      if (g.sampling.exact_seed) g.sampling.seed += static_cast<uint64_t>(i);
       r.choices.push_back(std::move(g));
     }
 }
@@ -169,50 +214,57 @@ int32_t effort_budget(const std::string& effort) {
 
 json normalize_messages(const json& messages) {
   if (!messages.is_array() || messages.empty())
-    throw bad_param("messages", "'messages' must be a non-empty array");
+    throw bad_param("messages", fmt::format("'messages' must be a non-empty array, got {}",
+                                            messages.is_array() ? "an empty array" : type_name(messages)));
   json out = json::array();
   for (size_t i = 0; i < messages.size(); ++i) {
     const json& m = messages[i];
     const std::string where = fmt::format("messages[{}]", i);
-    if (!m.is_object()) throw bad_param(where, where + " must be an object");
-    auto role_it = m.find("role");
-    if (role_it == m.end() || !role_it->is_string()) throw bad_param(where + ".role", where + " has no string 'role'");
-    std::string role = role_it->get<std::string>();
+    if (!m.is_object()) throw bad_param(where, fmt::format("{} must be an object, got {}", where, type_name(m)));
+    const json* role_v = field(m, "role");
+    if (!role_v || !role_v->is_string()) throw bad_param(where + ".role", where + " has no string 'role'");
+    std::string role = role_v->get<std::string>();
     if (role == "developer") role = "system";
     if (role != "system" && role != "user" && role != "assistant" && role != "tool")
       throw bad_param(where + ".role", fmt::format("{} has an unknown role \"{}\"", where, role));
     json n = {{"role", role}};
-    auto c = m.find("content");
-    if (c == m.end() || c->is_null()) {
+    const json* c = field(m, "content");
+    if (!c) {
       if (role != "assistant") throw bad_param(where + ".content", where + " has no 'content'");
       n["content"] = nullptr;
     } else if (c->is_string()) {
       n["content"] = *c;
     } else if (c->is_array()) {
       std::string text;
-      for (const json& part : *c) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
-          throw bad_param(where + ".content", where + ": only text content parts are supported");
+      for (size_t k = 0; k < c->size(); ++k) {
+        const json& part = (*c)[k];
+        const json* type = field(part, "type");
+        const json* part_text = field(part, "text");
+        if (!type || *type != "text" || !part_text || !part_text->is_string())
+          throw bad_param(where + ".content",
+                          fmt::format("{}.content[{}]: only text parts {{\"type\": \"text\", \"text\": string}} are "
+                                      "supported, got {}", where, k, shown(part)));
         if (!text.empty()) text += "\n";
-        text += part["text"].get<std::string>();
+        text += part_text->get<std::string>();
       }
       n["content"] = text;
     } else {
-      throw bad_param(where + ".content", where + ".content must be a string or an array of text parts");
+      throw bad_param(where + ".content", fmt::format("{}.content must be a string or an array of text parts, got {}",
+                                                      where, type_name(*c)));
     }
-    if (role == "assistant" && m.contains("tool_calls") && !m["tool_calls"].is_null()) {
-      const json& tc = m["tool_calls"];
-      if (!tc.is_array()) throw bad_param(where + ".tool_calls", where + ".tool_calls must be an array");
+    const json* tc = role == "assistant" ? field(m, "tool_calls") : nullptr;
+    if (tc) {
+      const std::string param = where + ".tool_calls";
+      if (!tc->is_array()) throw bad_param(param, fmt::format("{} must be an array, got {}", param, type_name(*tc)));
       json calls = json::array();
-      for (const json& t : tc) {
-        if (!t.is_object() || !t.contains("function") || !t["function"].is_object())
-          throw bad_param(where + ".tool_calls", where + ": a tool call needs a 'function' object");
-        const json& f = t["function"];
-        std::string name = f.contains("name") && f["name"].is_string() ? f["name"].get<std::string>() : "";
-        std::string args = !f.contains("arguments") ? "{}"
-                           : f["arguments"].is_string() ? f["arguments"].get<std::string>()
-                                                        : f["arguments"].dump();
-        calls.push_back({{"type", "function"}, {"function", {{"name", name}, {"arguments", args}}}});
+      for (const json& t : *tc) {
+        const json* f = field(t, "function");
+        if (!f || !f->is_object()) throw bad_param(param, param + ": a tool call needs a 'function' object");
+        const json* name = field(*f, "name");
+        if (!name || !name->is_string()) throw bad_param(param, param + ": a tool call's function needs a string 'name'");
+        const json* args_v = field(*f, "arguments");
+        const std::string args = !args_v ? "{}" : args_v->is_string() ? args_v->get<std::string>() : args_v->dump();
+        calls.push_back({{"type", "function"}, {"function", {{"name", *name}, {"arguments", args}}}});
       }
       if (!calls.empty()) n["tool_calls"] = calls;
     }
@@ -225,8 +277,9 @@ ApiRequest parse_chat_request(const json& body, const RequestLimits& lim) {
   ApiRequest r;
   GenerateRequest g;
   parse_common(body, lim, r, g, lim.max_tokens);
-  if (!body.contains("messages")) throw bad_param("messages", "'messages' is required");
-  g.messages = normalize_messages(body["messages"]);
+  const json* messages = field(body, "messages");
+  if (!messages) throw bad_param("messages", "'messages' is required");
+  g.messages = normalize_messages(*messages);
   r.logprobs = bool_field(body, "logprobs", false);
   if (field(body, "top_logprobs")) {
     r.top_logprobs = static_cast<int32_t>(int_field(body, "top_logprobs", 0, lim.max_top_logprobs, 0));
@@ -239,6 +292,7 @@ ApiRequest parse_chat_request(const json& body, const RequestLimits& lim) {
   else if (fmt_name == "raw") r.reasoning_format = ReasoningFormat::raw;
   else throw bad_param("reasoning_format", fmt::format("'reasoning_format' must be deepseek, none or raw, got \"{}\"", fmt_name));
   g.keep_tags = r.reasoning_format != ReasoningFormat::deepseek;
+  check_choices(r, 1, lim);
   expand_choices(r, {g});
   return r;
 }
@@ -269,10 +323,14 @@ ApiRequest parse_completion_request(const json& body, const RequestLimits& lim) 
   auto add_ids = [&](const json& a) {
     GenerateRequest q = g;
     for (const json& id : a) {
-      if (!id.is_number_integer()) throw bad_param("prompt", "a token-id prompt must hold integers only");
-      const int64_t v = id.get<int64_t>();
-      if (v < 0 || v > std::numeric_limits<int32_t>::max()) throw bad_param("prompt", fmt::format("token id {} is out of range", v));
-      q.prompt_tokens.push_back(static_cast<int32_t>(v));
+      if (!id.is_number_integer())
+        throw bad_param("prompt", fmt::format("a token-id prompt must hold integers only, got {}", shown(id)));
+      constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+      const bool in_range = id.is_number_unsigned() ? id.get<uint64_t>() <= uint64_t{kMax}
+                                                    : id.get<int64_t>() >= 0 && id.get<int64_t>() <= kMax;
+      if (!in_range)
+        throw bad_param("prompt", fmt::format("token id {} is out of range", shown(id)));
+      q.prompt_tokens.push_back(id.get<int32_t>());
     }
     if (q.prompt_tokens.empty()) throw bad_param("prompt", "'prompt' is empty");
     prompts.push_back(std::move(q));
@@ -292,10 +350,42 @@ ApiRequest parse_completion_request(const json& body, const RequestLimits& lim) 
   } else {
     throw bad_param("prompt", "'prompt' must be a non-empty string, an array of strings or of token ids");
   }
-  if (static_cast<int64_t>(prompts.size()) * r.n > static_cast<int64_t>(lim.max_n) * lim.max_prompts)
-    throw bad_param("n", "too many choices in one request");
+  check_choices(r, prompts.size(), lim);
   expand_choices(r, prompts);
   return r;
+}
+
+TokenizeRequest parse_tokenize_request(const json& body) {
+  if (!body.is_object()) throw ApiError(400, fmt::format("the request body must be a JSON object, got {}", type_name(body)));
+  TokenizeRequest t;
+  t.with_pieces = bool_field(body, "with_pieces", false);
+  if (const json* messages = field(body, "messages")) {
+    t.messages = normalize_messages(*messages);
+    t.add_generation_prompt = bool_field(body, "add_generation_prompt", true);
+    return t;
+  }
+  const json* content = field(body, "content");
+  if (!content || !content->is_string())
+    throw bad_param("content", fmt::format("'content' must be a string (or give 'messages'), got {}",
+                                           content ? type_name(*content) : "nothing"));
+  t.content = content->get<std::string>();
+  t.add_special = bool_field(body, "add_special", false);
+  t.parse_special = bool_field(body, "parse_special", true);
+  return t;
+}
+
+std::vector<int32_t> parse_detokenize_request(const json& body, int32_t n_vocab) {
+  const json* tokens = field(body, "tokens");
+  if (!tokens || !tokens->is_array()) throw bad_param("tokens", "'tokens' must be an array of token ids");
+  std::vector<int32_t> ids;
+  for (const json& v : *tokens) {
+    if (!v.is_number_integer()) throw bad_param("tokens", fmt::format("'tokens' must hold integers only, got {}", shown(v)));
+    const bool in_range = v.is_number_unsigned() ? v.get<uint64_t>() < static_cast<uint64_t>(std::max(n_vocab, 0))
+                                                 : v.get<int64_t>() >= 0 && v.get<int64_t>() < n_vocab;
+    if (!in_range) throw bad_param("tokens", fmt::format("token id {} is out of range [0, {})", shown(v), n_vocab));
+    ids.push_back(v.get<int32_t>());
+  }
+  return ids;
 }
 
 int json_nesting_depth(std::string_view text) {

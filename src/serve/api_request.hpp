@@ -4,8 +4,15 @@
 // - parse_chat_request() / parse_completion_request() take the parsed JSON body
 //   and return one GenerateRequest per choice (prompt-major: choice index =
 //   prompt_index * n + i), or throw ApiError (HTTP 400, type
-//   "invalid_request_error", `param` naming the offending field). Unknown fields
-//   are ignored. Nothing here reads or writes files.
+//   "invalid_request_error", `param` naming the offending field, nested fields as
+//   "stream_options.include_usage" / "messages[2].content"). They throw nothing
+//   else: no JSON library exception escapes for any input. Unknown fields are
+//   ignored; null means "absent" for every optional field. Nothing here reads or
+//   writes files.
+// - Per-request work is bounded: n <= limits.max_n, prompts <= limits.max_prompts,
+//   prompts x n <= limits.max_choices (the server sets it to the request's share of
+//   the queue), max_tokens <= limits.max_tokens (the context by default).
+// - logit_bias: {} or null only (the sampler has no biases); anything else is 400.
 // - Chat messages: roles system, developer (treated as system), user, assistant,
 //   tool; content a string, null (assistant) or an array of {"type":"text"} parts
 //   (joined). Only role, content and tool_calls reach the chat template: a
@@ -14,8 +21,10 @@
 // - max_completion_tokens (or max_tokens) counts every generated token,
 //   reasoning included. Absent: chat generates until the context is full (at most
 //   limits.max_tokens); completions default to 16 tokens (OpenAI's legacy default).
-// - seed s with n > 1: choice i uses seed s + i, so every choice is reproducible
-//   and the choices differ. No seed: random.
+// - seed: any integer in [-2^63, 2^64) (negative ones as their two's complement),
+//   always used as given (SamplingParams::exact_seed; 4294967295 is not "random"
+//   here). With n > 1 choice i uses seed s + i (mod 2^64), so every choice is
+//   reproducible and the choices differ. No seed (or null): random per choice.
 // - reasoning budget: thinking_budget (tokens) wins over thinking.budget_tokens
 //   (Anthropic style), which wins over reasoning_effort (low / medium / high ->
 //   effort_budget()). thinking {"type": "disabled"} skips the reasoning.
@@ -43,6 +52,7 @@ struct RequestLimits {
   int32_t max_prompts = 8;       // prompts per /v1/completions request
   int32_t max_stop = 16;         // stop strings per request
   int32_t max_top_logprobs = 20;
+  int32_t max_choices = 64;      // prompts x n per request
 };
 
 struct ApiRequest {
@@ -65,6 +75,21 @@ ApiRequest parse_completion_request(const nlohmann::json& body, const RequestLim
 
 // Chat messages in the shape the chat template expects (see above); throws ApiError.
 nlohmann::json normalize_messages(const nlohmann::json& messages);
+
+// POST /tokenize: {"content": string, "add_special"?: bool (false), "parse_special"?:
+// bool (true)} or {"messages": [...], "add_generation_prompt"?: bool (true)}, plus
+// "with_pieces"?: bool (false). Throws ApiError (400, param named) like the parsers above.
+struct TokenizeRequest {
+  nlohmann::json messages;           // normalized (normalize_messages), or null: use content
+  bool add_generation_prompt = true;
+  std::string content;
+  bool add_special = false, parse_special = true;
+  bool with_pieces = false;
+};
+TokenizeRequest parse_tokenize_request(const nlohmann::json& body);
+
+// POST /detokenize: {"tokens": [ids in [0, n_vocab)]}. Throws ApiError (400, param "tokens").
+std::vector<int32_t> parse_detokenize_request(const nlohmann::json& body, int32_t n_vocab);
 
 // Largest nesting depth of arrays/objects in a JSON text (strings skipped), counted
 // without parsing, so that a hostile body cannot exhaust the recursive parser.

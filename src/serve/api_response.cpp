@@ -9,7 +9,7 @@ using nlohmann::json;
 namespace {
 
 json token_json(const Tokenizer& tok, int32_t id, float logprob) {
-  const std::string bytes = id >= 0 && id < tok.n_vocab() ? tok.token_bytes(id) : std::string();
+  const std::string bytes = token_bytes_or_empty(tok, id);
   json b = json::array();
   for (unsigned char c : bytes) b.push_back(static_cast<int>(c));
   return {{"token", sanitize_utf8(bytes)}, {"logprob", logprob}, {"bytes", b}};
@@ -36,6 +36,10 @@ json legacy_logprobs() {
 }
 
 }  // namespace
+
+std::string token_bytes_or_empty(const Tokenizer& tok, int32_t id) {
+  return id >= 0 && id < tok.n_vocab() ? tok.token_bytes(id) : std::string();
+}
 
 EventDelta apply_event(const ResponseContext& ctx, ChoiceOutput& c, const GenerateEvent& ev, bool in_reasoning,
                        const std::string& open_tag, bool want_logprobs) {
@@ -65,9 +69,12 @@ EventDelta apply_event(const ResponseContext& ctx, ChoiceOutput& c, const Genera
     (reasoning_part ? c.lp_reasoning : c.lp_content).push_back(std::move(entry));
   } else {
     if (c.lp_legacy.is_null()) c.lp_legacy = legacy_logprobs();
-    const std::string bytes = tok.token_bytes(ev.token);
+    const std::string bytes = token_bytes_or_empty(tok, ev.token);
     json top = json::object();
-    for (const auto& [id, lp] : ev.top_logprobs) top[sanitize_utf8(tok.token_bytes(id))] = lp;
+    for (const auto& [id, lp] : ev.top_logprobs) {  // highest first: keep the first of equal texts
+      const std::string text = sanitize_utf8(token_bytes_or_empty(tok, id));
+      if (!top.contains(text)) top[text] = lp;
+    }
     json one = legacy_logprobs();
     for (json* dst : {&c.lp_legacy, &one}) {
       (*dst)["tokens"].push_back(sanitize_utf8(bytes));
@@ -172,6 +179,24 @@ json usage_chunk(const ResponseContext& ctx, const std::vector<ChoiceOutput>& ch
           {"system_fingerprint", ctx.fingerprint},
           {"choices", json::array()},
           {"usage", usage_json(ctx, choices)}};
+}
+
+bool run_sse_guarded(const std::function<bool()>& produce, const std::function<ApiError(const char* what)>& on_failure,
+                     const std::function<bool(const std::string&)>& write_end) noexcept {
+  const auto end_with = [&](const char* what) noexcept {
+    try {
+      return write_end("data: " + dump(on_failure(what).to_json()) + "\n\ndata: [DONE]\n\n");
+    } catch (...) {
+      return false;
+    }
+  };
+  try {
+    return produce();
+  } catch (const std::exception& e) {
+    return end_with(e.what());
+  } catch (...) {
+    return end_with("unknown exception");
+  }
 }
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }

@@ -16,10 +16,13 @@
 //   logprobs.reasoning_content the reasoning's (a token belongs to the part its
 //   text went to; a token whose text is still held back, to the part the output
 //   is in). Token text is the token's bytes with invalid UTF-8 replaced by
-//   U+FFFD; `bytes` has the exact bytes.
+//   U+FFFD; `bytes` has the exact bytes. Ids the model has but the tokenizer has not
+//   (more embedding rows than tokens) have no bytes: token "" and bytes []. In the
+//   legacy completions shape, alternatives with equal text keep the likelier one.
 // - All strings are valid UTF-8: dump() replaces anything invalid with U+FFFD.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -82,6 +85,18 @@ nlohmann::json completion_chunk(const ResponseContext& ctx, int32_t index, const
                                 const nlohmann::json& logprobs, const std::string& finish);
 // The last chunk with stream_options.include_usage: no choices, the usage.
 nlohmann::json usage_chunk(const ResponseContext& ctx, const std::vector<ChoiceOutput>& choices);
+
+// Runs the body of one SSE stream and never throws. `produce` writes the events and
+// [DONE] and returns false when the client is gone. Should it throw, `on_failure(what)`
+// (which must not throw: it cancels the request's work and logs) gives the error, and
+// `write_end` gets "data: <error>\n\ndata: [DONE]\n\n" (it returns false when that
+// write fails). The events sent before are whole, so the stream stays well-formed.
+// Returns what produce or write_end returned (false if write_end threw).
+bool run_sse_guarded(const std::function<bool()>& produce, const std::function<ApiError(const char* what)>& on_failure,
+                     const std::function<bool(const std::string&)>& write_end) noexcept;
+
+// The bytes of token `id`, or "" when the tokenizer has no such token (see above).
+std::string token_bytes_or_empty(const Tokenizer& tok, int32_t id);
 
 // JSON text with invalid UTF-8 replaced (never throws on strings).
 std::string dump(const nlohmann::json& j);

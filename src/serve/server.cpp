@@ -44,7 +44,9 @@ std::string route_label(const std::string& path) {
   return "other";
 }
 
-// Runs a handler body, answering ApiError and r1::Error in OpenAI's shape.
+// Runs a handler body, answering ApiError and r1::Error in OpenAI's shape. A JSON
+// library exception (a type error the request parsers did not name) is the client's
+// too: 400, as a last line of defence. Anything else reaches the exception handler (500).
 template <class F>
 void guarded(httplib::Response& res, F&& f) {
   try {
@@ -53,6 +55,8 @@ void guarded(httplib::Response& res, F&& f) {
     send_error(res, e);
   } catch (const Error& e) {
     send_error(res, ApiError(400, e.what()));
+  } catch (const json::exception& e) {
+    send_error(res, ApiError(400, fmt::format("the request has a field of the wrong type: {}", e.what())));
   }
 }
 
@@ -287,26 +291,15 @@ void Server::setup_routes() {
 
 void Server::handle_tokenize(const httplib::Request&, httplib::Response& res, const std::string& raw) {
   guarded(res, [&] {
-    const json body = parse_body(raw);
-    if (!body.is_object()) throw ApiError(400, "the request body must be a JSON object");
+    const TokenizeRequest t = parse_tokenize_request(parse_body(raw));
     const Tokenizer& tok = model_.tokenizer();
-    const bool with_pieces = body.value("with_pieces", false);
-    std::vector<int32_t> ids;
-    if (body.contains("messages")) {
-      const json msgs = normalize_messages(body["messages"]);
-      ids = tokenize_prompt(tok, format_chat(tok, msgs, body.value("add_generation_prompt", true)));
-    } else {
-      if (!body.contains("content") || !body["content"].is_string())
-        throw bad_param("content", "'content' must be a string (or give 'messages')");
-      const bool add_special = body.contains("add_special") && body["add_special"].is_boolean() && body["add_special"].get<bool>();
-      const bool parse_special = !body.contains("parse_special") || !body["parse_special"].is_boolean() ||
-                                 body["parse_special"].get<bool>();
-      ids = tok.encode(body["content"].get<std::string>(), add_special, parse_special);
-    }
+    const std::vector<int32_t> ids = t.messages.is_null()
+                                         ? tok.encode(t.content, t.add_special, t.parse_special)
+                                         : tokenize_prompt(tok, format_chat(tok, t.messages, t.add_generation_prompt));
     json tokens = json::array();
     for (int32_t id : ids) {
-      if (!with_pieces) tokens.push_back(id);
-      else tokens.push_back({{"id", id}, {"piece", sanitize_utf8(tok.token_bytes(id))}});
+      if (!t.with_pieces) tokens.push_back(id);
+      else tokens.push_back({{"id", id}, {"piece", sanitize_utf8(token_bytes_or_empty(tok, id))}});
     }
     send_json(res, 200, {{"tokens", tokens}});
   });
@@ -314,18 +307,8 @@ void Server::handle_tokenize(const httplib::Request&, httplib::Response& res, co
 
 void Server::handle_detokenize(const httplib::Request&, httplib::Response& res, const std::string& raw) {
   guarded(res, [&] {
-    const json body = parse_body(raw);
-    if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array())
-      throw bad_param("tokens", "'tokens' must be an array of token ids");
     const Tokenizer& tok = model_.tokenizer();
-    std::vector<int32_t> ids;
-    for (const json& v : body["tokens"]) {
-      if (!v.is_number_integer()) throw bad_param("tokens", "'tokens' must hold integers only");
-      const int64_t id = v.get<int64_t>();
-      if (id < 0 || id >= tok.n_vocab())
-        throw bad_param("tokens", fmt::format("token id {} is out of range [0, {})", id, tok.n_vocab()));
-      ids.push_back(static_cast<int32_t>(id));
-    }
+    const std::vector<int32_t> ids = parse_detokenize_request(parse_body(raw), tok.n_vocab());
     // Ids may end mid-character: invalid UTF-8 becomes U+FFFD (the tokenizer's rule).
     send_json(res, 200, {{"content", sanitize_utf8(tok.decode(ids))}});
   });

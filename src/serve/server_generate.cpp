@@ -1,5 +1,14 @@
 // POST /v1/chat/completions and /v1/completions: validate, prepare one
 // Generation per choice, queue them, then stream (SSE) or collect the events.
+//
+// Exception safety: nothing thrown while answering ends the process. Before the
+// jobs are queued, ApiError is the answer and a JSON library exception a 400 (the
+// parsers should have named the field; this is the last line). After, the SSE
+// content provider runs outside cpp-httplib's try block (an escaping exception
+// would terminate the process), so it catches everything itself: the request's
+// jobs are cancelled, the error is logged, and the stream ends with an
+// OpenAI-shaped error event and [DONE]. The non-streaming path does the same
+// with a 500 body. The release callback cannot throw.
 #include <httplib.h>
 
 #include <algorithm>
@@ -9,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "base/error.hpp"
+#include "base/log.hpp"
 #include "base/timing.hpp"
 #include "serve/connection.hpp"
 #include "serve/http_front.hpp"
@@ -20,6 +30,11 @@ namespace r1::serve {
 using nlohmann::json;
 
 namespace {
+
+void send_error(httplib::Response& res, const ApiError& e) {
+  res.status = e.status;
+  res.set_content(dump(e.to_json()), "application/json");
+}
 
 constexpr int kPollMs = 50;         // how often a waiting handler looks at its connection
 constexpr double kProbeEvery = 0.2;  // seconds between connection checks while events flow
@@ -82,6 +97,49 @@ struct Exchange {
     return s;
   }
 
+  // Streams everything the jobs produce into `sink` (the chunked content provider's
+  // body; may throw). Returns false when the client is gone (its work cancelled).
+  bool stream_to(httplib::DataSink& sink) {
+    std::string sse;
+    if (ctx.chat)  // OpenAI's first chunk of each choice carries the role
+      for (size_t i = 0; i < out.size(); ++i)
+        sse += "data: " + dump(chat_chunk(ctx, static_cast<int32_t>(i), EventDelta{}, "", true)) + "\n\n";
+    std::vector<Channel::Item> items;
+    for (;;) {
+      if (!sse.empty()) {
+        if (!sink.write(sse.data(), sse.size())) {
+          channel->cancel = true;
+          return false;
+        }
+        sse.clear();
+      }
+      if (remaining == 0) break;
+      items.clear();
+      const bool got = channel->wait(items, kPollMs);
+      if (client_gone(!got)) {
+        channel->cancel = true;
+        return false;
+      }
+      for (auto& it : items) consume(it, &sse);
+    }
+    sse = tail();
+    if (!sink.write(sse.data(), sse.size())) return false;
+    sink.done();
+    return true;
+  }
+
+  // After an exception while answering: cancels the request's remaining work and
+  // logs; the caller sends the returned error. Never throws.
+  ApiError failed(const char* what) noexcept {
+    channel->cancel = true;
+    try {
+      log(LogLevel::error, "{} {}: internal error while answering: {}", ctx.chat ? "chat" : "completion", ctx.id, what);
+      return ApiError(500, fmt::format("internal error while generating: {}", what), "server_error");
+    } catch (...) {
+      return ApiError(500, "internal error while generating", "server_error");
+    }
+  }
+
   // True when the client is known to be gone (checked at most every kProbeEvery s).
   bool client_gone(bool force) {
     const double now = now_seconds();
@@ -91,6 +149,32 @@ struct Exchange {
   }
 };
 
+// Non-streaming: waits for every choice, then answers with the whole body.
+void collect(Exchange& x, httplib::Response& res, bool chat) {
+  std::vector<Channel::Item> items;
+  while (x.remaining > 0) {
+    items.clear();
+    const bool got = x.channel->wait(items, kPollMs);
+    if (x.client_gone(!got)) {
+      x.channel->cancel = true;
+      res.status = 499;  // nginx's "client closed request": only the metrics see it
+      return;
+    }
+    for (auto& it : items) x.consume(it, nullptr);
+  }
+  if (!x.error.empty()) {
+    send_error(res, ApiError(500, "generation failed: " + x.error, "server_error"));
+    return;
+  }
+  if (x.cancelled) {
+    send_error(res, ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down"));
+    return;
+  }
+  const json body = chat ? chat_response(x.ctx, x.out, x.logprobs) : completion_response(x.ctx, x.out, x.logprobs);
+  res.status = 200;
+  res.set_content(dump(body), "application/json");
+}
+
 }  // namespace
 
 void Server::handle_generate(const httplib::Request& req, httplib::Response& res, const std::string& raw, bool chat) {
@@ -99,7 +183,11 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
   try {
     if (draining_) throw ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
     const json body = parse_body(raw);
-    ApiRequest api = chat ? parse_chat_request(body, opts_.limits) : parse_completion_request(body, opts_.limits);
+    // One request may queue at most --max-choices choices; 0: its share of the
+    // queue, a quarter of it (at least the slot count).
+    RequestLimits lim = opts_.limits;
+    if (lim.max_choices <= 0) lim.max_choices = std::max(opts_.scheduler.n_slots, opts_.scheduler.max_queue / 4);
+    ApiRequest api = chat ? parse_chat_request(body, lim) : parse_completion_request(body, lim);
     if (!api.model.empty() && api.model != opts_.model_id)
       throw ApiError(404, fmt::format("the model '{}' does not exist (this server has '{}')", api.model, opts_.model_id),
                      "invalid_request_error", "model", "model_not_found");
@@ -174,9 +262,9 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
         throw ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
     }
   } catch (const ApiError& e) {
-    res.status = e.status;
-    res.set_content(dump(e.to_json()), "application/json");
-    return;
+    return send_error(res, e);
+  } catch (const json::exception& e) {  // a type error the parsers missed: still the client's
+    return send_error(res, ApiError(400, fmt::format("the request has a field of the wrong type: {}", e.what())));
   }
 
   if (ex->stream) {
@@ -185,65 +273,24 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     res.set_chunked_content_provider(
         "text/event-stream",
         [ex](size_t, httplib::DataSink& sink) {
-          std::string sse;
-          if (ex->ctx.chat)  // OpenAI's first chunk of each choice carries the role
-            for (size_t i = 0; i < ex->out.size(); ++i)
-              sse += "data: " + dump(chat_chunk(ex->ctx, static_cast<int32_t>(i), EventDelta{}, "", true)) + "\n\n";
-          std::vector<Channel::Item> items;
-          for (;;) {
-            if (!sse.empty()) {
-              if (!sink.write(sse.data(), sse.size())) {
-                ex->channel->cancel = true;
-                return false;
-              }
-              sse.clear();
-            }
-            if (ex->remaining == 0) break;
-            items.clear();
-            const bool got = ex->channel->wait(items, kPollMs);
-            if (ex->client_gone(!got)) {
-              ex->channel->cancel = true;
-              return false;
-            }
-            for (auto& it : items) ex->consume(it, &sse);
-          }
-          sse = ex->tail();
-          if (!sink.write(sse.data(), sse.size())) return false;
-          sink.done();
-          return true;
+          return run_sse_guarded([&] { return ex->stream_to(sink); }, [&](const char* what) { return ex->failed(what); },
+                                 [&](const std::string& end) {
+                                   if (!sink.write(end.data(), end.size())) return false;
+                                   sink.done();
+                                   return true;
+                                 });
         },
-        [ex](bool) {
+        [ex](bool) noexcept {
           if (ex->remaining > 0) ex->channel->cancel = true;  // the connection ended early
         });
     return;
   }
 
-  std::vector<Channel::Item> items;
-  while (ex->remaining > 0) {
-    items.clear();
-    const bool got = ex->channel->wait(items, kPollMs);
-    if (ex->client_gone(!got)) {
-      ex->channel->cancel = true;
-      res.status = 499;  // nginx's "client closed request": only the metrics see it
-      return;
-    }
-    for (auto& it : items) ex->consume(it, nullptr);
+  try {
+    collect(*ex, res, chat);
+  } catch (const std::exception& e) {
+    send_error(res, ex->failed(e.what()));
   }
-  if (!ex->error.empty()) {
-    const ApiError e(500, "generation failed: " + ex->error, "server_error");
-    res.status = e.status;
-    res.set_content(dump(e.to_json()), "application/json");
-    return;
-  }
-  if (ex->cancelled) {
-    const ApiError e(503, "the server is shutting down", "server_error", "", "server_shutting_down");
-    res.status = e.status;
-    res.set_content(dump(e.to_json()), "application/json");
-    return;
-  }
-  const json body = chat ? chat_response(ex->ctx, ex->out, ex->logprobs) : completion_response(ex->ctx, ex->out, ex->logprobs);
-  res.status = 200;
-  res.set_content(dump(body), "application/json");
 }
 
 }  // namespace r1::serve
