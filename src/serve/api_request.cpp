@@ -305,7 +305,7 @@ ApiRequest parse_completion_request(const json& body, const RequestLimits& lim) 
   if (!string_field(body, "suffix", "").empty()) throw bad_param("suffix", "'suffix' is not supported");
   if (field(body, "logprobs")) {
     r.logprobs = true;
-    r.top_logprobs = static_cast<int32_t>(int_field(body, "logprobs", 0, 5, 0));
+    r.top_logprobs = static_cast<int32_t>(int_field(body, "logprobs", 0, std::min<int64_t>(5, lim.max_top_logprobs), 0));
   }
   g.top_logprobs = r.logprobs ? r.top_logprobs : -1;
   g.keep_tags = true;  // plain text completion: the generated text verbatim

@@ -196,6 +196,15 @@ TEST(ServeHostile, ChoicesPerRequestAreBoundedByTheirShare) {
   }
 }
 
+// Found by the request fuzzer: completions' logprobs ignored limits.max_top_logprobs.
+TEST(ServeHostile, CompletionLogprobsRespectTheTopLogprobsLimit) {
+  RequestLimits lim;
+  lim.max_top_logprobs = 3;
+  EXPECT_EQ(completion_outcome({{"prompt", "x"}, {"logprobs", 3}}, lim), "");
+  EXPECT_EQ(completion_outcome({{"prompt", "x"}, {"logprobs", 4}}, lim), "logprobs");
+  EXPECT_EQ(completion_outcome({{"prompt", "x"}, {"logprobs", 6}}), "logprobs");  // OpenAI's cap: 5
+}
+
 TEST(ServeHostile, TokenizeAndDetokenizeBodies) {
   const auto tok = [](const json& body) { return outcome([&] { parse_tokenize_request(body); }); };
   EXPECT_EQ(tok({{"content", "x"}, {"with_pieces", "yes"}}), "with_pieces");
