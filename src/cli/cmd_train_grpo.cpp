@@ -23,6 +23,7 @@ int run_grpo_cli(GrpoCli& c) {
   std::stringstream ss(c.rewards);
   for (std::string r; std::getline(ss, r, ',');)
     if (!r.empty()) c.o.rewards.push_back(r);
+  c.o.resume = c.o.resume || c.o.resume_force;
   c.o.export_type = train::parse_export_type(c.export_type);
   c.o.max_seconds = c.max_minutes * 60.0;
   train::run_grpo(c.o, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
@@ -68,7 +69,10 @@ Action setup_train_grpo(CLI::App& sub) {
   sub.add_option("--log-every", o.log_every)->capture_default_str();
   sub.add_option("--save-every", o.save_every, "checkpoint every N steps")->capture_default_str();
   sub.add_option("--checkpoint", o.checkpoint, "checkpoint path (default: <out>.ckpt.gguf)");
-  sub.add_flag("--resume", o.resume, "continue from the checkpoint if it exists");
+  sub.add_flag("--resume", o.resume,
+               "continue from the checkpoint if it exists (refused if its data, seed, model or schedule differ)");
+  sub.add_flag("--resume-force", o.resume_force,
+               "resume even if the data, seed, model or schedule differ from the checkpoint's (implies --resume)");
   sub.add_option("--export-type", c->export_type, "f32 | f16 | q8_0")->capture_default_str();
   sub.add_option("--max-minutes", c->max_minutes, "stop early (checkpoint and export) after this long");
   return [c] { return run_grpo_cli(*c); };

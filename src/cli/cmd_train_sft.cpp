@@ -29,6 +29,8 @@ std::string read_text(const std::string& path) {
 
 int run_sft_cli(SftCli& c) {
   train::SftOptions& o = c.o;
+  o.resume = o.resume || o.resume_force;
+  o.model_given = !o.init.init_path.empty() || !c.dims.empty();
   if (o.init.init_path.empty() && c.dims.empty() && !o.resume)
     fail("train sft: give --init MODEL.gguf, or --arch and --dims for a new model");
   if (!o.init.init_path.empty() && !c.dims.empty()) fail("train sft: --init and --dims exclude each other");
@@ -79,7 +81,10 @@ Action setup_train_sft(CLI::App& sub) {
   sub.add_option("--eval-every", o.eval_every, "validation loss every N steps")->capture_default_str();
   sub.add_option("--save-every", o.save_every, "checkpoint every N steps")->capture_default_str();
   sub.add_option("--checkpoint", o.checkpoint, "checkpoint path (default: <out>.ckpt.gguf)");
-  sub.add_flag("--resume", o.resume, "continue from the checkpoint if it exists");
+  sub.add_flag("--resume", o.resume,
+               "continue from the checkpoint if it exists (refused if its data, seed, model or schedule differ)");
+  sub.add_flag("--resume-force", o.resume_force,
+               "resume even if the data, seed, model or schedule differ from the checkpoint's (implies --resume)");
   sub.add_option("--export-type", c->export_type, "f32 | f16 | q8_0")->capture_default_str();
   sub.add_option("--max-minutes", c->max_minutes, "stop early (checkpoint and export) after this long");
   return [c] { return run_sft_cli(*c); };

@@ -16,6 +16,7 @@
 #include "model/model.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
+#include "train/fingerprint.hpp"
 #include "train/transformer.hpp"
 
 namespace r1::train {
@@ -94,6 +95,23 @@ struct TrainSeq {
   double weight = 0;  // 1 / (|o_i| * n_sequences)
 };
 
+// What a resume must not change: the policy's start (and reference), the prompts, the
+// seed, the sampling, the objective and the schedule.
+Fingerprint grpo_fingerprint(const GrpoOptions& o) {
+  const SamplingParams& s = o.sampling;
+  return {{"model (--init)", file_identity(o.init)},
+          {"prompts (--prompts)", file_identity(o.prompts)},
+          {"prompt suffix", o.prompt_suffix},
+          {"seed (--seed)", std::to_string(o.seed)},
+          {"steps (--steps)", std::to_string(o.steps)},
+          {"rewards (--reward)", fmt::format("{}", fmt::join(o.rewards, ","))},
+          {"batch", fmt::format("group {} prompts-per-step {} epochs {}", o.group, o.prompts_per_step, o.epochs)},
+          {"objective", fmt::format("clip-eps {} kl-coef {}", o.clip_eps, o.kl_coef)},
+          {"sampling", fmt::format("temperature {} top-p {} top-k {} min-p {} max-tokens {}", s.temperature, s.top_p,
+                                   s.top_k, s.min_p, o.max_tokens)},
+          {"optimizer", optimizer_identity(o.opt)}};
+}
+
 }  // namespace
 
 GrpoResult run_grpo(const GrpoOptions& o, const LogFn& log) {
@@ -109,9 +127,11 @@ GrpoResult run_grpo(const GrpoOptions& o, const LogFn& log) {
   LoadedModel start;
   Checkpoint ck;
   const bool resumed = o.resume && std::filesystem::exists(ckpt_path);
+  const Fingerprint fingerprint = grpo_fingerprint(o);
   if (resumed) {
     ck = load_checkpoint(ckpt_path);
     if (ck.run.value("kind", "") != "grpo") fail("{}: not a GRPO checkpoint", ckpt_path);
+    check_resume_fingerprint(ck.run, fingerprint, ckpt_path, o.resume_force, log);
     start = std::move(ck.model);
     log(fmt::format("resuming from {} at step {}", ckpt_path, ck.step));
   } else {
@@ -162,7 +182,8 @@ GrpoResult run_grpo(const GrpoOptions& o, const LogFn& log) {
   auto elapsed = [&] { return elapsed_before + std::chrono::duration<double>(Clock::now() - t0).count(); };
   auto save = [&] {
     const nlohmann::json run = {{"kind", "grpo"}, {"epoch", epoch},   {"pos", pos},         {"seed", o.seed},
-                                {"init", o.init}, {"prompts", o.prompts}, {"steps", o.steps}, {"elapsed_s", elapsed()}};
+                                {"init", o.init}, {"prompts", o.prompts}, {"steps", o.steps}, {"elapsed_s", elapsed()},
+                                {"fingerprint", fingerprint_json(fingerprint)}};
     save_checkpoint(ckpt_path, meta, policy.layout(), policy.params().data(), opt, run);
   };
   auto write_curves = [&] {

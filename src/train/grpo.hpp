@@ -52,6 +52,7 @@ struct GrpoOptions {
   int64_t log_every = 1;
   int64_t save_every = 20;
   bool resume = false;
+  bool resume_force = false;    // resume even when the fingerprint differs (train/fingerprint.hpp)
   std::string checkpoint;       // default: <out>.ckpt.gguf
   FileType export_type = FileType::f32;
   double max_seconds = 0;

@@ -11,6 +11,7 @@
 #include "base/thread_pool.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
+#include "train/fingerprint.hpp"
 #include "train/sft_data.hpp"
 #include "train/transformer.hpp"
 
@@ -57,6 +58,20 @@ double run_examples(Transformer& m, const std::vector<const Example*>& exs, int6
   return nll;
 }
 
+// What a resume must not change: the data and its split, the data order, the model
+// it started from, the schedule and the update rule.
+Fingerprint sft_fingerprint(const SftOptions& o) {
+  Fingerprint f = {{"data (--data)", file_identity(o.data)},
+                   {"seed (--seed)", std::to_string(o.seed)},
+                   {"steps (--steps)", std::to_string(o.steps)},
+                   {"batch tokens (--batch-tokens)", std::to_string(o.batch_tokens)},
+                   {"optimizer", optimizer_identity(o.opt)}};
+  if (!o.val_data.empty()) f["validation data (--val-data)"] = file_identity(o.val_data);
+  else f["validation split"] = fmt::format("fraction {} at most {}", o.val_fraction, o.max_val_examples);
+  if (o.model_given) f["model (--init / --dims)"] = model_identity(o.init);
+  return f;
+}
+
 }  // namespace
 
 SftResult run_sft(const SftOptions& o, const LogFn& log) {
@@ -70,9 +85,11 @@ SftResult run_sft(const SftOptions& o, const LogFn& log) {
   LoadedModel start;
   Checkpoint ck;
   const bool resumed = o.resume && std::filesystem::exists(ckpt_path);
+  const Fingerprint fingerprint = sft_fingerprint(o);
   if (resumed) {
     ck = load_checkpoint(ckpt_path);
     if (ck.run.value("kind", "") != "sft") fail("{}: not an SFT checkpoint", ckpt_path);
+    check_resume_fingerprint(ck.run, fingerprint, ckpt_path, o.resume_force, log);
     start = std::move(ck.model);
     log(fmt::format("resuming from {} at step {}", ckpt_path, ck.step));
   } else {
@@ -133,7 +150,7 @@ SftResult run_sft(const SftOptions& o, const LogFn& log) {
   auto save = [&] {
     const nlohmann::json run = {{"kind", "sft"},   {"epoch", epoch},        {"pos", pos},
                                 {"seed", o.seed},  {"data", o.data},        {"steps", o.steps},
-                                {"elapsed_s", elapsed()}};
+                                {"elapsed_s", elapsed()},  {"fingerprint", fingerprint_json(fingerprint)}};
     save_checkpoint(ckpt_path, meta, model.layout(), model.params().data(), opt, run);
   };
   auto write_curves = [&] {

@@ -37,6 +37,9 @@ struct SftOptions {
   int64_t eval_every = 100;
   int64_t save_every = 200;
   bool resume = false;
+  bool resume_force = false;     // resume even when the fingerprint differs (train/fingerprint.hpp)
+  bool model_given = true;       // false: no --init / --dims given, the model is the checkpoint's
+                                 // (not compared on resume)
   FileType export_type = FileType::f32;
   std::string checkpoint;        // default: <out>.ckpt.gguf
   double max_seconds = 0;        // stop early (checkpoint + export) after this long; 0 = no limit

@@ -231,3 +231,116 @@ TEST(TrainLoop, GrpoRunsEndToEnd) {
   g.rewards = {"length"};
   EXPECT_THROW(run_grpo(g, quiet), Error);
 }
+
+// A resume must continue the run the checkpoint was made with: a changed data file,
+// seed, model or schedule is refused with a message naming it; --resume-force turns
+// that into a warning; the original inputs still resume bit-identically.
+TEST(TrainLoop, SftResumeRefusesChangedInputs) {
+  const std::string data = write_tasks("fp_sft.jsonl", "train", 60);
+  SftOptions straight = tiny_sft(data, (dir() / "fp_straight.gguf").string());
+  fs::remove(dir() / "fp_straight.ckpt.gguf");
+  run_sft(straight, quiet);
+
+  SftOptions o = tiny_sft(data, (dir() / "fp.gguf").string());
+  fs::remove(dir() / "fp.ckpt.gguf");
+  o.max_seconds = 1e-9;  // stops after the first step, with a checkpoint
+  o.save_every = 1;
+  run_sft(o, quiet);
+  o.max_seconds = 0;
+  o.resume = true;
+  auto expect_refused = [&](SftOptions x, const std::string& what) {
+    try {
+      run_sft(x, quiet);
+      ADD_FAILURE() << "a resume with a different " << what << " was accepted";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(what + " differs"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("--resume-force"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("fp.ckpt.gguf"), std::string::npos) << msg;
+    }
+  };
+  SftOptions x = o;
+  x.seed = 2;
+  expect_refused(x, "seed (--seed)");
+  x = o;
+  x.steps = 7;
+  expect_refused(x, "steps (--steps)");
+  x = o;
+  x.opt.lr = 1e-3f;
+  expect_refused(x, "optimizer");
+  x = o;
+  x.init.cfg.n_ff = 128;
+  expect_refused(x, "model (--init / --dims)");
+  // The data file changed in place (one more example).
+  write_tasks("fp_sft.jsonl", "train", 61);
+  expect_refused(o, "data (--data)");
+  write_tasks("fp_sft.jsonl", "train", 60);  // the original content again
+
+  // A resume that does not name the model takes the checkpoint's (not compared).
+  x = o;
+  x.init.cfg.n_ff = 128;
+  x.model_given = false;
+  std::string log;
+  const LogFn keep = [&](const std::string& line) { log += line + "\n"; };
+  EXPECT_EQ(run_sft(x, keep).steps, 6);
+  EXPECT_EQ(log.find("warning"), std::string::npos) << log;
+  EXPECT_EQ(import_gguf(o.out).params, import_gguf(straight.out).params) << "the refusals changed the checkpoint";
+
+  // --resume-force resumes anyway and says what differs.
+  x = o;
+  x.steps = 8;
+  x.resume_force = true;
+  log.clear();
+  EXPECT_EQ(run_sft(x, keep).steps, 8);
+  EXPECT_NE(log.find("warning: --resume-force: steps (--steps) differs (checkpoint: 6; now: 8)"), std::string::npos)
+      << log;
+}
+
+TEST(TrainLoop, GrpoResumeRefusesAChangedModelOrPrompts) {
+  const std::string data = write_tasks("fp_grpo_sft.jsonl", "train", 40);
+  SftOptions s = tiny_sft(data, (dir() / "fp_grpo_init.gguf").string());
+  fs::remove(dir() / "fp_grpo_init.ckpt.gguf");
+  s.steps = 2;
+  run_sft(s, quiet);
+  GrpoOptions g;
+  g.init = s.out;
+  g.prompts = write_tasks("fp_grpo_prompts.jsonl", "id", 6);
+  g.out = (dir() / "fp_grpo.gguf").string();
+  fs::remove(dir() / "fp_grpo.ckpt.gguf");
+  g.group = 2;
+  g.prompts_per_step = 2;
+  g.steps = 2;
+  g.max_tokens = 8;
+  g.threads = 2;
+  g.save_every = 1;
+  g.max_seconds = 1e-9;  // one step, then a checkpoint
+  run_grpo(g, quiet);
+  g.max_seconds = 0;
+  g.resume = true;
+  auto refused_for = [&](const GrpoOptions& x) -> std::string {
+    try {
+      run_grpo(x, quiet);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  // The same file name, other weights (another initialisation seed).
+  const std::string saved = (dir() / "fp_grpo_init.saved.gguf").string();
+  fs::copy_file(s.out, saved, fs::copy_options::overwrite_existing);
+  SftOptions other = s;
+  other.out = (dir() / "fp_grpo_other.gguf").string();
+  fs::remove(dir() / "fp_grpo_other.ckpt.gguf");
+  other.init.seed = 5;
+  run_sft(other, quiet);
+  fs::copy_file(other.out, s.out, fs::copy_options::overwrite_existing);
+  EXPECT_NE(refused_for(g).find("model (--init) differs"), std::string::npos) << refused_for(g);
+  fs::copy_file(saved, s.out, fs::copy_options::overwrite_existing);
+  GrpoOptions x = g;
+  x.prompts = write_tasks("fp_grpo_prompts2.jsonl", "id", 7);
+  EXPECT_NE(refused_for(x).find("prompts (--prompts) differs"), std::string::npos) << refused_for(x);
+  x = g;
+  x.sampling.temperature = 0.5f;
+  EXPECT_NE(refused_for(x).find("sampling differs"), std::string::npos) << refused_for(x);
+  EXPECT_EQ(run_grpo(g, quiet).steps, 2);  // the original inputs resume
+}
