@@ -1,9 +1,9 @@
-// Jinja built-ins: member access and methods, slices, filters, tests, globals.
+// Jinja built-ins: member access and methods, slices, filters, tests (globals:
+// jinja_globals.cpp).
 // Behaviour follows @huggingface/jinja except where jinja.hpp lists a difference.
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <ctime>
 #include <optional>
 
 #include "base/error.hpp"
@@ -11,6 +11,18 @@
 #include "tokenizer/jinja_eval.hpp"
 
 namespace r1::jinja {
+
+FunctionPtr make_fn(std::string name, std::function<Value(const CallArgs&)> f) {
+  auto fn = std::make_shared<Function>();
+  fn->name = std::move(name);
+  fn->call = [f = std::move(f)](const CallArgs& a, Scope&) { return f(a); };
+  return fn;
+}
+
+const std::string& want_string(const Value* v, const char* what, int line) {
+  if (!v || !v->is_string()) runtime_error(line, fmt::format("{} must be a string", what));
+  return v->str();
+}
 
 namespace {
 
@@ -47,17 +59,6 @@ std::vector<std::string> chars_of(const std::string& s, int line) {
 // A search for `needle` in `hay` may take up to |hay| * |needle| byte comparisons.
 void charge_search(int line, size_t hay, size_t needle) { charge_steps(line, int64_t(hay / 64 + 1) * int64_t(needle / 64 + 1)); }
 
-FunctionPtr make_fn(std::string name, std::function<Value(const CallArgs&)> f) {
-  auto fn = std::make_shared<Function>();
-  fn->name = std::move(name);
-  fn->call = [f = std::move(f)](const CallArgs& a, Scope&) { return f(a); };
-  return fn;
-}
-
-const std::string& want_string(const Value* v, const char* what, int line) {
-  if (!v || !v->is_string()) runtime_error(line, fmt::format("{} must be a string", what));
-  return v->str();
-}
 
 // Python str.strip(chars): chars as a set of code points; none/absent: whitespace.
 std::string strip_chars(const std::string& s, const Value* chars, bool left, bool right, int line) {
@@ -241,8 +242,8 @@ Value string_method(const std::string& s, const std::string& name, int line) {
   return Value();
 }
 
-Array items_of(const Object& o) {
-  charge_steps(0, int64_t(o.items.size()));
+Array items_of(const Object& o, int line) {
+  charge_steps(line, int64_t(o.items.size()));
   Array out;
   for (const auto& [k, v] : o.items) out.push_back(Value::array({Value(k), v}));
   return out;
@@ -272,7 +273,7 @@ Value dictsort(const Object& o, const CallArgs* args, int line) {
   const std::string by = by_v ? want_string(by_v, "dictsort by", line) : "key";
   if (by != "key" && by != "value") runtime_error(line, "dictsort: by must be 'key' or 'value'");
   const bool reverse = args ? bool_arg(args->get(2, "reverse"), false, "reverse", line) : false;
-  Array items = items_of(o);
+  Array items = items_of(o, line);
   const size_t idx = by == "key" ? 0 : 1;
   std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
     const int c = compare_values((*a.arr())[idx], (*b.arr())[idx], cs, line);
@@ -290,7 +291,7 @@ Value dict_method(const ObjectPtr& o, const std::string& name) {
       const Value* d = a.get(1, "default");
       return d ? *d : Value(None{});
     }));
-  if (name == "items") return Value(make_fn(name, [o](const CallArgs&) { return Value::array(items_of(*o)); }));
+  if (name == "items") return Value(make_fn(name, [o](const CallArgs& a) { return Value::array(items_of(*o, a.line)); }));
   if (name == "keys")
     return Value(make_fn(name, [o](const CallArgs&) {
       Array a;
@@ -606,7 +607,7 @@ Value apply_filter(const std::string& name, const Value& v, const CallArgs* args
     if (name == "int") return Value(int64_t(v.as_bool()));
     if (name == "float") return Value(v.as_bool() ? 1.0 : 0.0);
   } else if (v.is_mapping()) {
-    if (name == "items") return Value::array(items_of(*v.obj()));
+    if (name == "items") return Value::array(items_of(*v.obj(), line));
     if (name == "dictsort") return dictsort(*v.obj(), args, line);
     if (name == "keys" || name == "values") {
       Scope unused;
@@ -644,96 +645,6 @@ bool apply_test(const std::string& name, const Value& v, int line, const Value* 
   if (name == "upper") return v.is_string() && v.str() == ascii_upper(v.str());
   if (name == "equalto" || name == "eq" || name == "==") return arg && strict_equals(v, *arg);
   runtime_error(line, fmt::format("unsupported test '{}'", name));
-}
-
-void install_globals(Scope& scope) {
-  scope.set("true", Value(true));
-  scope.set("false", Value(false));
-  scope.set("none", Value(None{}));
-  scope.set("True", Value(true));
-  scope.set("False", Value(false));
-  scope.set("None", Value(None{}));
-  scope.set("raise_exception", Value(make_fn("raise_exception", [](const CallArgs& a) -> Value {
-              const Value* m = a.get(0, "message");
-              runtime_error(a.line, fmt::format("the template raised an exception: {}", m ? m->to_string() : ""));
-            })));
-  scope.set("namespace", Value(make_fn("namespace", [](const CallArgs& a) {
-              auto ns = std::make_shared<Object>();
-              ns->is_namespace = true;
-              if (Budget* b = current_budget()) b->add_namespace(ns);
-              if (a.pos.size() > 1) runtime_error(a.line, "namespace() takes at most one positional argument");
-              if (a.pos.size() == 1) {
-                const Value& src = a.pos[0];
-                if (src.is_mapping()) {
-                  for (const auto& [k, v] : src.obj()->items) ns->set(k, v);
-                } else if (src.is_array()) {
-                  for (const Value& pair : *src.arr()) {
-                    if (!pair.is_array() || pair.arr()->size() != 2 || !(*pair.arr())[0].is_string())
-                      runtime_error(a.line, "namespace() expects [key, value] pairs");
-                    ns->set((*pair.arr())[0].str(), (*pair.arr())[1]);
-                  }
-                } else {
-                  runtime_error(a.line, fmt::format("namespace() cannot take a {}", src.type_name()));
-                }
-              }
-              for (const auto& [k, v] : a.kw) ns->set(k, v);
-              return Value(ns);
-            })));
-  scope.set("range", Value(make_fn("range", [](const CallArgs& a) {
-              for (const Value& x : a.pos)
-                if (!x.is_int()) runtime_error(a.line, "range() arguments must be integers");
-              if (a.pos.empty() || a.pos.size() > 3) runtime_error(a.line, "range() takes 1 to 3 arguments");
-              int64_t start = 0, stop, step = 1;
-              if (a.pos.size() == 1) stop = a.pos[0].as_int();
-              else {
-                start = a.pos[0].as_int();
-                stop = a.pos[1].as_int();
-                if (a.pos.size() == 3) step = a.pos[2].as_int();
-              }
-              if (step == 0) runtime_error(a.line, "range() step must not be zero");
-              // Length in unsigned arithmetic (any int64 start, stop and step, INT64_MIN included).
-              const uint64_t span = step > 0 ? (start < stop ? uint64_t(stop) - uint64_t(start) : 0)
-                                             : (start > stop ? uint64_t(start) - uint64_t(stop) : 0);
-              const uint64_t stride = step > 0 ? uint64_t(step) : uint64_t(0) - uint64_t(step);
-              const uint64_t n = span == 0 ? 0 : (span - 1) / stride + 1;
-              const int64_t max_steps = current_budget() ? current_budget()->limits().max_steps : int64_t(1) << 24;
-              if (n > uint64_t(max_steps))
-                runtime_error(a.line, fmt::format("range() of {} elements is longer than the step budget ({})", n,
-                                                  max_steps));
-              charge_steps(a.line, int64_t(n));
-              Array out;
-              out.reserve(size_t(n));
-              for (uint64_t k = 0; k < n; ++k) out.emplace_back(int64_t(uint64_t(start) + k * uint64_t(step)));
-              return Value::array(std::move(out));
-            })));
-  scope.set("strftime_now", Value(make_fn("strftime_now", [](const CallArgs& a) {
-              const std::string& f = want_string(a.get(0, "format"), "strftime_now() format", a.line);
-              const std::time_t t = std::time(nullptr);
-              std::tm tm{};
-              localtime_r(&t, &tm);
-              static const char* kMonths[] = {"January", "February", "March",     "April",   "May",      "June",
-                                              "July",    "August",   "September", "October", "November", "December"};
-              std::string out;
-              for (size_t i = 0; i < f.size(); ++i) {
-                if (f[i] != '%' || i + 1 == f.size()) {
-                  out += f[i];
-                  continue;
-                }
-                const char c = f[++i];
-                switch (c) {
-                  case 'Y': out += std::to_string(tm.tm_year + 1900); break;
-                  case 'm': out += fmt::format("{:02d}", tm.tm_mon + 1); break;
-                  case 'd': out += fmt::format("{:02d}", tm.tm_mday); break;
-                  case 'b': out += std::string(kMonths[tm.tm_mon]).substr(0, 3); break;
-                  case 'B': out += kMonths[tm.tm_mon]; break;
-                  case 'H': out += fmt::format("{:02d}", tm.tm_hour); break;
-                  case 'M': out += fmt::format("{:02d}", tm.tm_min); break;
-                  case '%': out += '%'; break;
-                  default: out += '%'; out += c;
-                }
-              }
-              return Value(std::move(out));
-            })));
 }
 
 }  // namespace r1::jinja

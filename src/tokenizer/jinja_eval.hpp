@@ -59,6 +59,11 @@ bool apply_test(const std::string& name, const Value& operand, int line, const V
 // true/false/none (+ capitalised), namespace, raise_exception, range, strftime_now.
 void install_globals(Scope& scope);
 
+// A built-in function of the call arguments only (not the caller's scope).
+FunctionPtr make_fn(std::string name, std::function<Value(const CallArgs&)> f);
+// *v as a string; `what` names it in the error when it is absent or not a string.
+const std::string& want_string(const Value* v, const char* what, int line);
+
 [[noreturn]] void runtime_error(int line, const std::string& what);
 
 }  // namespace r1::jinja
