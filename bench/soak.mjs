@@ -16,6 +16,8 @@
 //
 //   node bench/soak.mjs [--duration 600] [--parallel 4] [--model FILE] [--bin build/r1]
 // Without --model, the tiny qwen2 test model is written to a temporary directory.
+// With an ASan build (--bin build-asan/r1) any sanitizer report (LeakSanitizer
+// runs at each planned exit) fails the run; its RSS figures mean nothing then.
 import {spawn} from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
@@ -89,6 +91,10 @@ function startServer(model, port) {
   }, 1000);
   s.exited.then((e) => {
     clearInterval(s.sampler);
+    // An ASan / UBSan build (--bin build-asan/r1) reports leaks at exit, errors when they happen.
+    const report = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/.exec(s.stderr);
+    if (report) stats.failures.push(`sanitizer report from the server:\n${s.stderr.slice(report.index, report.index + 3000)}`);
+    s.sanitizerClean = !report;
     if (!s.planned) stats.failures.push(`server exited unexpectedly: ${JSON.stringify(e)}\n${s.stderr.slice(-2000)}`);
   });
   return s;
