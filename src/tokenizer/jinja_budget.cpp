@@ -2,6 +2,7 @@
 #include "tokenizer/jinja_budget.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "base/error.hpp"
 
@@ -10,10 +11,16 @@ namespace r1::jinja {
 namespace {
 thread_local Budget* tl_current = nullptr;
 constexpr int64_t kCheckEvery = 4096;  // steps between wall-clock reads
+
+// The next step count at which check() runs: kCheckEvery on, or just past the limit.
+int64_t next_check(int64_t steps, int64_t max_steps) {
+  const int64_t past_limit = max_steps == INT64_MAX ? INT64_MAX : max_steps + 1;
+  return steps >= past_limit - kCheckEvery ? past_limit : std::min(steps + kCheckEvery, past_limit);
+}
 }  // namespace
 
 Budget::Budget(const Limits& limits) : limits_(limits), start_(std::chrono::steady_clock::now()) {
-  next_check_ = std::min(kCheckEvery, limits_.max_steps + 1);
+  next_check_ = next_check(0, limits_.max_steps);
 }
 
 Budget::~Budget() {
@@ -33,7 +40,7 @@ void Budget::check(int line) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   if (seconds > limits_.max_seconds)
     fail("chat template line {}: rendering the template took more than {} s", line, limits_.max_seconds);
-  next_check_ = std::min(steps_ + kCheckEvery, limits_.max_steps + 1);
+  next_check_ = next_check(steps_, limits_.max_steps);
 }
 
 void Budget::fits(int line, size_t n, const char* what) const {

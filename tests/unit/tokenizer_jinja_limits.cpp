@@ -139,6 +139,9 @@ TEST(JinjaLimits, CustomLimits) {
   r1::jinja::Limits small;
   small.max_steps = 100;
   EXPECT_THROW(t.render({{"n", 100}}, small), r1::Error);
+  r1::jinja::Limits unlimited;
+  unlimited.max_steps = INT64_MAX;  // no overflow of the next check point
+  EXPECT_EQ(t.render({{"n", 3}}, unlimited), "012");
   r1::jinja::Limits tiny_output;
   tiny_output.max_bytes = 4;
   EXPECT_EQ(t.render({{"n", 4}}, tiny_output), "0123");
