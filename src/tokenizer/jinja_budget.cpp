@@ -54,6 +54,12 @@ void Budget::bytes(int line, size_t n, const char* what) {
   step(line, int64_t(n / 64));
 }
 
+void Budget::add_namespace(const ObjectPtr& ns) {
+  if (namespaces_.size() == namespaces_.capacity())
+    std::erase_if(namespaces_, [](const std::weak_ptr<Object>& w) { return w.expired(); });
+  namespaces_.push_back(ns);
+}
+
 BudgetScope::BudgetScope(Budget& b) : previous_(tl_current) { tl_current = &b; }
 BudgetScope::~BudgetScope() { tl_current = previous_; }
 

@@ -40,7 +40,8 @@ class Budget {
   void bytes(int line, size_t bytes, const char* what);
   // Throws when a string of `bytes` bytes would exceed max_bytes (no charge).
   void fits(int line, size_t bytes, const char* what) const;
-  void add_namespace(const ObjectPtr& ns) { namespaces_.push_back(ns); }
+  // Registers a namespace made by this render (expired ones are dropped as the list grows).
+  void add_namespace(const ObjectPtr& ns);
   int64_t steps() const { return steps_; }
 
  private:
