@@ -254,6 +254,11 @@ bool Generation::step(std::span<float> logits, GenerateEvent& ev) {
   } else {
     if (s.ignore_eos)
       for (int32_t id : s.eog_ids) logits[static_cast<size_t>(id)] = -std::numeric_limits<float>::infinity();
+    // Output rows past the tokenizer's vocabulary (a file with more rows than
+    // tokens) are no tokens: they are never sampled (their log-probabilities are
+    // still reported among the alternatives).
+    for (size_t id = static_cast<size_t>(tok_.n_vocab()); id < logits.size(); ++id)
+      logits[id] = -std::numeric_limits<float>::infinity();
     ev.token = s.sampler.sample(logits);
     if (tok_.is_eog(ev.token)) {
       end(FinishReason::stop);
