@@ -20,6 +20,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "cli/command.hpp"
+#include "cli/inspect_safetensors.hpp"
 #include "format/gguf.hpp"
 #include "kernels/repack.hpp"
 #include "kernels/types.hpp"
@@ -327,6 +328,7 @@ int run_inspect(const InspectOptions& o) {
   if (!o.path.empty() && !o.model.empty()) fail("give the GGUF file either as an argument or with -m, not both");
   const std::string& path = o.path.empty() ? o.model : o.path;
   if (path.empty()) fail("a GGUF file is required: r1 inspect FILE (or -m FILE)");
+  if (is_safetensors_path(path)) return inspect_safetensors(path, o.json);
   auto file = gguf::File::open(path);
   const gguf::Metadata& md = file->metadata();
 
@@ -537,10 +539,11 @@ int run_inspect(const InspectOptions& o) {
 
 const bool registered = register_command({
     .name = "inspect",
-    .help = "print a GGUF file's metadata, tensors, bits per weight per tensor group and memory needs",
+    .help = "print a GGUF file's metadata, tensors, bits per weight per tensor group and memory needs "
+            "(or a safetensors file's, index's or directory's tensors, shards and metadata)",
     .setup = [](CLI::App& sub) -> Action {
       auto o = std::make_shared<InspectOptions>();
-      sub.add_option("file", o->path, "GGUF file");
+      sub.add_option("file", o->path, "GGUF file, or .safetensors file, index or directory");
       sub.add_option("-m,--model", o->model, "GGUF file (instead of the argument)");
       sub.add_option("-c,--ctx", o->ctx, "context length for the KV cache estimate (default: the model's)");
       sub.add_flag("--json", o->json, "print one JSON object");
