@@ -409,6 +409,7 @@ T load(const uint8_t* p, int64_t i) {
 void to_float(const TensorInfo& t, float* out) {
   const int64_t n = t.n_elements();
   const uint8_t* p = t.data;
+  if (n == 0 && dtype_info(t.dtype).to_float) return;  // `out` may be null (an empty vector's data())
   switch (t.dtype) {
     case Dtype::F32: std::memcpy(out, p, static_cast<size_t>(n) * 4); return;
     case Dtype::F16: for (int64_t i = 0; i < n; ++i) out[i] = fp16_to_fp32(load<uint16_t>(p, i)); return;
