@@ -111,7 +111,8 @@ TEST(Safetensors, OtherDtypesConvertAndRawDtypesAreSizeChecked) {
   std::vector<uint8_t> data(28, 1);
   const uint8_t head[] = {0x49, 0x40, 0x80, 0xBF, 0, 0, 0, 0, 0, 0, 0x04, 0x40, 0x3C, 0xC0};
   std::memcpy(data.data(), head, sizeof head);
-  auto f = parse(image(h, data));
+  const auto b = image(h, data);  // File::parse does not copy: the image must outlive f
+  auto f = parse(b);
   ASSERT_EQ(f->tensors().size(), 7u);
   float v[2];
   to_float(*f->find("h"), v);
@@ -139,12 +140,14 @@ TEST(Safetensors, OtherDtypesConvertAndRawDtypesAreSizeChecked) {
 TEST(Safetensors, EmptyTensorsScalarsPaddingAndEmptyHeader) {
   // An empty tensor takes no bytes (may sit at the end); the header may be padded with spaces.
   const std::string h = "{" + f32("s", "[]", 0, 4) + "," + f32("z", "[0,3]", 4, 4) + "}    ";
-  auto f = parse(image(h, zeros(4)));
+  const auto b = image(h, zeros(4));
+  auto f = parse(b);
   EXPECT_EQ(f->find("z")->n_elements(), 0);
   EXPECT_EQ(f->find("z")->nbytes, 0u);
   to_float(*f->find("z"), nullptr);  // nothing to write (an empty vector's data() is null; UBSan, found by the fuzzer)
   EXPECT_EQ(f->find("s")->n_elements(), 1);
-  auto e = parse(image("{}"));
+  const auto empty = image("{}");
+  auto e = parse(empty);
   EXPECT_TRUE(e->tensors().empty());
   EXPECT_TRUE(e->metadata().empty());
 }
