@@ -429,7 +429,7 @@ void dequantize_fp8_blocks(const TensorInfo& w, const TensorInfo& s, float* out,
     fail("tensor {}: a block-scaled FP8 weight must be a 2-D F8_E4M3 tensor, not {} [{}]", quote(w.name),
          dtype_name(w.dtype), fmt::join(w.shape, ", "));
   const int64_t rows = w.shape[0], cols = w.shape[1];
-  const int64_t br = (rows + block - 1) / block, bc = (cols + block - 1) / block;
+  const int64_t br = rows / block + (rows % block != 0), bc = cols / block + (cols % block != 0);  // no overflow
   if (s.dtype != Dtype::F32 || s.shape != std::vector<int64_t>{br, bc})
     fail("tensor {}: the scales of {} [{}, {}] in {}x{} blocks must be F32 [{}, {}], not {} [{}]", quote(s.name),
          quote(w.name), rows, cols, block, block, br, bc, dtype_name(s.dtype), fmt::join(s.shape, ", "));

@@ -428,6 +428,14 @@ TEST(Fp8Blocks, DequantizesWithEdgeBlocks) {
     }
 }
 
+// An empty weight with a huge first dimension: ceil(rows / 128) without overflow.
+TEST(Fp8Blocks, BlockCountOfAHugeEmptyWeight) {
+  const auto b = image(R"({"w":{"dtype":"F8_E4M3","shape":[9223372036854775807,0],"data_offsets":[0,0]},)"
+                       R"("w_scale_inv":{"dtype":"F32","shape":[72057594037927936,0],"data_offsets":[0,0]}})");
+  auto f = parse(b);
+  dequantize_fp8_blocks(*f->find("w"), *f->find("w_scale_inv"), nullptr);  // 2^56 row blocks, nothing to write
+}
+
 TEST(Fp8Blocks, ScaleShapeAndDtypeMustMatch) {
   for (const auto& [shape, count] : {std::pair<std::string, size_t>{"[2,2]", 4}, {"[1,3]", 3}, {"[3,2]", 6}}) {
     const auto b = fp8_image(shape, count);
