@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "cli/command.hpp"
 #include "model/model.hpp"
@@ -50,22 +51,6 @@ std::vector<int32_t> read_ids(const std::string& path) {
   return ids;
 }
 
-// Writes all of `data` to a temporary file beside `path`, then renames it over `path`.
-void write_atomically(const std::string& path, const void* data, size_t n) {
-  const std::string tmp = fmt::format("{}.tmp.{}", path, static_cast<long>(getpid()));
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail("cannot create '{}': {}", tmp, std::strerror(errno));
-  bool ok = std::fwrite(data, 1, n, f) == n;
-  ok = std::fflush(f) == 0 && ok;
-  ok = fsync(fileno(f)) == 0 && ok;
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    fail("cannot write '{}': {}", path, std::strerror(err));
-  }
-}
-
 int run_logits(const LogitsOptions& o) {
   if (o.threads < 0) fail("-t/--threads must be >= 0, got {}", o.threads);
   if (o.batch < 1) fail("--batch must be >= 1, got {}", o.batch);
@@ -87,7 +72,7 @@ int run_logits(const LogitsOptions& o) {
   }
   if (static_cast<int64_t>(all.size()) != n * n_vocab)
     fail("internal: got {} logits, expected {} x {}", all.size(), n, n_vocab);
-  write_atomically(o.out, all.data(), all.size() * sizeof(float));
+  write_file_atomic(o.out, std::string_view(reinterpret_cast<const char*>(all.data()), all.size() * sizeof(float)));
   return 0;
 }
 
