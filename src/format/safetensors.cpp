@@ -26,7 +26,10 @@ namespace r1::safetensors {
 
 namespace {
 
-using ojson = nlohmann::ordered_json;
+// nlohmann::json (std::map objects), not ordered_json: ordered_json's objects find keys
+// by linear search, so parsing an object of n keys takes O(n^2) (91,000 weight_map
+// entries took 35 s). Key order is not needed: tensors are sorted by offset.
+using ojson = nlohmann::json;
 
 // One row per dtype, in enum order (checked by dtype_info).
 constexpr std::array<DtypeInfo, static_cast<size_t>(Dtype::count)> kDtypes = {{

@@ -70,7 +70,7 @@ struct TensorInfo {
   int64_t n_elements() const;      // product of shape (1 for a scalar, 0 if any dim is 0)
 };
 
-// Ordered string -> string map (the header's __metadata__, in file order).
+// The header's __metadata__, sorted by key.
 using Metadata = std::vector<std::pair<std::string, std::string>>;
 
 class File {
@@ -103,7 +103,7 @@ class File {
 // A parsed model.safetensors.index.json: tensor name -> shard file name.
 struct Index {
   std::vector<std::string> shards;                      // distinct shard names, sorted
-  std::vector<std::pair<std::string, size_t>> weights;  // tensor -> position in shards, file order
+  std::vector<std::pair<std::string, size_t>> weights;  // tensor -> position in shards, sorted by tensor
   std::string metadata_json;                            // the "metadata" object as JSON ("" if absent)
 };
 // Validates an index: a JSON object without duplicate keys whose "weight_map" is an

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -455,6 +456,23 @@ TEST(Fp8Blocks, ScaleShapeAndDtypeMustMatch) {
   float out[6];
   EXPECT_THROW(dequantize_fp8_blocks(*f->find("w_scale_inv"), *f->find("w_scale_inv"), out), Error);  // not FP8
   EXPECT_THROW(dequantize_fp8_blocks(*f->find("w"), *f->find("w_scale_inv"), out, 0), Error);
+}
+
+// DeepSeek V3's index names ~91,000 tensors. Parsing must be near-linear: with
+// ordered_json (linear key search per insertion) this took ~35 s; it takes well under 1 s.
+TEST(SafetensorsIndex, LargeWeightMapParsesQuickly) {
+  std::string text = R"({"metadata":{"total_size":1},"weight_map":{)";
+  for (int i = 0; i < 100000; ++i)
+    text += (i ? ",\"" : "\"") + std::string("model.layers.") + std::to_string(i) + ".weight\":\"m-" +
+            std::to_string(i % 163) + ".safetensors\"";
+  text += "}}";
+  const auto t0 = std::chrono::steady_clock::now();
+  const Index idx = parse_index(text, "big.json");
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(idx.weights.size(), 100000u);
+  EXPECT_EQ(idx.shards.size(), 163u);
+  EXPECT_EQ(idx.shards[idx.weights[0].second].substr(0, 2), "m-");
+  EXPECT_LT(s, 10.0);
 }
 
 // ---- sharded checkpoints -----------------------------------------------------------
