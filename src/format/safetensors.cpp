@@ -436,6 +436,7 @@ void dequantize_fp8_blocks(const TensorInfo& w, const TensorInfo& s, float* out,
   if (s.dtype != Dtype::F32 || s.shape != std::vector<int64_t>{br, bc})
     fail("tensor {}: the scales of {} [{}, {}] in {}x{} blocks must be F32 [{}, {}], not {} [{}]", quote(s.name),
          quote(w.name), rows, cols, block, block, br, bc, dtype_name(s.dtype), fmt::join(s.shape, ", "));
+  if (rows == 0 || cols == 0) return;  // nothing to write (and no row loop over 2^63 empty rows)
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t srow = (r / block) * bc;
     for (int64_t c = 0; c < cols; ++c)
