@@ -34,6 +34,9 @@ class AtomicFile {
   void commit();
   const std::string& path() const { return path_; }
   const std::string& temp_path() const { return temp_; }
+  // The temporary file's descriptor, for writers that stream with their own
+  // write(2) calls (the GGUF writer); -1 after commit().
+  int fd() const { return fd_; }
 
  private:
   std::string path_, temp_;

@@ -15,6 +15,7 @@
 #include <limits>
 #include <memory>
 
+#include "base/atomic_file.hpp"
 #include "base/error.hpp"
 
 static_assert(std::endian::native == std::endian::little, "the GGUF writer assumes a little-endian host");
@@ -149,72 +150,6 @@ void write_value(Sink& s, const Value& v) {
   }
 }
 
-// Mode for a new file: what the process umask allows for 0666 (read from
-// /proc, since umask(2) cannot be queried without changing it); 0644 if unknown.
-mode_t new_file_mode() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Umask:", 0) == 0) {
-      char* end = nullptr;
-      const unsigned long mask = std::strtoul(line.c_str() + 6, &end, 8);
-      if (end != line.c_str() + 6) return static_cast<mode_t>(0666 & ~mask);
-    }
-  }
-  return 0644;
-}
-
-// A temporary file next to the destination; removed unless committed.
-class TempFile {
- public:
-  explicit TempFile(const std::string& dest) {
-    const size_t slash = dest.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : dest.substr(0, slash == 0 ? 1 : slash);
-    const std::string base = slash == std::string::npos ? dest : dest.substr(slash + 1);
-    if (base.empty()) fail("{}: not a file name", dest);
-    std::string tmpl = dir + "/." + base + ".tmpXXXXXX";
-    fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
-    if (fd_ < 0) fail("{}: cannot create a temporary file in '{}': {}", dest, dir, std::strerror(errno));
-    path_ = tmpl;
-  }
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  int fd() const { return fd_; }
-  const std::string& path() const { return path_; }
-
-  // fsync, close, set the final mode and rename over `dest`.
-  void commit(const std::string& dest) {
-    struct stat st {};
-    const mode_t mode = ::stat(dest.c_str(), &st) == 0 ? (st.st_mode & 07777) : new_file_mode();
-    if (::fchmod(fd_, mode) != 0) fail("{}: chmod failed: {}", path_, std::strerror(errno));
-    if (::fsync(fd_) != 0) fail("{}: fsync failed: {}", path_, std::strerror(errno));
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("{}: close failed: {}", path_, std::strerror(errno));
-    if (::rename(path_.c_str(), dest.c_str()) != 0)
-      fail("{}: cannot rename '{}' to it: {}", dest, path_, std::strerror(errno));
-    committed_ = true;
-    // Make the rename itself durable (best effort: some file systems refuse).
-    const size_t slash = dest.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : dest.substr(0, slash == 0 ? 1 : slash);
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      ::fsync(dfd);
-      ::close(dfd);
-    }
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool committed_ = false;
-};
-
 }  // namespace
 
 void Writer::add_tensor(std::string name, DType type, std::vector<int64_t> shape, FillFn fill) {
@@ -285,8 +220,8 @@ void Writer::write(const std::string& path) const {
   }
 
   // 2. Stream the file to a temporary sibling.
-  TempFile tmp(path);
-  Sink s(tmp.fd(), tmp.path());
+  AtomicFile tmp(path);
+  Sink s(tmp.fd(), tmp.temp_path());
   s.bytes("GGUF", 4);
   s.pod<uint32_t>(3);
   s.pod<uint64_t>(tensors_.size());
@@ -320,7 +255,7 @@ void Writer::write(const std::string& path) const {
   s.flush();
 
   // 3. Make it durable and visible atomically.
-  tmp.commit(path);
+  tmp.commit();
 }
 
 }  // namespace r1::gguf
