@@ -325,6 +325,35 @@ std::unique_ptr<File> File::parse(const uint8_t* data, size_t size, std::string 
   return f;
 }
 
+std::unique_ptr<File> File::assemble(std::string name, Metadata metadata, std::vector<TensorInfo> tensors,
+                                     std::shared_ptr<const void> keep_alive) {
+  std::unique_ptr<File> f(new File());
+  f->name_ = std::move(name);
+  f->metadata_ = std::move(metadata);
+  f->keep_alive_ = std::move(keep_alive);
+  for (TensorInfo& t : tensors) {
+    const auto bad = [&](std::string_view what) { fail("{}: tensor '{}': {}", f->name_, t.name, what); };
+    if (t.name.empty() || t.name.size() > kMaxTensorNameLength) bad("empty or too long name");
+    if (f->tensor_index_.count(t.name)) bad("duplicate tensor name");
+    if (t.shape.empty() || t.shape.size() > kMaxDims) bad("needs 1..4 dimensions");
+    uint64_t n = 1;
+    for (int64_t d : t.shape)
+      if (d < 1 || mul_overflows(n, static_cast<uint64_t>(d), &n) ||
+          n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        bad("invalid dimensions");
+    if (!is_known_dtype(static_cast<uint32_t>(t.type))) bad("unknown type");
+    const auto block = static_cast<uint64_t>(dtype_block_size(t.type));
+    uint64_t nbytes = 0;
+    if (static_cast<uint64_t>(t.shape[0]) % block != 0 || mul_overflows(n / block, dtype_block_bytes(t.type), &nbytes))
+      bad("row length is not a multiple of the block size");
+    if (t.nbytes != nbytes || !t.data) bad("data does not match the shape and type");
+    t.offset = 0;
+    f->tensor_index_.emplace(t.name, f->tensors_.size());
+    f->tensors_.push_back(std::move(t));
+  }
+  return f;
+}
+
 const TensorInfo* File::find_tensor(std::string_view name) const {
   auto it = tensor_index_.find(std::string(name));
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];

@@ -122,6 +122,14 @@ class File {
   // `name` is used in error messages. This is the fuzzing entry point.
   static std::unique_ptr<File> parse(const uint8_t* data, size_t size, std::string name);
 
+  // A File over tensors that live elsewhere (a Hugging Face checkpoint's mappings and
+  // converted buffers): names, shapes, types and byte sizes are checked as open() checks
+  // them; each TensorInfo::data must point at nbytes bytes that stay valid while
+  // `keep_alive` is held (the File holds it). There is no file behind it: offsets and
+  // data_offset() are 0, file_size() is 0, version() is 3.
+  static std::unique_ptr<File> assemble(std::string name, Metadata metadata, std::vector<TensorInfo> tensors,
+                                        std::shared_ptr<const void> keep_alive);
+
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }  // absolute file offset of tensor data
@@ -137,12 +145,13 @@ class File {
   const uint8_t* base_ = nullptr;
   size_t size_ = 0;
   std::string name_;
-  uint32_t version_ = 0;
+  uint32_t version_ = 3;
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;
   Metadata metadata_;
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> tensor_index_;
+  std::shared_ptr<const void> keep_alive_;  // assemble(): owner of the tensors' bytes
   friend class Parser;
 };
 

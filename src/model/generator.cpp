@@ -10,6 +10,7 @@
 #include "base/thread_pool.hpp"
 #include "format/gguf_writer.hpp"
 #include "kernels/types.hpp"
+#include "model/hf/hf_config.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace r1 {
@@ -30,28 +31,6 @@ Init random_init(const TensorSpec& s, const ModelConfig& c, float logit_std) {
   if (s.init == r1::Init::ones) return {1.0f, 0.2f};
   if (s.init == r1::Init::zeros) return normal_like(0.1f);  // biases
   return normal_like(1.0f / std::sqrt(static_cast<float>(s.fan_in)));
-}
-
-// Llama-3.1 RoPE frequency factors (divisors of the base frequencies), as published
-// with the model: factor 8, low-frequency factor 1, high-frequency factor 4, original
-// context 8192.
-std::vector<float> llama3_rope_factors(int64_t rope_dim, float theta) {
-  const double factor = 8, low = 1, high = 4, orig = 8192;
-  const double low_wavelen = orig / low, high_wavelen = orig / high;
-  std::vector<float> out(static_cast<size_t>(rope_dim / 2));
-  for (int64_t i = 0; i < rope_dim / 2; ++i) {
-    const double freq = std::pow(static_cast<double>(theta), -2.0 * i / static_cast<double>(rope_dim));
-    const double wavelen = 2 * M_PI / freq;
-    double f;
-    if (wavelen < high_wavelen) f = 1;
-    else if (wavelen > low_wavelen) f = factor;
-    else {
-      const double smooth = (orig / wavelen - low) / (high - low);
-      f = 1.0 / ((1 - smooth) / factor + smooth);
-    }
-    out[static_cast<size_t>(i)] = static_cast<float>(f);
-  }
-  return out;
 }
 
 // Adds one tensor of random values (SplitMix64 per chunk of 16 rows, seeded by the name:
@@ -105,7 +84,7 @@ void write_random_weights(const ModelConfig& cfg_in, const TensorChoices& choice
   if (!rw.metadata_only) {
     for (const TensorSpec& s : model_tensors(cfg, choices)) {
       if (s.init == r1::Init::computed) {  // rope_freqs: the Llama-3.1 factors
-        std::vector<float> f = llama3_rope_factors(cfg.rope.n_dims, cfg.rope.freq_base);
+        std::vector<float> f = llama3_rope_factors(cfg.rope.n_dims, cfg.rope.freq_base);  // Llama-3.1: 8 / 1 / 4 / 8192
         w.add_tensor(s.name, DType::F32, s.shape, f.data(), f.size() * sizeof(float));
         continue;
       }

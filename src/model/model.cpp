@@ -2,13 +2,24 @@
 
 #include "base/error.hpp"
 #include "format/gguf.hpp"
+#include "base/log.hpp"
+#include "base/thread_pool.hpp"
+#include "model/hf/hf_checkpoint.hpp"
 #include "model/kv_cache.hpp"
 #include "model/transformer_model.hpp"
 
 namespace r1 {
 
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts) {
-  auto file = gguf::File::open(path);
+  std::unique_ptr<gguf::File> file;
+  if (is_hf_model_dir(path)) {  // a Hugging Face checkpoint, read as its GGUF conversion
+    std::shared_ptr<const HfCheckpoint> ckpt = HfCheckpoint::open(path);
+    for (const std::string& w : ckpt->warnings()) log(LogLevel::warn, "{}: {}", path, w);
+    ThreadPool pool(opts.n_threads);
+    file = hf_checkpoint_as_gguf(ckpt, pool);
+  } else {
+    file = gguf::File::open(path);
+  }
   ModelConfig cfg;
   try {
     cfg = ModelConfig::from_gguf(file->metadata());
