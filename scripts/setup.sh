@@ -10,7 +10,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 debs=(build-essential cmake ninja-build pkg-config git
       nlohmann-json3-dev libpcre2-dev libcli11-dev libfmt-dev libcpp-httplib-dev
       libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-      nodejs npm)
+      python3-numpy nodejs npm)
 
 missing=()
 for p in "${debs[@]}"; do

@@ -20,7 +20,9 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "cli/command.hpp"
+#include "base/thread_pool.hpp"
 #include "cli/inspect_safetensors.hpp"
+#include "model/hf/hf_checkpoint.hpp"
 #include "format/gguf.hpp"
 #include "kernels/repack.hpp"
 #include "kernels/types.hpp"
@@ -328,8 +330,18 @@ int run_inspect(const InspectOptions& o) {
   if (!o.path.empty() && !o.model.empty()) fail("give the GGUF file either as an argument or with -m, not both");
   const std::string& path = o.path.empty() ? o.model : o.path;
   if (path.empty()) fail("a GGUF file is required: r1 inspect FILE (or -m FILE)");
-  if (is_safetensors_path(path)) return inspect_safetensors(path, o.json);
-  auto file = gguf::File::open(path);
+  std::unique_ptr<gguf::File> file;
+  std::vector<std::string> hf_warnings;
+  if (is_hf_model_dir(path)) {  // the model r1 runs from it: its GGUF conversion in the source types
+    std::shared_ptr<const HfCheckpoint> ckpt = HfCheckpoint::open(path);
+    hf_warnings = ckpt->warnings();
+    ThreadPool pool(1);
+    file = hf_checkpoint_as_gguf(ckpt, pool, /*materialize=*/false);
+  } else if (is_safetensors_path(path)) {
+    return inspect_safetensors(path, o.json);
+  } else {
+    file = gguf::File::open(path);
+  }
   const gguf::Metadata& md = file->metadata();
 
   uint64_t n_params = 0, weight_bytes = 0;
@@ -444,8 +456,14 @@ int run_inspect(const InspectOptions& o) {
 
   std::string out;
   auto line = [&](const std::string& s) { out += s + "\n"; };
-  line(fmt::format("file: {} ({}, GGUF v{}, alignment {})", path, human_bytes(double(file->file_size())),
-                   file->version(), file->alignment()));
+  if (file->file_size() == 0) {
+    line(fmt::format("file: {} (Hugging Face checkpoint, read as its GGUF conversion in the checkpoint's types)",
+                     path));
+    for (const std::string& w : hf_warnings) line("warning: " + w);
+  } else {
+    line(fmt::format("file: {} ({}, GGUF v{}, alignment {})", path, human_bytes(double(file->file_size())),
+                     file->version(), file->alignment()));
+  }
   line(fmt::format("architecture: {} (runnable: {})", arch.empty() ? "?" : arch, runnable));
   line("");
   line(fmt::format("metadata ({} keys):", md.entries().size()));

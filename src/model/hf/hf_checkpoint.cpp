@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include <sys/mman.h>
+
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
 #include "format/gguf_writer.hpp"
@@ -288,12 +290,27 @@ namespace {
 struct HfGgufOwner {
   std::shared_ptr<const HfCheckpoint> ckpt;
   std::vector<std::vector<uint8_t>> buffers;
+  void* zeros = nullptr;  // materialize == false: stands in for every converted tensor
+  size_t zeros_size = 0;
+  ~HfGgufOwner() {
+    if (zeros) ::munmap(zeros, zeros_size);
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<gguf::File> hf_checkpoint_as_gguf(std::shared_ptr<const HfCheckpoint> ckpt, ThreadPool& pool) {
+std::unique_ptr<gguf::File> hf_checkpoint_as_gguf(std::shared_ptr<const HfCheckpoint> ckpt, ThreadPool& pool,
+                                                  bool materialize) {
   auto owner = std::make_shared<HfGgufOwner>();
+  if (!materialize) {  // one zero-page mapping as large as the largest tensor: no memory is used
+    size_t largest = 0;
+    for (size_t i = 0; i < ckpt->tensors().size(); ++i) largest = std::max(largest, ckpt->source_bytes(i));
+    void* p = ::mmap(nullptr, std::max<size_t>(largest, 1), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
+    if (p == MAP_FAILED) fail("{}: cannot reserve {} bytes of address space", ckpt->dir(), largest);
+    owner->zeros = p;
+    owner->zeros_size = std::max<size_t>(largest, 1);
+  }
   owner->ckpt = ckpt;
   owner->buffers.reserve(ckpt->tensors().size());  // stable addresses
   std::vector<gguf::TensorInfo> infos;
@@ -307,6 +324,8 @@ std::unique_ptr<gguf::File> hf_checkpoint_as_gguf(std::shared_ptr<const HfCheckp
     t.nbytes = ckpt->source_bytes(i);
     if (ckpt->direct(i)) {
       t.data = ckpt->bytes(i, none, pool);
+    } else if (!materialize) {
+      t.data = static_cast<const uint8_t*>(owner->zeros);
     } else {
       owner->buffers.emplace_back();
       t.data = ckpt->bytes(i, owner->buffers.back(), pool);

@@ -89,6 +89,9 @@ FileType hf_source_file_type(const HfCheckpoint& ckpt);
 
 // The checkpoint as a GGUF File in the source types (direct tensors point into the
 // mappings; the others are materialised once). Model::load uses it for directories.
-std::unique_ptr<gguf::File> hf_checkpoint_as_gguf(std::shared_ptr<const HfCheckpoint> ckpt, ThreadPool& pool);
+// materialize == false (r1 inspect: shapes and types only, at no memory cost): the tensors
+// that need converting read as zeros.
+std::unique_ptr<gguf::File> hf_checkpoint_as_gguf(std::shared_ptr<const HfCheckpoint> ckpt, ThreadPool& pool,
+                                                  bool materialize = true);
 
 }  // namespace r1

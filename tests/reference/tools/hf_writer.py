@@ -61,12 +61,19 @@ class Gguf:
             order.append((name, dims, ttype, offset))
         align = self.meta.get("general.alignment", 32)
         data = (self.pos + align - 1) // align * align
+        self.types = {}
         for name, dims, ttype, offset in order:
-            if ttype != 0:
-                raise SystemExit(f"{path}: tensor {name} is not F32 (type {ttype})")
             n = int(np.prod(dims))
             start = data + offset
-            arr = np.frombuffer(self.raw, dtype="<f4", count=n, offset=start)
+            self.types[name] = ttype
+            if ttype == 0:  # F32
+                arr = np.frombuffer(self.raw, dtype="<f4", count=n, offset=start)
+            elif ttype == 1:  # F16
+                arr = np.frombuffer(self.raw, dtype="<f2", count=n, offset=start).astype(np.float32)
+            elif ttype == 30:  # BF16
+                arr = bf16_bits_to_f32(np.frombuffer(self.raw, dtype="<u2", count=n, offset=start))
+            else:
+                raise SystemExit(f"{path}: tensor {name} is not F32, F16 or BF16 (type {ttype})")
             # GGML dims are innermost first: numpy shape is the reverse
             self.tensors[name] = (arr.reshape(list(reversed(dims))), start)
 
@@ -447,6 +454,8 @@ def main():
     ap.add_argument("--expected")
     a = ap.parse_args()
     g = Gguf(a.twin)
+    if any(t != 0 for t in g.types.values()):
+        raise SystemExit(f"{a.twin}: the twin must be an F32 file")
     arch = g.meta["general.architecture"]
     hf = hf_tensors(g, arch)
     os.makedirs(a.out, exist_ok=True)
