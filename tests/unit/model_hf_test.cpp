@@ -221,10 +221,10 @@ void write_safetensors(const fs::path& p, const std::vector<StTensor>& ts) {
   for (const StTensor& t : ts) out.write(reinterpret_cast<const char*>(t.values.data()), std::streamsize(t.values.size() * 4));
 }
 
-// A byte-level BPE tokenizer.json of four tokens (enough for metadata; no merges).
+// A byte-level BPE tokenizer.json of four tokens and one merge.
 const char* kTokenizer = R"({"version": "1.0", "added_tokens": [], "normalizer": null,
   "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
-  "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "d": 3}, "merges": []}})";
+  "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "c": 2, "ab": 3}, "merges": ["a b"]}})";
 
 std::vector<float> iota(size_t n, float start = 0) {
   std::vector<float> v(n);
