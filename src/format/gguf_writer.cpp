@@ -176,7 +176,14 @@ void Writer::add_tensor(std::string name, DType type, std::vector<int64_t> shape
   if (mul_overflows(n / static_cast<uint64_t>(block), dtype_block_bytes(type), &nbytes))
     fail("gguf writer: tensor '{}': byte size overflows", name);
   if (!fill) fail("gguf writer: tensor '{}': no fill function", name);
-  tensors_.push_back(Pending{std::move(name), type, std::move(shape), nbytes, std::move(fill)});
+  tensors_.push_back(Pending{std::move(name), type, std::move(shape), nbytes, std::move(fill), nullptr});
+}
+
+void Writer::add_tensor_view(std::string name, DType type, std::vector<int64_t> shape, ViewFn view) {
+  if (!view) fail("gguf writer: tensor '{}': no view function", name);
+  add_tensor(std::move(name), type, std::move(shape), [](uint8_t*, size_t) {});  // validates
+  tensors_.back().fill = nullptr;
+  tensors_.back().view = std::move(view);
 }
 
 void Writer::add_tensor(std::string name, DType type, std::vector<int64_t> shape, const void* data, size_t nbytes) {
@@ -216,7 +223,7 @@ void Writer::write(const std::string& path) const {
   for (const Pending& t : tensors_) {
     offsets.push_back(data_size);
     if (add_overflows(data_size, align_up(t.nbytes, a), &data_size)) fail("{}: total tensor data size overflows", path);
-    max_nbytes = std::max(max_nbytes, t.nbytes);
+    if (t.fill) max_nbytes = std::max(max_nbytes, t.nbytes);
   }
 
   // 2. Stream the file to a temporary sibling.
@@ -247,6 +254,11 @@ void Writer::write(const std::string& path) const {
   s.pad_to(a);
   std::vector<uint8_t> buf(static_cast<size_t>(max_nbytes));
   for (const Pending& t : tensors_) {
+    if (t.view) {
+      s.bytes(t.view(), static_cast<size_t>(t.nbytes));
+      s.pad_to(a);
+      continue;
+    }
     std::fill(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(t.nbytes), uint8_t{0});
     t.fill(buf.data(), static_cast<size_t>(t.nbytes));
     s.bytes(buf.data(), static_cast<size_t>(t.nbytes));

@@ -24,6 +24,11 @@ class Writer {
   // shape in GGML order (shape[0] = row length). Throws r1::Error for a duplicate
   // name or a shape whose row length is not a multiple of the type's block size.
   void add_tensor(std::string name, DType type, std::vector<int64_t> shape, FillFn fill);
+  // Returns a pointer to exactly the tensor's byte size, valid until the next call of any
+  // callback of this writer: written from there without a copy (a tensor that is already in
+  // memory or in a mapping, in its final type).
+  using ViewFn = std::function<const uint8_t*()>;
+  void add_tensor_view(std::string name, DType type, std::vector<int64_t> shape, ViewFn view);
   // Convenience: the bytes are copied now.
   void add_tensor(std::string name, DType type, std::vector<int64_t> shape, const void* data, size_t nbytes);
 
@@ -35,7 +40,8 @@ class Writer {
     DType type;
     std::vector<int64_t> shape;
     uint64_t nbytes;
-    FillFn fill;
+    FillFn fill;  // exactly one of fill and view is set
+    ViewFn view;
   };
   uint64_t alignment_;
   Metadata metadata_;

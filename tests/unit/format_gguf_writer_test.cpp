@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <stdexcept>
@@ -221,6 +222,43 @@ TEST(GgufWriter, RejectsBadInput) {
   for (int k = 1; k < kMaxArrayDepth + 1; ++k) v = array_of(ValueType::ARRAY, {v});
   deep.set("deep", v);
   expect_write_error(deep, "nested deeper");
+}
+
+// View tensors are written from the caller's memory, in order with filled ones; each view is
+// asked for only when its turn comes (so one scratch buffer can serve them all).
+TEST(GgufWriter, ViewTensorsAreWrittenInPlaceAndInOrder) {
+  TempDir dir;
+  const auto path = dir.path / "m.gguf";
+  std::vector<float> scratch;
+  std::vector<std::string> calls;
+  Writer w;
+  w.add_tensor_view("a", DType::F32, {3}, [&] {
+    calls.push_back("a");
+    scratch = {1.0f, 2.0f, 3.0f};
+    return reinterpret_cast<const uint8_t*>(scratch.data());
+  });
+  w.add_tensor("b", DType::F32, {2}, [&](uint8_t* dst, size_t n) {
+    calls.push_back("b");
+    const float v[2] = {4.0f, 5.0f};
+    std::memcpy(dst, v, n);
+  });
+  w.add_tensor_view("c", DType::F32, {2, 2}, [&] {
+    calls.push_back("c");
+    scratch = {6.0f, 7.0f, 8.0f, 9.0f};  // reuses the buffer "a" was written from
+    return reinterpret_cast<const uint8_t*>(scratch.data());
+  });
+  EXPECT_THROW(w.add_tensor_view("d", DType::F32, {2}, nullptr), r1::Error);
+  EXPECT_THROW(w.add_tensor_view("a", DType::F32, {2}, [] { return nullptr; }), r1::Error);  // duplicate
+  EXPECT_TRUE(calls.empty());
+  w.write(path.string());
+  EXPECT_EQ(calls, (std::vector<std::string>{"a", "b", "c"}));
+  auto f = File::open(path.string());
+  const float want_a[] = {1, 2, 3}, want_b[] = {4, 5}, want_c[] = {6, 7, 8, 9};
+  ASSERT_EQ(f->tensors().size(), 3u);
+  EXPECT_EQ(std::memcmp(f->find_tensor("a")->data, want_a, sizeof want_a), 0);
+  EXPECT_EQ(std::memcmp(f->find_tensor("b")->data, want_b, sizeof want_b), 0);
+  EXPECT_EQ(std::memcmp(f->find_tensor("c")->data, want_c, sizeof want_c), 0);
+  EXPECT_EQ(f->find_tensor("c")->shape, (std::vector<int64_t>{2, 2}));
 }
 
 TEST(GgufWriter, MissingDirectoryLeavesNothing) {

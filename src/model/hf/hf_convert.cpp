@@ -55,11 +55,20 @@ ConvertSummary convert_hf_checkpoint(const HfCheckpoint& ckpt, const std::string
            dtype_name(types[i]));
   }
   bool quantized = false;
+  std::vector<uint8_t> view_scratch;  // converted (permuted, stacked, ...) tensors written as views
   for (size_t i = 0; i < n; ++i) {
     const TensorSpec& s = ckpt.tensors()[i];
     const DType to = types[i];
     quantized = quantized || traits(to).quantized;
     sum.bytes_in += ckpt.source_bytes(i);
+    if (to == ckpt.source_type(i)) {  // stored as the checkpoint has it: written from the mapping
+      w.add_tensor_view(s.name, to, s.shape, [&ckpt, &opts, &pool, &sum, &view_scratch, i, n, to]() {
+        if (opts.progress) opts.progress(i, n, ckpt.tensors()[i], to);
+        sum.bytes_out += ckpt.source_bytes(i);
+        return ckpt.bytes(i, view_scratch, pool);  // reused: the writer is done with the previous one
+      });
+      continue;
+    }
     w.add_tensor(s.name, to, s.shape, [&ckpt, &opts, &pool, &sum, i, n, to](uint8_t* dst, size_t nbytes) {
       const TensorSpec& s = ckpt.tensors()[i];
       if (opts.progress) opts.progress(i, n, s, to);
