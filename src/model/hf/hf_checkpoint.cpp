@@ -222,7 +222,7 @@ const uint8_t* HfCheckpoint::bytes(size_t i, std::vector<uint8_t>& scratch, Thre
   switch (p.src.how) {
     case HfTransform::computed: {
       const std::vector<float> f = llama3_rope_factors(cfg_.rope.n_dims, cfg_.rope.freq_base, hf_.llama3);
-      if (static_cast<int64_t>(f.size()) != s.numel()) fail("internal: rope_freqs size");
+      if (static_cast<int64_t>(f.size()) != s.numel()) fail("internal: wrong number of Llama-3 rope factors");
       std::memcpy(dst, f.data(), f.size() * sizeof(float));
       break;
     }
