@@ -58,6 +58,18 @@ class Keys {
   const std::string& path_;
 };
 
+// A JSON object (config files), or r1::Error naming `path`.
+json parse_object(std::string_view text, const std::string& path) {
+  json j;
+  try {
+    j = json::parse(text.begin(), text.end(), nullptr, true, false);
+  } catch (const json::exception& e) {
+    fail("{}: not valid JSON ({})", path, e.what());
+  }
+  if (!j.is_object()) fail("{}: not a JSON object", path);
+  return j;
+}
+
 // rope_scaling's type ("rope_type" in newer transformers, "type" in older configs).
 std::string rope_scaling_type(const Keys& rs) {
   std::string t = rs.string_or("rope_type", rs.string_or("type", "default"));
@@ -213,13 +225,7 @@ std::vector<float> llama3_rope_factors(int64_t rope_dim, float theta, const Llam
 }
 
 HfConfig parse_hf_config(std::string_view text, const std::string& path, const std::string& name) {
-  json j;
-  try {
-    j = json::parse(text.begin(), text.end(), nullptr, true, false);
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON ({})", path, e.what());
-  }
-  if (!j.is_object()) fail("{}: not a JSON object", path);
+  const json j = parse_object(text, path);
   const Keys k(j, path);
   HfConfig out;
   const std::string type = k.string_or("model_type", "");
@@ -254,13 +260,7 @@ HfConfig parse_hf_config(std::string_view text, const std::string& path, const s
 }
 
 HfSampling parse_hf_generation_config(std::string_view text, const std::string& path) {
-  json j;
-  try {
-    j = json::parse(text.begin(), text.end(), nullptr, true, false);
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON ({})", path, e.what());
-  }
-  if (!j.is_object()) fail("{}: not a JSON object", path);
+  const json j = parse_object(text, path);
   const Keys k(j, path);
   HfSampling s;
   if (!k.boolean_or("do_sample", true)) return s;  // greedy by default: no sampling settings
