@@ -1,11 +1,14 @@
 // Registry pieces shared by the families: spec sizes, file-type rules, dispatch.
 #include "model/registry/registry.hpp"
 
+#include <cctype>
 #include <regex>
+#include <utility>
 
 #include "base/error.hpp"
 #include "kernels/random_blocks.hpp"
 #include "format/gguf.hpp"
+#include "model/registry/quant_mix.hpp"
 
 namespace r1 {
 
@@ -26,7 +29,19 @@ constexpr FileTypeInfo kFileTypes[] = {
     {FileType::iq2_s, "iq2_s", 28, DType::IQ2_S},    {FileType::iq3_xxs, "iq3_xxs", 23, DType::IQ3_XXS},
     {FileType::iq3_s, "iq3_s", 26, DType::IQ3_S},    {FileType::iq4_nl, "iq4_nl", 25, DType::IQ4_NL},
     {FileType::iq4_xs, "iq4_xs", 30, DType::IQ4_XS},
+    {FileType::q4_1, "q4_1", 3, DType::Q4_1},        {FileType::q5_0, "q5_0", 8, DType::Q5_0},
+    {FileType::q5_1, "q5_1", 9, DType::Q5_1},        {FileType::q2_k, "q2_k", 10, DType::Q2_K},
+    {FileType::q3_k_s, "q3_k_s", 11, DType::Q3_K},   {FileType::q3_k_m, "q3_k_m", 12, DType::Q3_K},
+    {FileType::q3_k_l, "q3_k_l", 13, DType::Q3_K},   {FileType::q4_k_s, "q4_k_s", 14, DType::Q4_K},
+    {FileType::q5_k_s, "q5_k_s", 16, DType::Q5_K},   {FileType::q5_k_m, "q5_k_m", 17, DType::Q5_K},
+    {FileType::q6_k, "q6_k", 18, DType::Q6_K},
 };
+// llama-quantize's aliases.
+constexpr std::pair<const char*, FileType> kFileTypeAliases[] = {
+    {"q3_k", FileType::q3_k_m}, {"q4_k", FileType::q4_k_m}, {"q5_k", FileType::q5_k_m}};
+
+// The file types added for r1 quantize, whose quant_type follows the llama.cpp rules.
+bool is_llama_mix(FileType t) { return static_cast<uint8_t>(t) >= static_cast<uint8_t>(FileType::q4_1); }
 
 bool is_iquant(DType t) { return kernels::has_random_blocks(t); }
 
@@ -106,19 +121,32 @@ std::vector<TensorSpec> model_tensors(const ModelConfig& c, const TensorChoices&
 }
 
 bool parse_file_type(const std::string& s, FileType* out) {
+  std::string lower = s;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const auto& i : kFileTypes)
-    if (s == i.name) {
+    if (lower == i.name) {
       *out = i.type;
+      return true;
+    }
+  for (const auto& [name, type] : kFileTypeAliases)
+    if (lower == name) {
+      *out = type;
       return true;
     }
   return false;
 }
+
+DType file_type_default(FileType t) { return info(t).main; }
 
 const char* file_type_name(FileType t) { return info(t).name; }
 uint32_t file_type_id(FileType t) { return info(t).id; }
 
 DType quant_type(const TensorSpec& s, FileType ft, int64_t n_layer, const std::vector<TypeOverride>& overrides) {
   if (s.quant == QuantClass::vector || s.quant == QuantClass::router) return DType::F32;
+  if (is_llama_mix(ft)) {
+    MixParams p{.file_type = ft, .overrides = overrides};
+    return mix_type_at(MixTensor{s.name, s.shape, DType::F32}, s.layer, MixModel{.n_layer = n_layer}, p);
+  }
   for (const TypeOverride& o : overrides)
     if (std::regex_search(s.name, std::regex(o.pattern))) return fit_type(o.type, s.shape[0]);
   DType t = info(ft).main;

@@ -116,14 +116,20 @@ std::vector<TensorSpec> dense_tensors(const ModelConfig& c, const TensorChoices&
 std::vector<TensorSpec> deepseek2_tensors(const ModelConfig& c, const TensorChoices& choices);
 
 // File types of llama.cpp's general.file_type (LLAMA_FTYPE_*) that r1 writes.
-// The i-quant file types put their type on every matrix ("pure", as llama-quantize
-// --pure, the embedding included) except output.weight, which is Q6_K as in llama.cpp's
-// mixes; rows whose length is not a multiple of 256 fall back to IQ4_NL.
+// `r1 quantize` gives every tensor the type llama-quantize's rules give it
+// (model/registry/quant_mix.hpp). quant_type below, used by gen-model and the trainer's
+// export, applies the same rules one spec at a time, with the layer standing for
+// llama.cpp's running counters (exact for the dense families); except that the i-quant
+// file types there put their type on every matrix ("pure", as llama-quantize --pure, the
+// embedding included) except output.weight, which is Q6_K as in llama.cpp's mixes.
 enum class FileType : uint8_t {
   f32, f16, bf16, q8_0, q4_0, q4_k_m,
   iq1_s, iq1_m, iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s, iq4_nl, iq4_xs,
+  q4_1, q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q5_k_s, q5_k_m, q6_k,
 };
-bool parse_file_type(const std::string& s, FileType* out);  // "f32", "q4_k_m", ...
+// "f32", "q4_k_m", ... case-insensitive; also llama-quantize's aliases q3_k, q4_k, q5_k
+// (the _M mixes).
+bool parse_file_type(const std::string& s, FileType* out);
 const char* file_type_name(FileType t);
 uint32_t file_type_id(FileType t);                             // general.file_type value
 
