@@ -70,6 +70,14 @@ json parse_object(std::string_view text, const std::string& path) {
   return j;
 }
 
+// config.json's rope_scaling object, or null when it is absent or null.
+const json* rope_scaling_object(const Keys& k) {
+  if (!k.has("rope_scaling")) return nullptr;
+  const json& rs = k.raw()["rope_scaling"];
+  if (!rs.is_object()) fail("{}: \"rope_scaling\" must be an object or null", k.path());
+  return &rs;
+}
+
 // rope_scaling's type ("rope_type" in newer transformers, "type" in older configs).
 std::string rope_scaling_type(const Keys& rs) {
   std::string t = rs.string_or("rope_type", rs.string_or("type", "default"));
@@ -103,10 +111,9 @@ void read_dense(const Keys& k, HfConfig& out) {
   }
   if (c.arch == Arch::qwen3 && k.boolean_or("attention_bias", false))
     fail("{}: \"attention_bias\": true is not supported for qwen3", k.path());
-  if (!k.has("rope_scaling")) return;
-  const json& rsj = k.raw()["rope_scaling"];
-  if (!rsj.is_object()) fail("{}: \"rope_scaling\" must be an object or null", k.path());
-  const Keys rs(rsj, k.path());
+  const json* rsj = rope_scaling_object(k);
+  if (!rsj) return;
+  const Keys rs(*rsj, k.path());
   const std::string type = rope_scaling_type(rs);
   if (type == "default") return;
   if (type == "linear") {
@@ -175,10 +182,9 @@ void read_deepseek2(const Keys& k, HfConfig& out) {
   c.rope.n_dims = qk_rope;
   c.rope.freq_base = static_cast<float>(k.number_or("rope_theta", 10000.0));
   c.rope_scaling = "none";
-  if (!k.has("rope_scaling")) return;
-  const json& rsj = k.raw()["rope_scaling"];
-  if (!rsj.is_object()) fail("{}: \"rope_scaling\" must be an object or null", k.path());
-  const Keys rs(rsj, k.path());
+  const json* rsj = rope_scaling_object(k);
+  if (!rsj) return;
+  const Keys rs(*rsj, k.path());
   const std::string type = rope_scaling_type(rs);
   if (type == "default") return;
   if (type != "yarn" && type != "linear")
