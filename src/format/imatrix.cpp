@@ -8,6 +8,7 @@
 #include "base/error.hpp"
 #include "base/mmap.hpp"
 #include "format/gguf.hpp"
+#include "format/gguf_writer.hpp"
 
 namespace r1 {
 
@@ -34,15 +35,17 @@ void check_finite(const std::string& path, const std::string& name, const std::v
     if (!std::isfinite(v[i])) fail("{}: imatrix entry '{}' has a non-finite value ({}) at {}", path, name, v[i], i);
 }
 
-Imatrix load_gguf(const std::string& path) {
+ImatrixSums load_gguf_sums(const std::string& path) {
   const auto file = gguf::File::open(path);
   const gguf::Metadata& md = file->metadata();
   for (const char* key : {"imatrix.datasets", "imatrix.chunk_count", "imatrix.chunk_size"})
     if (!md.has(key)) fail("{}: missing imatrix metadata key '{}' (not an imatrix file?)", path, key);
-  Imatrix im;
+  ImatrixSums im;
   im.datasets = md.get_strings("imatrix.datasets");
   im.chunk_count = md.get_int("imatrix.chunk_count");
+  im.chunk_size = md.get_int("imatrix.chunk_size");
   if (im.chunk_count < 0) fail("{}: imatrix.chunk_count is negative", path);
+  if (im.chunk_size < 0) fail("{}: imatrix.chunk_size is negative", path);
   if (file->tensors().empty()) fail("{}: the imatrix has no entries", path);
 
   std::map<std::string, std::pair<const gguf::TensorInfo*, const gguf::TensorInfo*>> pairs;
@@ -64,20 +67,29 @@ Imatrix load_gguf(const std::string& path) {
     const int64_t nval = sums->n_elements(), ncounts = counts->n_elements();
     if (ncounts < 1 || nval < ncounts || nval % ncounts != 0)
       fail("{}: imatrix entry '{}': {} sums do not split evenly over {} counts", path, name, nval, ncounts);
-    const auto raw = read_f32(*sums);
-    check_finite(path, name, raw);
-    const auto cnt = read_f32(*counts);
-    const int64_t ne0 = nval / ncounts;
-    std::vector<float> e(static_cast<size_t>(nval));
-    for (int64_t j = 0; j < ncounts; ++j) {
-      const float c = cnt[static_cast<size_t>(j)];
+    ImatrixSums::Entry e{read_f32(*sums), read_f32(*counts)};
+    check_finite(path, name, e.sums);
+    for (size_t j = 0; j < e.counts.size(); ++j) {
+      const float c = e.counts[j];
       if (!std::isfinite(c) || c < 0 || c > 9.0e15f)
         fail("{}: imatrix entry '{}': count {} of expert {} is not a token count", path, name, c, j);
-      const float count = static_cast<float>(std::lround(c));
-      for (int64_t i = 0; i < ne0; ++i) {
-        const size_t k = static_cast<size_t>(j * ne0 + i);
-        e[k] = count > 0.0f ? raw[k] / count : 1;
-      }
+    }
+    im.entries.emplace(name, std::move(e));
+  }
+  return im;
+}
+
+Imatrix load_gguf(const std::string& path) {
+  ImatrixSums raw = load_gguf_sums(path);
+  Imatrix im;
+  im.datasets = std::move(raw.datasets);
+  im.chunk_count = raw.chunk_count;
+  for (auto& [name, r] : raw.entries) {
+    const size_t ncounts = r.counts.size(), ne0 = r.sums.size() / ncounts;
+    std::vector<float> e(r.sums.size());
+    for (size_t j = 0; j < ncounts; ++j) {
+      const float count = static_cast<float>(std::lround(r.counts[j]));
+      for (size_t i = 0; i < ne0; ++i) e[j * ne0 + i] = count > 0.0f ? r.sums[j * ne0 + i] / count : 1;
     }
     im.entries.emplace(name, std::move(e));
   }
@@ -148,6 +160,51 @@ Imatrix load_legacy(const std::string& path, const MappedFile& map) {
 }
 
 }  // namespace
+
+ImatrixSums load_imatrix_sums(const std::string& path) {
+  MappedFile map(path);
+  if (map.size() < 4 || std::memcmp(map.data(), "GGUF", 4) != 0)
+    fail("{}: not a GGUF imatrix (a legacy .dat imatrix cannot be continued: its sums are averaged)", path);
+  return load_gguf_sums(path);
+}
+
+void merge_imatrix_sums(ImatrixSums& a, const ImatrixSums& b, const std::string& b_path) {
+  for (const auto& [name, e] : b.entries) {
+    auto it = a.entries.find(name);
+    if (it == a.entries.end()) {
+      a.entries.emplace(name, e);
+      continue;
+    }
+    ImatrixSums::Entry& d = it->second;
+    if (d.sums.size() != e.sums.size() || d.counts.size() != e.counts.size())
+      fail("{}: imatrix entry '{}' has {} sums / {} counts, the earlier files {} / {}", b_path, name, e.sums.size(),
+           e.counts.size(), d.sums.size(), d.counts.size());
+    for (size_t i = 0; i < d.sums.size(); ++i) d.sums[i] += e.sums[i];
+    for (size_t i = 0; i < d.counts.size(); ++i) d.counts[i] += e.counts[i];
+  }
+  a.datasets.insert(a.datasets.end(), b.datasets.begin(), b.datasets.end());
+  a.chunk_count += b.chunk_count;
+  if (a.chunk_size == 0) a.chunk_size = b.chunk_size;
+}
+
+void write_imatrix(const std::string& path, const ImatrixSums& im) {
+  gguf::Writer w;
+  w.set("general.type", gguf::Value::from_string("imatrix"));
+  w.set("imatrix.datasets", gguf::Value::from_strings(im.datasets));
+  w.set("imatrix.chunk_count", gguf::Value::from_u32(static_cast<uint32_t>(im.chunk_count)));
+  w.set("imatrix.chunk_size", gguf::Value::from_u32(static_cast<uint32_t>(im.chunk_size)));
+  for (const auto& [name, e] : im.entries) {  // std::map: name order, as llama-imatrix sorts
+    const int64_t nmat = static_cast<int64_t>(e.counts.size()), nval = static_cast<int64_t>(e.sums.size());
+    if (nmat < 1 || nval < nmat || nval % nmat != 0)
+      fail("imatrix entry '{}': {} sums do not split over {} counts", name, nval, nmat);
+    // shapes as ggml stores them: trailing dimensions of 1 dropped
+    const std::vector<int64_t> sums_shape = nmat > 1 ? std::vector<int64_t>{nval / nmat, nmat} : std::vector<int64_t>{nval};
+    const std::vector<int64_t> counts_shape = nmat > 1 ? std::vector<int64_t>{1, nmat} : std::vector<int64_t>{1};
+    w.add_tensor(name + std::string(kSumsSuffix), DType::F32, sums_shape, e.sums.data(), e.sums.size() * 4);
+    w.add_tensor(name + std::string(kCountsSuffix), DType::F32, counts_shape, e.counts.data(), e.counts.size() * 4);
+  }
+  w.write(path);
+}
 
 Imatrix load_imatrix(const std::string& path) {
   MappedFile map(path);

@@ -34,4 +34,34 @@ struct Imatrix {
 
 Imatrix load_imatrix(const std::string& path);
 
+// The raw form of a GGUF imatrix, what llama-imatrix accumulates and writes: per weight,
+// the sums of squared inputs (n_mat * n_per_row, matrix m's columns at m * n_per_row) and
+// the tokens counted per matrix (1 count shared by all matrices, or one per expert).
+struct ImatrixSums {
+  struct Entry {
+    std::vector<float> sums;
+    std::vector<float> counts;
+  };
+  std::map<std::string, Entry> entries;
+  std::vector<std::string> datasets;
+  int64_t chunk_count = 0;
+  int64_t chunk_size = 0;
+};
+
+// Reads a GGUF imatrix with load_imatrix's validation (to continue or combine runs, as
+// llama-imatrix --in-file does); legacy .dat files are refused (their sums are averaged).
+ImatrixSums load_imatrix_sums(const std::string& path);
+
+// Adds `more` (read from `more_path`, for messages) to `into`, as llama-imatrix --in-file
+// does: sums and counts add per entry, new entries are taken over, datasets and chunk
+// counts append. Throws r1::Error naming the entry when the two disagree on its shape.
+void merge_imatrix_sums(ImatrixSums& into, const ImatrixSums& more, const std::string& more_path);
+
+// Writes `im` as llama-imatrix does (general.type = "imatrix", imatrix.datasets,
+// imatrix.chunk_count, imatrix.chunk_size as u32; per entry in name order an F32
+// "<weight>.in_sum2" [sums / counts, counts] and an F32 "<weight>.counts" [1, counts]),
+// atomically (temporary file, fsync, rename). Throws r1::Error for an entry whose sums do
+// not split over its counts.
+void write_imatrix(const std::string& path, const ImatrixSums& im);
+
 }  // namespace r1

@@ -17,6 +17,7 @@
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
+#include "kernels/activation_observer.hpp"
 #include "kernels/dispatch.hpp"
 #include "kernels/gemm_rows.hpp"
 #include "kernels/ggml_order.hpp"
@@ -230,11 +231,8 @@ void prepare_jobs(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
   });
 }
 
-}  // namespace
-
-void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
-                  ThreadPool& pool, const RowPrologue& prologue) {
-  if (n_tokens <= 0) return;
+void multi_products(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
+                    ThreadPool& pool, const RowPrologue& prologue) {
   // F32 / F16 weights keep their own llama.cpp-order path; the rest share one pass.
   std::vector<Prepared> prep;
   std::vector<ActBuffer> acts;
@@ -251,6 +249,15 @@ void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx
   });
 }
 
+}  // namespace
+
+void matmul_multi(const MatmulJob* jobs, int n_jobs, const float* X, int64_t ldx, int64_t n_tokens,
+                  ThreadPool& pool, const RowPrologue& prologue) {
+  if (n_tokens <= 0) return;
+  multi_products(jobs, n_jobs, X, ldx, n_tokens, pool, prologue);
+  for (int i = 0; i < n_jobs; ++i) kernels::report_activations(*jobs[i].W, MatOrder::mul_mat, X, ldx, n_tokens);
+}
+
 void matmul_swiglu(const WeightView& gate, const WeightView& up, const float* X, int64_t ldx, int64_t n_tokens,
                    float* Y, int64_t ldy, float* U, int64_t ldu, ThreadPool& pool, const RowPrologue& prologue) {
   if (n_tokens <= 0) return;
@@ -262,7 +269,7 @@ void matmul_swiglu(const WeightView& gate, const WeightView& up, const float* X,
   const bool fusable = gate.rows == up.rows && gate.cols == up.cols && gate.rows % kUnit == 0 &&
                        kUnit % lanes == 0 && !takes_ggml_order(gate) && !takes_ggml_order(up);
   if (!fusable) {
-    matmul_multi(jobs, 2, X, ldx, n_tokens, pool, prologue);
+    matmul_multi(jobs, 2, X, ldx, n_tokens, pool, prologue);  // reports both products
     for (int64_t t = 0; t < n_tokens; ++t) ggml_swiglu(Y + t * ldy, U + t * ldu, gate.rows, Y + t * ldy, lanes);
     return;
   }
@@ -279,6 +286,8 @@ void matmul_swiglu(const WeightView& gate, const WeightView& up, const float* X,
     run_rows(prep[1], r0, r1, n_tokens);
     for (int64_t t = 0; t < n_tokens; ++t) ggml_swiglu(Y + t * ldy + r0, U + t * ldu + r0, r1 - r0, Y + t * ldy + r0, lanes);
   });
+  kernels::report_activations(gate, MatOrder::mul_mat, X, ldx, n_tokens);
+  kernels::report_activations(up, MatOrder::mul_mat, X, ldx, n_tokens);
 }
 
 void matmul(const WeightView& W, const float* X, int64_t ldx, int64_t n_tokens, float* Y, int64_t ldy,

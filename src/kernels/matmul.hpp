@@ -23,7 +23,8 @@ struct WeightView {
   int64_t cols = 0;
   size_t row_stride = 0;
   const void* data = nullptr;
-  const char* name = "";  // for error messages
+  const char* name = "";  // for error messages and activation statistics
+  int32_t slice = 0;      // which matrix of a 3-D tensor (expert, head) this view is
   WeightLayout layout = WeightLayout::kRows;
 };
 

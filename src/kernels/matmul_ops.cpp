@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
+#include "kernels/activation_observer.hpp"
 #include "kernels/dispatch.hpp"
 #include "kernels/gemm_rows.hpp"
 #include "kernels/ggml_order.hpp"
@@ -203,10 +204,13 @@ void matmul_ops(std::span<const MatJob> jobs, ThreadPool& pool, const RowPrologu
         if (choose(jobs[k], p)) {
           prep.push_back(std::move(p));
         } else {  // no special order for this one on this CPU: the plain product
+          const kernels::ReportPause reported_below;
           matmul(jobs[k].w, jobs[k].x, jobs[k].ldx, jobs[k].n, jobs[k].y, jobs[k].ldy, pool);
         }
       }
       if (!prep.empty()) run_prepared(prep, pool);
+      for (size_t r = i; r < k; ++r)
+        kernels::report_activations(jobs[r].w, jobs[r].order, jobs[r].x, jobs[r].ldx, jobs[r].n);
       i = k;
       continue;
     }

@@ -28,6 +28,7 @@ struct StackedWeight {
   WeightView at(int64_t i) const {
     WeightView v = w;
     v.data = static_cast<const uint8_t*>(w.data) + static_cast<size_t>(i) * stride;
+    v.slice = static_cast<int32_t>(i);
     return v;
   }
 };
