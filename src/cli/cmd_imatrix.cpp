@@ -46,10 +46,7 @@ int run_imatrix(ImatrixCliOptions& c) {
   if (c.text_file.empty() && c.in_files.empty())
     fail("nothing to do: give -m MODEL -f TEXT, or --in-file files to combine");
   ImatrixSums start;
-  for (const std::string& f : c.in_files) {
-    merge_imatrix_sums(start, load_imatrix_sums(f), f);
-    if (!c.quiet) std::fprintf(stderr, "loaded %s (%zu entries)\n", f.c_str(), start.entries.size());
-  }
+  for (const std::string& f : c.in_files) merge_imatrix_sums(start, load_imatrix_sums(f), f);
   if (c.text_file.empty()) {
     write_imatrix(c.output, start);
     std::fprintf(stderr, "wrote %s: %zu entries combined from %zu files, %lld chunks\n", c.output.c_str(),
@@ -102,7 +99,7 @@ const bool registered = register_command({
       sub.add_option("--output-frequency", o->output_frequency, "also save every N chunks (0: only at the end)")
           ->capture_default_str();
       sub.add_option("-t,--threads", o->threads, "threads (0 = physical cores)");
-      sub.add_flag("--process-output", o->run.process_output, "also collect output.weight");
+      sub.add_flag("--process-output", o->run.process_output, "also collect the output matrix (not the tied embedding)");
       sub.add_flag("--no-ppl", o->no_ppl, "do not compute the perplexity");
       sub.add_flag("--parse-special", o->parse_special, "special-token text in the file becomes special tokens");
       sub.add_flag("-q,--quiet", o->quiet, "no progress lines");

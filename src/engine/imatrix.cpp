@@ -9,6 +9,7 @@
 #include "base/error.hpp"
 #include "format/gguf.hpp"
 #include "model/model.hpp"
+#include "model/registry/registry.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace r1 {
@@ -17,8 +18,6 @@ namespace {
 
 // llama-imatrix ignores plain products of fewer rows (its "small batches").
 constexpr int64_t kMinRows = 16;
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 }  // namespace
 
@@ -56,14 +55,18 @@ ImatrixCollector::Entry& ImatrixCollector::entry(const WeightView& w, MatOrder o
 
 void ImatrixCollector::observe(const WeightView& w, MatOrder order, const float* x, int64_t ldx, int64_t n) {
   const std::string_view name = w.name;
-  if (!starts_with(name, "blk.") && !(process_output_ && name == "output.weight")) return;
+  // llama-imatrix's rule: the layers' weights ("blk.N.*"), the output matrix on request
+  TensorKind kind;
+  int64_t layer = -1;
+  if (!parse_tensor_name(w.name, &kind, &layer)) return;
+  if (layer < 0 && !(process_output_ && kind == TensorKind::output)) return;
   if (order != MatOrder::mul_mat_id && n < kMinRows) return;
   Entry& e = entry(w, order);
   if (e.cols == 0 && w.cols > 0 && e.sums.size() % static_cast<size_t>(w.cols) == 0) e.cols = w.cols;
   const int64_t n_mat = static_cast<int64_t>(e.sums.size()) / std::max<int64_t>(e.cols, 1);
   if (e.cols != w.cols || w.slice < 0 || w.slice >= n_mat)
-    fail("imatrix: weight '{}' has {} columns (matrix {}), its entry {} sums of {} columns (another model's imatrix?)",
-         name, w.cols, w.slice, e.sums.size(), e.cols);
+    fail("imatrix: weight '{}' (matrix {}) has {} columns, its imatrix entry {} sums (another model's imatrix?)", name,
+         w.slice, w.cols, e.sums.size());
   if (order == MatOrder::mul_mat_id && e.counts.size() != static_cast<size_t>(n_mat))
     fail("imatrix: weight '{}' is used both as routed experts and as a plain product", name);
   float* acc = e.sums.data() + static_cast<size_t>(w.slice) * static_cast<size_t>(e.cols);

@@ -4,7 +4,7 @@
 // either tool can be used by the other's quantizer.
 //
 // What is collected (ImatrixCollector, an ActivationObserver on the products):
-//   - weights named blk.* (and output.weight with process_output); for each input row x,
+//   - the layers' weights (and the output matrix with process_output); for each input row x,
 //     sums[c] += x[c]^2, accumulated in float in row order;
 //   - plain and per-head products (mul_mat, mul_mat_3d) only when at least 16 rows take
 //     part (llama-imatrix skips smaller batches); one token count per weight, the heads of

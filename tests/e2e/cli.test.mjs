@@ -16,41 +16,10 @@ import {spawn, spawnSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import {r1, ok, fails, R1_BIN, skip} from "./cli_util.mjs";
 
-const R1_BIN = process.env.R1_BIN;
 const TMP = process.env.R1_TMP || path.join(os.tmpdir(), "r1-e2e-cli");
-const skip = R1_BIN ? false : "R1_BIN is not set";
 const MODEL = path.join(TMP, "t.gguf");
-
-function r1(args, {input, env, timeout = 120000} = {}) {
-  const res = spawnSync(R1_BIN, args, {
-    input: input ?? "",
-    encoding: "utf8",
-    env: {...process.env, NO_COLOR: "", ...env},
-    timeout,
-    maxBuffer: 256 << 20,
-  });
-  if (res.error) throw res.error;
-  return {code: res.status, stdout: res.stdout, stderr: res.stderr, signal: res.signal};
-}
-
-function ok(args, opts) {
-  const r = r1(args, opts);
-  assert.equal(r.code, 0, `r1 ${args.join(" ")} failed (${r.code}):\n${r.stderr}`);
-  return r;
-}
-
-// The error contract: non-zero exit, exactly one line "r1: ..." on stderr, nothing on stdout.
-function fails(args, pattern, opts) {
-  const r = r1(args, opts);
-  assert.notEqual(r.code, 0, `r1 ${args.join(" ")} should fail; stdout:\n${r.stdout.slice(0, 300)}`);
-  const lines = r.stderr.split("\n").filter((l) => l.length > 0);
-  assert.equal(lines.length, 1, `one stderr line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^r1: \S/);
-  if (pattern) assert.match(lines[0], pattern);
-  assert.equal(r.stdout, "");
-  return lines[0];
-}
 
 function runJson(args, opts) {
   const r = ok(["run", "-m", MODEL, "--json", ...args], opts);

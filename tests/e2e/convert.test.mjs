@@ -12,28 +12,10 @@ import {spawnSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import {r1, fails, R1_BIN, skip} from "./cli_util.mjs";
 
-const R1_BIN = process.env.R1_BIN;
 const TMP = process.env.R1_TMP || path.join(os.tmpdir(), "r1-e2e-convert");
-const skip = R1_BIN ? false : "R1_BIN is not set";
 const ROOT = path.join(TMP, "convert");
-
-function r1(args) {
-  const res = spawnSync(R1_BIN, args, {encoding: "utf8", timeout: 120000, maxBuffer: 64 << 20});
-  if (res.error) throw res.error;
-  return {code: res.status, stdout: res.stdout, stderr: res.stderr};
-}
-
-function fails(args, pattern) {
-  const r = r1(args);
-  assert.notEqual(r.code, 0, `r1 ${args.join(" ")} should fail`);
-  assert.ok(r.code > 0, `r1 ${args.join(" ")} died of a signal`);
-  const lines = r.stderr.split("\n").filter((l) => l.length > 0);
-  assert.equal(lines.length, 1, `one stderr line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^r1: \S/);
-  assert.match(lines[0], pattern);
-  return lines[0];
-}
 
 // safetensors: u64 header length, JSON header, F32 data (row-major).
 function safetensors(tensors) {

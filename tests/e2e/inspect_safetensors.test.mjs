@@ -16,10 +16,9 @@ import {spawnSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import {r1, ok, fails, R1_BIN, skip} from "./cli_util.mjs";
 
-const R1_BIN = process.env.R1_BIN;
 const TMP = path.join(process.env.R1_TMP || os.tmpdir(), "inspect-safetensors");
-const skip = R1_BIN ? false : "R1_BIN is not set";
 
 const DTYPE_BYTES = {F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, I64: 8, U8: 1};
 
@@ -48,28 +47,6 @@ function rawFile(header, data = Buffer.alloc(0)) {
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(Buffer.byteLength(header)));
   return Buffer.concat([len, Buffer.from(header), data]);
-}
-
-function r1(args) {
-  const res = spawnSync(R1_BIN, args, {encoding: "utf8", timeout: 60000, env: {...process.env, NO_COLOR: ""}});
-  if (res.error) throw res.error;
-  return {code: res.status, stdout: res.stdout, stderr: res.stderr};
-}
-
-function ok(args) {
-  const r = r1(args);
-  assert.equal(r.code, 0, `r1 ${args.join(" ")} failed:\n${r.stderr}`);
-  return r.stdout;
-}
-
-function fails(args, pattern) {
-  const r = r1(args);
-  assert.notEqual(r.code, 0, `r1 ${args.join(" ")} should fail; stdout:\n${r.stdout.slice(0, 300)}`);
-  const lines = r.stderr.split("\n").filter((l) => l.length > 0);
-  assert.equal(lines.length, 1, `one stderr line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^r1: \S/);
-  assert.match(lines[0], pattern);
-  assert.equal(r.stdout, "");
 }
 
 const single = path.join(TMP, "single.safetensors");
@@ -110,7 +87,7 @@ before(() => {
 });
 
 test("a single file: tensors, totals, metadata (JSON and text)", {skip}, () => {
-  const j = JSON.parse(ok(["inspect", "--json", single]));
+  const j = JSON.parse(ok(["inspect", "--json", single]).stdout);
   assert.equal(j.format, "safetensors");
   assert.equal(j.index, null);
   assert.equal(j.shards.length, 1);
@@ -125,7 +102,7 @@ test("a single file: tensors, totals, metadata (JSON and text)", {skip}, () => {
   assert.equal(j.weight_bytes, 64 + 16 + 8);
   assert.deepEqual(j.dtypes.BF16, {tensors: 1, n_elements: 32, bytes: 64});
   assert.deepEqual(j.dtypes.I64, {tensors: 1, n_elements: 1, bytes: 8});
-  const text = ok(["inspect", single]);
+  const text = ok(["inspect", single]).stdout;
   assert.match(text, /^file: .*single\.safetensors \(safetensors, 1 shard, /);
   assert.match(text, /metadata \(1 keys\):\n  format  pt\n/);
   assert.match(text, /model\.embed_tokens\.weight\s+BF16\s+\[8, 4\]\s+64\n/);
@@ -133,11 +110,11 @@ test("a single file: tensors, totals, metadata (JSON and text)", {skip}, () => {
   assert.match(text, /parameters: 37 \(37\)/);
   assert.match(text, /weights: 88 B \(88 bytes\)/);
   // -m works as the positional argument does.
-  assert.deepEqual(JSON.parse(ok(["inspect", "--json", "-m", single])), j);
+  assert.deepEqual(JSON.parse(ok(["inspect", "--json", "-m", single]).stdout), j);
 });
 
 test("a sharded directory and its index: one table over the shards", {skip}, () => {
-  const j = JSON.parse(ok(["inspect", "--json", shardDir]));
+  const j = JSON.parse(ok(["inspect", "--json", shardDir]).stdout);
   assert.equal(j.index, path.join(shardDir, "model.safetensors.index.json"));
   assert.deepEqual(j.index_metadata, {total_size: 56});
   assert.deepEqual(j.shards.map((s) => [path.basename(s.file), s.tensors]),
@@ -149,18 +126,18 @@ test("a sharded directory and its index: one table over the shards", {skip}, () 
   ]);
   assert.equal(j.n_params, 15 + 5 + 8);
   assert.equal(j.weight_bytes, 56);  // = the index's total_size
-  assert.deepEqual(JSON.parse(ok(["inspect", "--json", path.join(shardDir, "model.safetensors.index.json")])), j);
-  const text = ok(["inspect", shardDir]);
+  assert.deepEqual(JSON.parse(ok(["inspect", "--json", path.join(shardDir, "model.safetensors.index.json")]).stdout), j);
+  const text = ok(["inspect", shardDir]).stdout;
   assert.match(text, /shards \(2\):/);
   assert.match(text, /c\.weight\s+BF16\s+\[2, 2, 2\]\s+16  model-00002-of-00002\.safetensors\n/);
 });
 
 test("FP8 block scales are listed and not counted as parameters", {skip}, () => {
-  const j = JSON.parse(ok(["inspect", "--json", fp8]));
+  const j = JSON.parse(ok(["inspect", "--json", fp8]).stdout);
   assert.equal(j.n_params, 130 * 260);
   assert.equal(j.n_block_scales, 6);
   assert.deepEqual(j.dtypes.F8_E4M3, {tensors: 1, n_elements: 33800, bytes: 33800});
-  assert.match(ok(["inspect", fp8]), /fp8 block scales: 1 tensors, 6 elements/);
+  assert.match(ok(["inspect", fp8]).stdout, /fp8 block scales: 1 tensors, 6 elements/);
 });
 
 test("hostile files and indexes are refused with one line naming the problem", {skip}, () => {

@@ -9,33 +9,10 @@ import {spawnSync} from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import {r1, fails, leftovers, R1_BIN, skip} from "./cli_util.mjs";
 
-const R1_BIN = process.env.R1_BIN;
 const TMP = path.join(process.env.R1_TMP || os.tmpdir(), "quantize");
-const skip = R1_BIN ? false : "R1_BIN is not set";
 const MODEL = path.join(TMP, "f32.gguf");
-
-function r1(args) {
-  const res = spawnSync(R1_BIN, args, {encoding: "utf8", timeout: 120000, maxBuffer: 64 << 20});
-  if (res.error) throw res.error;
-  return {code: res.status, stdout: res.stdout, stderr: res.stderr};
-}
-
-function fails(args, pattern) {
-  const r = r1(args);
-  assert.notEqual(r.code, 0, `r1 ${args.join(" ")} should fail`);
-  const lines = r.stderr.split("\n").filter((l) => l.length > 0);
-  assert.equal(lines.length, 1, `one stderr line expected, got:\n${r.stderr}`);
-  assert.match(lines[0], /^r1: \S/);
-  if (pattern) assert.match(lines[0], pattern);
-  assert.equal(r.stdout, "");
-  return lines[0];
-}
-
-// No temporary file of the writer may be left next to the output either.
-function leftovers(dir, base) {
-  return fs.readdirSync(dir).filter((f) => f.startsWith(base) && f !== base);
-}
 
 before(() => {
   if (skip) return;

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -207,6 +208,102 @@ TEST(Imatrix, HostileGgufFiles) {
   // a GGUF with a broken header is the GGUF reader's error, naming the file
   std::vector<uint8_t> bad = {'G', 'G', 'U', 'F', 3, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
   expect_error(write_bytes(d, "broken.gguf", bad), "broken.gguf");
+}
+
+}  // namespace
+}  // namespace r1
+
+namespace r1 {
+namespace {
+
+ImatrixSums two_entries() {
+  ImatrixSums im;
+  im.datasets = {"calib.txt"};
+  im.chunk_count = 3;
+  im.chunk_size = 128;
+  im.entries["blk.0.attn_q.weight"] = {{1, 2, 3, 4}, {384}};
+  im.entries["blk.1.ffn_down_exps.weight"] = {{1, 2, 3, 4, 5, 6}, {10, 0, 5}};  // 3 experts of 2 columns
+  return im;
+}
+
+TEST(ImatrixWriter, RoundTripsThroughBothReaders) {
+  TempDir d;
+  const std::string p = (d.path / "im.gguf").string();
+  write_imatrix(p, two_entries());
+  const ImatrixSums back = load_imatrix_sums(p);
+  EXPECT_EQ(back.datasets, std::vector<std::string>{"calib.txt"});
+  EXPECT_EQ(back.chunk_count, 3);
+  EXPECT_EQ(back.chunk_size, 128);
+  ASSERT_EQ(back.entries.size(), 2u);
+  EXPECT_EQ(back.entries.at("blk.0.attn_q.weight").sums, (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(back.entries.at("blk.1.ffn_down_exps.weight").counts, (std::vector<float>{10, 0, 5}));
+  // The importance llama-quantize derives: sums / count per expert, 1 where none was seen.
+  const Imatrix im = load_imatrix(p);
+  EXPECT_EQ(im.entries.at("blk.0.attn_q.weight"), (std::vector<float>{1 / 384.f, 2 / 384.f, 3 / 384.f, 4 / 384.f}));
+  EXPECT_EQ(im.entries.at("blk.1.ffn_down_exps.weight"), (std::vector<float>{0.1f, 0.2f, 1, 1, 1.f, 1.2f}));
+}
+
+TEST(ImatrixWriter, ShapesAsGgmlStoresThem) {
+  TempDir d;
+  const std::string p = (d.path / "im.gguf").string();
+  write_imatrix(p, two_entries());
+  const auto f = gguf::File::open(p);
+  EXPECT_EQ(f->find_tensor("blk.0.attn_q.weight.in_sum2")->shape, (std::vector<int64_t>{4}));
+  EXPECT_EQ(f->find_tensor("blk.0.attn_q.weight.counts")->shape, (std::vector<int64_t>{1}));
+  EXPECT_EQ(f->find_tensor("blk.1.ffn_down_exps.weight.in_sum2")->shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(f->find_tensor("blk.1.ffn_down_exps.weight.counts")->shape, (std::vector<int64_t>{1, 3}));
+  EXPECT_EQ(f->metadata().get_string("general.type"), "imatrix");
+}
+
+TEST(ImatrixWriter, RefusesSumsThatDoNotSplitAndLeavesNoFile) {
+  TempDir d;
+  ImatrixSums im = two_entries();
+  im.entries["blk.0.attn_q.weight"].counts = {1, 1, 1};  // 4 sums over 3 counts
+  const auto p = d.path / "bad.gguf";
+  EXPECT_THROW(write_imatrix(p.string(), im), Error);
+  EXPECT_FALSE(std::filesystem::exists(p));
+}
+
+TEST(ImatrixMerge, AddsSumsCountsDatasetsAndChunks) {
+  ImatrixSums a = two_entries();
+  ImatrixSums b = two_entries();
+  b.entries.erase("blk.1.ffn_down_exps.weight");
+  b.entries["blk.2.attn_k.weight"] = {{7, 8}, {2}};
+  b.datasets = {"more.txt"};
+  merge_imatrix_sums(a, b, "b.gguf");
+  EXPECT_EQ(a.entries.at("blk.0.attn_q.weight").sums, (std::vector<float>{2, 4, 6, 8}));
+  EXPECT_EQ(a.entries.at("blk.0.attn_q.weight").counts, (std::vector<float>{768}));
+  EXPECT_EQ(a.entries.at("blk.1.ffn_down_exps.weight").counts, (std::vector<float>{10, 0, 5}));
+  EXPECT_EQ(a.entries.at("blk.2.attn_k.weight").sums, (std::vector<float>{7, 8}));
+  EXPECT_EQ(a.datasets, (std::vector<std::string>{"calib.txt", "more.txt"}));
+  EXPECT_EQ(a.chunk_count, 6);
+}
+
+TEST(ImatrixMerge, RefusesAnotherShapeNamingTheEntry) {
+  ImatrixSums a = two_entries();
+  ImatrixSums b = two_entries();
+  b.entries["blk.0.attn_q.weight"].sums = {1, 2};
+  try {
+    merge_imatrix_sums(a, b, "other.gguf");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("other.gguf: imatrix entry 'blk.0.attn_q.weight'"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ImatrixMerge, LegacyFilesCannotBeContinued) {
+  TempDir d;
+  Legacy l;
+  l.i32(1);
+  l.entry("blk.0.attn_q.weight", 2, {2, 4});
+  const std::string p = write_bytes(d, "old.dat", l.b);
+  try {
+    load_imatrix_sums(p);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("legacy"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
