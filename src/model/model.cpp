@@ -1,5 +1,7 @@
 #include "model/model.hpp"
 
+#include <filesystem>
+
 #include "base/error.hpp"
 #include "format/gguf.hpp"
 #include "base/log.hpp"
@@ -7,16 +9,20 @@
 #include "model/hf/hf_checkpoint.hpp"
 #include "model/kv_cache.hpp"
 #include "model/transformer_model.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace r1 {
 
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts) {
   std::unique_ptr<gguf::File> file;
+  std::unique_ptr<Tokenizer> tokenizer;
   if (is_hf_model_dir(path)) {  // a Hugging Face checkpoint, read as its GGUF conversion
     std::shared_ptr<const HfCheckpoint> ckpt = HfCheckpoint::open(path);
     for (const std::string& w : ckpt->warnings()) log(LogLevel::warn, "{}: {}", path, w);
     ThreadPool pool(opts.n_threads);
     file = hf_checkpoint_as_gguf(ckpt, pool);
+    // tokenizer.json as transformers reads it (its normalizer too), not the GGUF rendering
+    tokenizer = Tokenizer::from_hf_json((std::filesystem::path(path) / "tokenizer.json").string());
   } else {
     file = gguf::File::open(path);
   }
@@ -26,7 +32,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   } catch (const Error& e) {
     fail("{}: {}", path, e.what());
   }
-  return std::make_unique<TransformerModel>(std::move(file), std::move(cfg), opts);
+  return std::make_unique<TransformerModel>(std::move(file), std::move(cfg), opts, std::move(tokenizer));
 }
 
 std::unique_ptr<Model> Model::over_floats(const ModelConfig& cfg, std::unique_ptr<Tokenizer> tokenizer,

@@ -11,10 +11,11 @@
 
 namespace r1 {
 
-TransformerModel::TransformerModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const ModelOptions& opts)
+TransformerModel::TransformerModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const ModelOptions& opts,
+                                   std::unique_ptr<Tokenizer> tokenizer)
     : file_(std::move(file)), cfg_(std::move(cfg)), pool_(opts.n_threads) {
   weights_ = bind_file_weights(*file_, cfg_);
-  tokenizer_ = Tokenizer::from_gguf(file_->metadata());
+  tokenizer_ = tokenizer ? std::move(tokenizer) : Tokenizer::from_gguf(file_->metadata());
   if (tokenizer_->n_vocab() > cfg_.n_vocab)
     fail("{}: the tokenizer has {} tokens but {} has only {} rows", file_->name(), tokenizer_->n_vocab(),
          tensor_name(TensorKind::token_embd), cfg_.n_vocab);

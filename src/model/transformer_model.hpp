@@ -27,7 +27,10 @@ namespace r1 {
 class TransformerModel final : public Model {
  public:
   // Binds, plans and checks the weights of `file` (throws r1::Error naming the file).
-  TransformerModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const ModelOptions& opts);
+  // `tokenizer`: null = the file's (GGUF metadata); a Hugging Face directory passes its
+  // tokenizer.json's, which keeps what GGUF cannot express (the NFC normalizer).
+  TransformerModel(std::unique_ptr<gguf::File> file, ModelConfig cfg, const ModelOptions& opts,
+                   std::unique_ptr<Tokenizer> tokenizer = nullptr);
   // Over caller-held weights (Model::over_floats).
   TransformerModel(ModelConfig cfg, std::unique_ptr<Tokenizer> tokenizer, ModelWeights weights,
                    const ModelOptions& opts);

@@ -19,6 +19,8 @@
 #include "base/thread_pool.hpp"
 #include "model/hf/hf_checkpoint.hpp"
 #include "model/hf/hf_config.hpp"
+#include "model/model.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace r1 {
 namespace {
@@ -343,6 +345,21 @@ TEST_F(HfDir, ValidationErrorsNameTheTensor) {
   expect_open_error("no tokenizer.json");
   fs::remove(dir_ / "config.json");
   expect_open_error("no config.json");
+}
+
+// -m DIR tokenizes as transformers does: tokenizer.json's NFC normalizer applies (a GGUF
+// cannot carry it). Byte-level symbols: "é" is C3 A9 = "Ã©"; its NFD form "e" + U+0301 is
+// 65 CC 81 = "e", "Ì", "ģ", which this vocabulary cannot spell as one token.
+TEST_F(HfDir, ModelFromTheDirectoryAppliesTheNormalizer) {
+  std::ofstream(dir_ / "tokenizer.json") << R"({"version": "1.0", "added_tokens": [],
+  "normalizer": {"type": "NFC"},
+  "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+  "model": {"type": "BPE", "vocab": {"\u00c3": 0, "\u00a9": 1, "e": 2, "\u00c3\u00a9": 3},
+            "merges": ["\u00c3 \u00a9"]}})";
+  write_dense("qwen2");
+  const auto m = Model::load(dir_.string(), ModelOptions{.n_threads = 1});
+  EXPECT_EQ(m->tokenizer().encode("e\u0301", false, false), (std::vector<int32_t>{3}));
+  EXPECT_EQ(m->tokenizer().encode("\u00e9e", false, false), (std::vector<int32_t>{3, 2}));
 }
 
 TEST_F(HfDir, TokenizerLargerThanTheEmbeddingIsRefused) {
