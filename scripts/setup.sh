@@ -9,6 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 debs=(build-essential cmake ninja-build pkg-config git
       nlohmann-json3-dev libpcre2-dev libcli11-dev libfmt-dev libcpp-httplib-dev
+      libcurl4-openssl-dev libssl-dev
       libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
       python3-numpy nodejs npm)
 

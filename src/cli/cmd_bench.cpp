@@ -11,6 +11,7 @@
 #include "base/error.hpp"
 #include "base/thread_pool.hpp"
 #include "cli/command.hpp"
+#include "cli/terminal_flags.hpp"
 #include "engine/bench.hpp"
 #include "format/gguf.hpp"
 #include "kernels/dispatch.hpp"
@@ -94,7 +95,7 @@ int run_bench_cmd(const BenchCliOptions& o) {
   nlohmann::json all = nlohmann::json::array();
   bool header = false;
   for (int t : o.threads) {
-    auto model = Model::load(o.model, ModelOptions{.n_threads = t});
+    auto model = Model::load(resolve_model_name(o.model), ModelOptions{.n_threads = t});
     const ModelFacts facts = model_facts(*model, o.model);
     BenchOptions bo{.n_prompt = o.n_prompt, .n_gen = o.n_gen, .n_depth = o.n_depth, .n_seq = o.n_seq, .reps = o.reps, .seed = o.seed};
     run_bench(*model, bo, [&](const BenchResult& r) {

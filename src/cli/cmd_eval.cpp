@@ -7,6 +7,7 @@
 
 #include "base/error.hpp"
 #include "cli/command.hpp"
+#include "cli/terminal_flags.hpp"
 #include "eval/evaluator.hpp"
 #include "model/model.hpp"
 
@@ -26,7 +27,7 @@ void print_summary(const std::string& name, const eval::Summary& s) {
 }
 
 int run_eval_cli(const EvalCli& c) {
-  auto model = Model::load(c.model, {.n_threads = c.threads});
+  auto model = Model::load(resolve_model_name(c.model), {.n_threads = c.threads});
   const bool quiet = c.quiet;
   const eval::EvalReport rep = eval::run_eval(*model, c.o, [quiet](const std::string& line) {
     if (!quiet) fmt::print(stderr, "{}\n", line);

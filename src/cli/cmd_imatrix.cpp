@@ -13,6 +13,7 @@
 
 #include "base/error.hpp"
 #include "cli/command.hpp"
+#include "cli/terminal_flags.hpp"
 #include "engine/imatrix.hpp"
 #include "model/model.hpp"
 
@@ -55,7 +56,7 @@ int run_imatrix(ImatrixCliOptions& c) {
   }
   if (c.model.empty()) fail("-f given without -m: the model is missing");
   const std::string text = read_text(c.text_file);
-  auto model = Model::load(c.model, ModelOptions{.n_threads = c.threads});
+  auto model = Model::load(resolve_model_name(c.model), ModelOptions{.n_threads = c.threads});
   c.run.compute_ppl = !c.no_ppl;
   const bool tty = isatty(STDERR_FILENO) != 0;
   auto on_chunk = [&](const ImatrixProgress& p, const ImatrixCollector& col) {

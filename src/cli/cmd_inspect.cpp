@@ -20,6 +20,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "cli/command.hpp"
+#include "cli/terminal_flags.hpp"
 #include "base/thread_pool.hpp"
 #include "cli/inspect_safetensors.hpp"
 #include "model/hf/hf_checkpoint.hpp"
@@ -328,7 +329,7 @@ std::vector<int64_t> kv_contexts(int64_t n_ctx_train, int64_t n_ctx) {
 int run_inspect(const InspectOptions& o) {
   if (o.ctx < 0) fail("-c/--ctx must be >= 0, got {}", o.ctx);
   if (!o.path.empty() && !o.model.empty()) fail("give the GGUF file either as an argument or with -m, not both");
-  const std::string& path = o.path.empty() ? o.model : o.path;
+  const std::string path = resolve_model_name(o.path.empty() ? o.model : o.path);
   if (path.empty()) fail("a GGUF file is required: r1 inspect FILE (or -m FILE)");
   std::unique_ptr<gguf::File> file;
   std::vector<std::string> hf_warnings;

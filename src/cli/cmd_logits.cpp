@@ -19,6 +19,7 @@
 #include "base/atomic_file.hpp"
 #include "base/error.hpp"
 #include "cli/command.hpp"
+#include "cli/terminal_flags.hpp"
 #include "model/model.hpp"
 
 namespace r1::cli {
@@ -55,7 +56,7 @@ int run_logits(const LogitsOptions& o) {
   if (o.threads < 0) fail("-t/--threads must be >= 0, got {}", o.threads);
   if (o.batch < 1) fail("--batch must be >= 1, got {}", o.batch);
   const std::vector<int32_t> ids = read_ids(o.ids_path);
-  auto model = Model::load(o.model, ModelOptions{.n_threads = o.threads});
+  auto model = Model::load(resolve_model_name(o.model), ModelOptions{.n_threads = o.threads});
   const int64_t n_vocab = model->config().n_vocab;
   for (size_t i = 0; i < ids.size(); ++i)
     if (ids[i] >= n_vocab) fail("--ids element {} = {} is out of range (the model has {} tokens)", i, ids[i], n_vocab);

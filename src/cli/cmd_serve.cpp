@@ -12,6 +12,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "cli/command.hpp"
+#include "cli/terminal_flags.hpp"
 #include "engine/session.hpp"
 #include "model/model.hpp"
 #include "serve/server.hpp"
@@ -60,7 +61,7 @@ int run_serve(ServeFlags& f) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a vanished client must not kill the server
 
-  auto model = Model::load(f.model, ModelOptions{.n_threads = f.threads, .allow_paging = f.allow_paging});
+  auto model = Model::load(resolve_model_name(f.model), ModelOptions{.n_threads = f.threads, .allow_paging = f.allow_paging});
   serve::ServerOptions& o = f.opts;
   o.scheduler.n_ctx = f.ctx > 0 ? f.ctx : default_context_length(model->config());
   if (o.limits.max_tokens == 0) o.limits.max_tokens = static_cast<int32_t>(o.scheduler.n_ctx);

@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "base/error.hpp"
+#include "pull/model_ref.hpp"
+#include "pull/pull.hpp"
 
 namespace r1::cli {
 
@@ -35,7 +37,7 @@ void add_gen_flags(CLI::App& sub, GenFlags& f) {
 
 std::string resolve_model(const std::string& given) {
   namespace fs = std::filesystem;
-  if (!given.empty()) return given;
+  if (!given.empty()) return resolve_model_name(given);
   if (const char* env = std::getenv("R1_MODEL"); env && *env) return env;
   // Next to the program's source tree (build/r1 -> models/), then the working directory.
   std::error_code ec;
@@ -49,6 +51,11 @@ std::string resolve_model(const std::string& given) {
   if (fs::exists(kBundledModel, ec)) return kBundledModel;
   fail("no model given: pass -m MODEL.gguf or set R1_MODEL (the bundled default {} was not found next to the "
        "program or in the working directory)", kBundledModel);
+}
+
+std::string resolve_model_name(const std::string& given) {
+  if (!pull::is_pulled_model_name(given)) return given;
+  return pull::resolve_pulled(given).string();
 }
 
 void check_gen_flags(const GenFlags& f) {

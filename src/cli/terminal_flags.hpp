@@ -32,6 +32,9 @@ void add_gen_flags(CLI::App& sub, GenFlags& f);
 // beside the program (build/r1 -> ../models/) or in the working directory; fails with a
 // message naming both ways to choose one when there is none.
 std::string resolve_model(const std::string& given);
+// -m of every command: a path as given, or a pulled model's name (hf://ORG/REPO[:QUANT],
+// NAME:TAG; pull/model_ref.hpp) resolved from the caches without network.
+std::string resolve_model_name(const std::string& given);
 void check_gen_flags(const GenFlags& f);
 // The request fields that come from the flags (sampling, limits, reasoning).
 void apply_gen_flags(const GenFlags& f, GenerateRequest& req);
