@@ -67,8 +67,14 @@ ModelRef parse_model_ref(const std::string& s) {
   r.name = parts.back();
   if (parts.size() >= 2) r.ns = parts[parts.size() - 2];
   if (parts.size() == 3) r.host = parts[0];
-  for (const auto* part : {&r.host, &r.ns, &r.name, &r.tag})
-    if (!is_safe_component(*part))
+  // a registry host may carry a port (host:5000)
+  const size_t port = r.host.find(':');
+  const bool host_ok = port == std::string::npos
+                           ? is_safe_component(r.host)
+                           : is_safe_component(r.host.substr(0, port)) && port + 1 < r.host.size() &&
+                                 r.host.find_first_not_of("0123456789", port + 1) == std::string::npos;
+  for (const auto* part : {&r.ns, &r.name, &r.tag})
+    if (!host_ok || !is_safe_component(*part))
       fail("'{}': not a model name (expected [HOST/][NAMESPACE/]NAME[:TAG] or hf://ORG/REPO)", s);
   return r;
 }
