@@ -39,6 +39,8 @@ constexpr RowQuantizer kQuantizers[] = {
     {DType::Q6_K, kernels::from_float_q6_k, kernels::quantize_row_q6_k_weighted},
     {DType::IQ4_NL, nullptr, kernels::quantize_row_iq4_nl},
     {DType::IQ4_XS, nullptr, kernels::quantize_row_iq4_xs},
+    {DType::IQ2_XXS, nullptr, kernels::quantize_row_iq2_xxs},
+    {DType::IQ2_XS, nullptr, kernels::quantize_row_iq2_xs},
 };
 
 const RowQuantizer* find(DType type) {

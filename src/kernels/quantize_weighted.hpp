@@ -30,4 +30,8 @@ void quantize_row_q8_0_weight(const float* x, void* dst, int64_t n);
 void quantize_row_iq4_nl(const float* x, void* dst, int64_t n, const float* qw);  // quantize_iq4_nl
 void quantize_row_iq4_xs(const float* x, void* dst, int64_t n, const float* qw);  // quantize_iq4_xs
 
+// quantize_iq2.cpp (qw required)
+void quantize_row_iq2_xxs(const float* x, void* dst, int64_t n, const float* qw);  // quantize_iq2_xxs
+void quantize_row_iq2_xs(const float* x, void* dst, int64_t n, const float* qw);   // quantize_iq2_xs
+
 }  // namespace r1::kernels
