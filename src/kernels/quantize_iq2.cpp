@@ -13,7 +13,9 @@
 #include <cstring>
 
 #include "kernels/blocks.hpp"
+#include "kernels/iq_grid_fit.hpp"
 #include "kernels/iq_grid_search.hpp"
+#include "kernels/quantize_iq_common.hpp"
 #include "kernels/quant_fit.hpp"
 #include "kernels/quant_util.hpp"
 #include "kernels/quantize_weighted.hpp"
@@ -21,103 +23,16 @@
 
 namespace r1::kernels {
 
+using namespace iq;
+
 namespace {
 
 constexpr int kMaxQ = 3;  // levels 0..2 (values 1, 3, 5)
 
-// Magnitudes of n (16 or 32) elements and their 7-bit sign indices, one per group of 8.
-void magnitudes_and_signs(const float* xb, const float* weight, int n, float* xval, uint8_t* signs) {
-  for (int k = 0; k < n / 8; ++k) {
-    int nflip = 0;
-    uint8_t s = 0;
-    for (int i = 0; i < 8; ++i) {
-      if (xb[8 * k + i] >= 0) {
-        xval[8 * k + i] = xb[8 * k + i];
-      } else {
-        xval[8 * k + i] = -xb[8 * k + i];
-        ++nflip;
-        s |= static_cast<uint8_t>(1 << i);
-      }
-    }
-    if (nflip % 2) {
-      int imin = 0;
-      float mn = weight[8 * k] * xb[8 * k] * xb[8 * k];
-      for (int i = 1; i < 8; ++i) {
-        const float ax = weight[8 * k + i] * xb[8 * k + i] * xb[8 * k + i];
-        if (ax < mn) {
-          mn = ax;
-          imin = i;
-        }
-      }
-      xval[8 * k + imin] = -xval[8 * k + imin];
-      s ^= static_cast<uint8_t>(1 << imin);
-    }
-    signs[k] = s & 127;
-  }
-}
+constexpr GridFit kFitXxs{32, 8, 2, kMaxQ, 6, 0.1f, true, true, true};
+constexpr GridFit kFit16{16, 8, 2, kMaxQ, 9, 0.1f, true, false, false};  // IQ2_XS, IQ2_S
 
-// Levels of one group of 8 at inverse scale id, clamped to 0..2; returns the key.
-uint16_t group_levels(const float* xval, float id, int8_t* L) {
-  uint16_t u = 0;
-  for (int i = 0; i < 8; ++i) {
-    const int l = std::max(0, std::min(kMaxQ - 1, nearest_int(0.5f * (id * xval[i] - 1))));
-    L[i] = static_cast<int8_t>(l);
-    u |= static_cast<uint16_t>(l << (2 * i));
-  }
-  return u;
-}
-
-uint16_t key_of(const int8_t* L) {
-  uint16_t u = 0;
-  for (int i = 0; i < 8; ++i) u |= static_cast<uint16_t>(L[i] << (2 * i));
-  return u;
-}
-
-// sum w x q and sum w q^2 over n elements of values 2 L + 1.
-void fit_sums(const float* weight, const float* xval, const int8_t* L, int n, float* sumqx, float* sumq2) {
-  float a = 0, b = 0;
-  for (int i = 0; i < n; ++i) {
-    const float w = weight[i];
-    const float q = static_cast<float>(2 * L[i] + 1);
-    a += w * xval[i] * q;
-    b += w * q * q;
-  }
-  *sumqx = a;
-  *sumq2 = b;
-}
-
-// Weights of a block: qw * sqrt(sigma2 + x^2), and their square roots for the neighbour search.
-void block_weights(const float* xb, const float* qw, int n, float sigma2, float* weight, float* waux) {
-  for (int i = 0; i < n; ++i) weight[i] = qw[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
-  for (int i = 0; i < n; ++i) waux[i] = std::sqrt(weight[i]);
-}
-
-float largest(const float* v, int n) {
-  float m = v[0];
-  for (int i = 1; i < n; ++i) m = std::max(m, v[i]);
-  return m;
-}
-
-// A negative fit (never expected) is stored as its magnitude with every sign flipped.
-void make_positive(float* scale, uint8_t* signs, int n_groups) {
-  if (*scale >= 0) return;
-  *scale = -*scale;
-  for (int k = 0; k < n_groups; ++k) signs[k] = static_cast<uint8_t>(~signs[k]) & 127;
-}
-
-// 4-bit codes of the block scales against d = max_scale / 31 (stored as fp16 in *d16).
-void block_scale_codes(const float* scales, int n, float max_scale, uint16_t* d16, int* codes) {
-  const float d = max_scale / 31;
-  *d16 = fp32_to_fp16(d);
-  const float id = 1 / d;
-  for (int ib = 0; ib < n; ++ib) codes[ib] = std::max(0, std::min(15, nearest_int(0.5f * (id * scales[ib] - 1))));
-}
-
-float mean_square(const float* x, int n) {
-  float s = 0;
-  for (int i = 0; i < n; ++i) s += x[i] * x[i];
-  return s / static_cast<float>(n);
-}
+uint16_t key_of(const int8_t* L) { return grid_key(L, 8, 2); }
 
 }  // namespace
 
@@ -125,7 +40,7 @@ void quantize_row_iq2_xxs(const float* x, void* dst, int64_t n, const float* qw)
   const IqGridSearch& g = IqGridSearch::for_type(DType::IQ2_XXS);
   auto* y = static_cast<BlockIq2Xxs*>(dst);
   float scales[8], weight[32], xval[32], waux[32];
-  int8_t L[32], Laux[32];
+  int8_t L[32];
   uint8_t signs[4];
   uint32_t q2[16];
   for (int64_t ibl = 0; ibl < n / 256; ++ibl) {
@@ -150,34 +65,7 @@ void quantize_row_iq2_xxs(const float* x, void* dst, int64_t n, const float* qw)
         std::memset(L, 0, 32);
         continue;
       }
-      float best = 0;
-      for (int is = -6; is <= 6; ++is) {
-        const float id = (2 * kMaxQ - 1 + static_cast<float>(is) * 0.1f) / eff_max;
-        const float this_scale = 1 / id;
-        for (int k = 0; k < 4; ++k) {
-          const uint16_t u = group_levels(xval + 8 * k, id, Laux + 8 * k);
-          if (g.index(u) < 0) g.best_neighbour(u, xval + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
-        }
-        float sumqx, sumq2;
-        fit_sums(weight, xval, Laux, 32, &sumqx, &sumq2);
-        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-          scale = sumqx / sumq2;
-          best = scale * sumqx;
-          std::memcpy(L, Laux, 32);
-        }
-      }
-      if (scale > 0) {
-        const float id = 1 / scale;
-        for (int k = 0; k < 4; ++k) {
-          const uint16_t u = group_levels(xval + 8 * k, id, L + 8 * k);
-          int e = g.index(u);
-          if (e < 0) e = g.best_neighbour(u, xval + 8 * k, waux + 8 * k, scale, L + 8 * k);
-          for (int i = 0; i < 8; ++i) L[8 * k + i] = static_cast<int8_t>((g.value(e, i) - 1) / 2);
-        }
-        float sumqx, sumq2;
-        fit_sums(weight, xval, L, 32, &sumqx, &sumq2);
-        if (sumq2 > 0) scale = sumqx / sumq2;
-      }
+      scale = fit_grid_block(g, kFitXxs, xval, weight, waux, eff_max, scale, L);
       make_positive(&scale, signs, 4);
       for (int k = 0; k < 4; ++k) {
         const int e = g.index(key_of(L + 8 * k));
@@ -202,8 +90,7 @@ void quantize_row_iq2_xs(const float* x, void* dst, int64_t n, const float* qw) 
   const IqGridSearch& g = IqGridSearch::for_type(DType::IQ2_XS);
   auto* y = static_cast<BlockIq2Xs*>(dst);
   float scales[16], weight[16], xval[16], waux[16];
-  int8_t L[16], Laux[16];
-  bool on_grid[2], on_grid_aux[2];
+  int8_t L[16];
   uint8_t signs[2];
   uint16_t q2[32];
   for (int64_t ibl = 0; ibl < n / 256; ++ibl) {
@@ -223,38 +110,7 @@ void quantize_row_iq2_xs(const float* x, void* dst, int64_t n, const float* qw) 
         scales[ib] = 0;
         continue;
       }
-      float best = 0;
-      float scale = mx / (2 * kMaxQ - 1);
-      on_grid[0] = on_grid[1] = true;
-      for (int is = -9; is <= 9; ++is) {
-        const float id = (2 * kMaxQ - 1 + static_cast<float>(is) * 0.1f) / mx;
-        const float this_scale = 1 / id;
-        for (int k = 0; k < 2; ++k) {
-          const uint16_t u = group_levels(xval + 8 * k, id, Laux + 8 * k);
-          on_grid_aux[k] = g.index(u) >= 0;
-          if (!on_grid_aux[k]) g.best_neighbour(u, xval + 8 * k, waux + 8 * k, this_scale, Laux + 8 * k);
-        }
-        float sumqx, sumq2;
-        fit_sums(weight, xval, Laux, 16, &sumqx, &sumq2);
-        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-          scale = sumqx / sumq2;
-          best = scale * sumqx;
-          std::memcpy(L, Laux, 16);
-          on_grid[0] = on_grid_aux[0];
-          on_grid[1] = on_grid_aux[1];
-        }
-      }
-      if ((!on_grid[0] || !on_grid[1]) && scale > 0) {
-        const float id = 1 / scale;
-        for (int k = 0; k < 2; ++k) {
-          if (on_grid[k]) continue;
-          const uint16_t u = group_levels(xval + 8 * k, id, L + 8 * k);
-          if (g.index(u) < 0) g.best_neighbour(u, xval + 8 * k, waux + 8 * k, scale, L + 8 * k);
-        }
-        float sumqx, sumq2;
-        fit_sums(weight, xval, L, 16, &sumqx, &sumq2);
-        if (sumq2 > 0) scale = sumqx / sumq2;
-      }
+      float scale = fit_grid_block(g, kFit16, xval, weight, waux, mx, mx / (2 * kMaxQ - 1), L);
       make_positive(&scale, signs, 2);
       for (int k = 0; k < 2; ++k)
         q2[2 * ib + k] = static_cast<uint16_t>(g.index(key_of(L + 8 * k)) | (signs[k] << 9));
@@ -269,6 +125,61 @@ void quantize_row_iq2_xs(const float* x, void* dst, int64_t n, const float* qw) 
     block_scale_codes(scales, 16, max_scale, &y[ibl].d, codes);
     for (int ib = 0; ib < 16; ib += 2) y[ibl].scales[ib / 2] = static_cast<uint8_t>(codes[ib] | (codes[ib + 1] << 4));
     std::memcpy(y[ibl].qs, q2, sizeof(q2));
+  }
+}
+
+// IQ2_S (quantize_row_iq2_s_impl): the IQ2_XS fit on the 1024-entry grid with all 8 signs
+// stored (no parity trick), weights optional (0.25 sigma2 + x^2 without), sigma2 twice the
+// mean square, and d stored as 0.9875 max_scale / 31.
+void quantize_row_iq2_s(const float* x, void* dst, int64_t n, const float* qw) {
+  constexpr float kEps = 1e-8f;  // ggml's GROUP_MAX_EPS_IQ2_S
+  const IqGridSearch& g = IqGridSearch::for_type(DType::IQ2_S);
+  auto* y = static_cast<BlockIq2S*>(dst);
+  float scales[16], weight[16], xval[16], waux[16];
+  int8_t L[16];
+  uint8_t signs[2];
+  for (int64_t ibl = 0; ibl < n / 256; ++ibl) {
+    std::memset(&y[ibl], 0, sizeof(BlockIq2S));
+    y[ibl].d = fp32_to_fp16(0.f);
+    float max_scale = 0;
+    const float* xbl = x + 256 * ibl;
+    const float sigma2 = 2 * sum_squares(xbl, 256) / 256;
+    for (int ib = 0; ib < 16; ++ib) {
+      const float* xb = xbl + 16 * ib;
+      if (qw) {
+        block_weights(xb, qw + 256 * ibl + 16 * ib, 16, sigma2, weight, waux);
+      } else {
+        for (int i = 0; i < 16; ++i) weight[i] = 0.25f * sigma2 + xb[i] * xb[i];
+        for (int i = 0; i < 16; ++i) waux[i] = std::sqrt(weight[i]);
+      }
+      magnitudes_all_signs(xb, 16, xval, signs);
+      const float mx = largest(xval, 16);
+      std::memset(L, 0, 16);
+      if (mx < kEps) {
+        scales[ib] = 0;
+        continue;
+      }
+      float scale = fit_grid_block(g, kFit16, xval, weight, waux, mx, mx / (2 * kMaxQ - 1), L);
+      if (scale < 0) {
+        scale = -scale;
+        signs[0] = static_cast<uint8_t>(~signs[0]);
+        signs[1] = static_cast<uint8_t>(~signs[1]);
+      }
+      for (int k = 0; k < 2; ++k) {
+        const int e = g.index(key_of(L + 8 * k));
+        const int i8 = 2 * ib + k;
+        y[ibl].qs[i8] = static_cast<uint8_t>(e & 255);
+        y[ibl].qh[i8 / 4] |= static_cast<uint8_t>((e >> 8) << (2 * (i8 % 4)));
+        y[ibl].qs[32 + i8] = signs[k];
+      }
+      scales[ib] = scale;
+      max_scale = std::max(max_scale, scale);
+    }
+    if (!max_scale) continue;
+    int codes[16];
+    block_scale_codes(scales, 16, max_scale, &y[ibl].d, codes);
+    y[ibl].d = fp32_to_fp16(max_scale / 31 * 0.9875f);
+    for (int ib = 0; ib < 16; ib += 2) y[ibl].scales[ib / 2] = static_cast<uint8_t>(codes[ib] | (codes[ib + 1] << 4));
   }
 }
 

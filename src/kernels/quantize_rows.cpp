@@ -41,6 +41,9 @@ constexpr RowQuantizer kQuantizers[] = {
     {DType::IQ4_XS, nullptr, kernels::quantize_row_iq4_xs},
     {DType::IQ2_XXS, nullptr, kernels::quantize_row_iq2_xxs},
     {DType::IQ2_XS, nullptr, kernels::quantize_row_iq2_xs},
+    {DType::IQ2_S, nullptr, kernels::quantize_row_iq2_s},
+    {DType::IQ3_XXS, nullptr, kernels::quantize_row_iq3_xxs},
+    {DType::IQ3_S, nullptr, kernels::quantize_row_iq3_s},
 };
 
 const RowQuantizer* find(DType type) {

@@ -12,6 +12,11 @@ namespace r1 {
 
 namespace {
 
+// llama_ftype_get_default_type: the file type's name is not always its main type (IQ2_S
+// files are mostly IQ2_XS; the registry's table keeps IQ2_S for gen-model's --dtype).
+DType llama_default_type(FileType ft) { return ft == FileType::iq2_s ? DType::IQ2_XS : file_type_default(ft); }
+
+
 using FT = FileType;
 
 // Broad tensor roles, by name substring, in llama.cpp's order of tests.
@@ -146,7 +151,7 @@ class Planner {
       if (!named) return p_.token_embd_type;
     }
     if (p_.has_output_type && cat == Category::output) return p_.output_type;
-    DType type = file_type_default(p_.file_type);
+    DType type = llama_default_type(p_.file_type);
     if (!is_quantized(type)) return type;
     bool manual = false;
     for (const auto& [re, override_type] : patterns_)
