@@ -44,6 +44,7 @@ constexpr RowQuantizer kQuantizers[] = {
     {DType::IQ2_S, nullptr, kernels::quantize_row_iq2_s},
     {DType::IQ3_XXS, nullptr, kernels::quantize_row_iq3_xxs},
     {DType::IQ3_S, nullptr, kernels::quantize_row_iq3_s},
+    {DType::IQ1_S, nullptr, kernels::quantize_row_iq1_s},
 };
 
 const RowQuantizer* find(DType type) {

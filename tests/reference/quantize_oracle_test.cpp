@@ -134,7 +134,7 @@ struct Case {
 const DType kTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0,   DType::Q4_1,
                         DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,   DType::Q5_K,
                         DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::IQ2_XXS, DType::IQ2_XS,
-                        DType::IQ2_S, DType::IQ3_XXS, DType::IQ3_S};
+                        DType::IQ2_S, DType::IQ3_XXS, DType::IQ3_S, DType::IQ1_S};
 // ggml asserts an importance matrix for these (quantize_requires_imatrix): imatrix runs only.
 bool imatrix_only(DType t) { return quantize_requires_imatrix(t); }
 
@@ -218,8 +218,9 @@ TEST(QuantizeOracle, ModelShapedRowsMatchGgmlBitForBit) {
       std::vector<float> x(static_cast<size_t>(nrows * n_per_row));
       distributions()[0].fill(g, x.data(), static_cast<int64_t>(x.size()));
       const auto imatrix = random_imatrix(n_per_row, static_cast<uint32_t>(n_per_row));
-      if (!imatrix_only(t))
+      if (!imatrix_only(t)) {
         EXPECT_EQ(differing_rows(t, x, nrows, n_per_row, nullptr), 0) << dtype_name(t) << " rows of " << n_per_row;
+      }
       EXPECT_EQ(differing_rows(t, x, nrows, n_per_row, imatrix.data()), 0)
           << dtype_name(t) << " rows of " << n_per_row << " with imatrix";
     }
@@ -240,7 +241,9 @@ TEST(QuantizeOracle, ManySingleBlockRowsMatchGgml) {
       dist.fill(g, x.data() + r * n_per_row, n_per_row);
     }
     const auto imatrix = random_imatrix(n_per_row, 99);
-    if (!imatrix_only(t)) EXPECT_EQ(differing_rows(t, x, nrows, n_per_row, nullptr), 0) << dtype_name(t);
+    if (!imatrix_only(t)) {
+      EXPECT_EQ(differing_rows(t, x, nrows, n_per_row, nullptr), 0) << dtype_name(t);
+    }
     EXPECT_EQ(differing_rows(t, x, nrows, n_per_row, imatrix.data()), 0) << dtype_name(t) << " with imatrix";
   }
 }
