@@ -25,7 +25,7 @@ DType parse_writable_type(const std::string& flag, const std::string& name) {
   DType t;
   if (!parse_dtype(name, &t) || !quantize_supported(t))
     fail("{} '{}': not a type r1 quantize writes (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k .. q6_k, "
-         "iq4_nl, iq4_xs, iq3_s, iq3_xxs, iq2_s, iq2_xs, iq2_xxs, iq1_s)",
+         "iq4_nl, iq4_xs, iq3_s, iq3_xxs, iq2_s, iq2_xs, iq2_xxs, iq1_m, iq1_s)",
          flag, name);
   return t;
 }
@@ -94,7 +94,7 @@ const bool registered = register_command({
       sub.add_option("type", o->type,
                      "file type, as llama-quantize names it (case-insensitive): q4_0 q4_1 q5_0 q5_1 q8_0 q2_k "
                      "q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m q6_k iq4_nl iq4_xs iq3_s, and with --imatrix "
-                     "iq3_xxs iq2_s iq2_xs iq2_xxs iq1_s; f16 bf16 f32 "
+                     "iq3_xxs iq2_s iq2_xs iq2_xxs iq1_m iq1_s; f16 bf16 f32 "
                      "(aliases q3_k q4_k q5_k)")
           ->required();
       sub.add_option("--imatrix", o->imatrix, "importance matrix (llama.cpp's GGUF imatrix or legacy .dat)");

@@ -45,6 +45,7 @@ constexpr RowQuantizer kQuantizers[] = {
     {DType::IQ3_XXS, nullptr, kernels::quantize_row_iq3_xxs},
     {DType::IQ3_S, nullptr, kernels::quantize_row_iq3_s},
     {DType::IQ1_S, nullptr, kernels::quantize_row_iq1_s},
+    {DType::IQ1_M, nullptr, kernels::quantize_row_iq1_m},
 };
 
 const RowQuantizer* find(DType type) {

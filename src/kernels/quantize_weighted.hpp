@@ -37,6 +37,8 @@ void quantize_row_iq2_xs(const float* x, void* dst, int64_t n, const float* qw);
 void quantize_row_iq2_s(const float* x, void* dst, int64_t n, const float* qw);    // quantize_iq2_s
 // quantize_iq1.cpp (qw required)
 void quantize_row_iq1_s(const float* x, void* dst, int64_t n, const float* qw);    // quantize_iq1_s
+// quantize_iq1.cpp (qw may be null)
+void quantize_row_iq1_m(const float* x, void* dst, int64_t n, const float* qw);    // quantize_iq1_m
 // quantize_iq3.cpp (qw may be null)
 void quantize_row_iq3_xxs(const float* x, void* dst, int64_t n, const float* qw);  // quantize_iq3_xxs
 void quantize_row_iq3_s(const float* x, void* dst, int64_t n, const float* qw);    // quantize_iq3_s

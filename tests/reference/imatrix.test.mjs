@@ -155,6 +155,7 @@ for (const [arch, preset, type, llamaType, gen = []] of [["qwen2", "tiny", "q4_k
                                                ["qwen2", "tiny", "iq2_xxs", "IQ2_XXS"], ["llama", "tiny", "iq2_xs", "IQ2_XS"],
                                                ["qwen2", "tiny", "iq2_s", "IQ2_S"], ["qwen2", "tiny", "iq3_xxs", "IQ3_XXS"],
                                                ["llama", "tiny", "iq3_s", "IQ3_S"], ["qwen2", "tiny", "iq1_s", "IQ1_S"],
+                                               ["llama", "tiny", "iq1_m", "IQ1_M"],
                                                ["deepseek2", "tiny-v3", "q4_k_m", "Q4_K_M"],
                                                // without the multi-token-prediction layer, which the
                                                // calibration run never reaches (both tools refuse an

@@ -134,7 +134,8 @@ struct Case {
 const DType kTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0,   DType::Q4_1,
                         DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K,   DType::Q5_K,
                         DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS, DType::IQ2_XXS, DType::IQ2_XS,
-                        DType::IQ2_S, DType::IQ3_XXS, DType::IQ3_S, DType::IQ1_S};
+                        DType::IQ2_S, DType::IQ3_XXS, DType::IQ3_S, DType::IQ1_S,
+                        DType::IQ1_M};
 // ggml asserts an importance matrix for these (quantize_requires_imatrix): imatrix runs only.
 bool imatrix_only(DType t) { return quantize_requires_imatrix(t); }
 
