@@ -7,6 +7,9 @@
 #include <filesystem>
 
 #include "base/error.hpp"
+#include "base/file_text.hpp"
+#include "grammar/gbnf.hpp"
+#include "grammar/json_schema.hpp"
 #include "pull/model_ref.hpp"
 #include "pull/pull.hpp"
 
@@ -33,6 +36,10 @@ void add_gen_flags(CLI::App& sub, GenFlags& f) {
                  "end the reasoning after N tokens and continue with the answer (-1 = no limit)");
   sub.add_option("--system", f.system, "system prompt");
   sub.add_flag("--ignore-eos", f.ignore_eos, "do not stop at end-of-generation tokens (benchmarks)");
+  sub.add_option("--grammar", f.grammar, "constrain the answer to a GBNF grammar (llama.cpp syntax; after the reasoning)");
+  sub.add_option("--grammar-file", f.grammar_file, "read the GBNF grammar from a file");
+  sub.add_option("--json-schema", f.json_schema, "constrain the answer to JSON matching this JSON Schema");
+  sub.add_option("--json-schema-file", f.json_schema_file, "read the JSON Schema from a file");
 }
 
 std::string resolve_model(const std::string& given) {
@@ -71,6 +78,8 @@ void check_gen_flags(const GenFlags& f) {
     fail("--repeat-penalty must be > 0, got {}", s.repeat_penalty);
   if (f.think_budget < -1) fail("--think-budget must be >= -1, got {}", f.think_budget);
   if (f.no_think && f.think_budget >= 0) fail("--no-think and --think-budget cannot be used together");
+  const int constraints = !f.grammar.empty() + !f.grammar_file.empty() + !f.json_schema.empty() + !f.json_schema_file.empty();
+  if (constraints > 1) fail("give at most one of --grammar, --grammar-file, --json-schema, --json-schema-file");
 }
 
 void apply_gen_flags(const GenFlags& f, GenerateRequest& req) {
@@ -79,6 +88,28 @@ void apply_gen_flags(const GenFlags& f, GenerateRequest& req) {
   req.no_think = f.no_think;
   req.think_budget = f.think_budget;
   req.ignore_eos = f.ignore_eos;
+  std::string gbnf;
+  std::string what;
+  try {
+    if (!f.grammar.empty()) {
+      what = "--grammar";
+      gbnf = f.grammar;
+    } else if (!f.grammar_file.empty()) {
+      what = "--grammar-file " + f.grammar_file;
+      gbnf = read_file_text(f.grammar_file, 1u << 20);
+    } else if (!f.json_schema.empty() || !f.json_schema_file.empty()) {
+      what = f.json_schema.empty() ? "--json-schema-file " + f.json_schema_file : "--json-schema";
+      std::string text = f.json_schema.empty() ? read_file_text(f.json_schema_file, 1u << 20) : f.json_schema;
+      nlohmann::json schema = nlohmann::json::parse(text, nullptr, false);
+      if (schema.is_discarded()) fail("not valid JSON");
+      gbnf = grammar::json_schema_to_gbnf(schema);
+    } else {
+      return;
+    }
+    req.grammar = std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf));
+  } catch (const Error& e) {
+    fail("{}: {}", what, e.what());
+  }
 }
 
 }  // namespace r1::cli

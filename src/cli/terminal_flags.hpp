@@ -22,6 +22,10 @@ struct GenFlags {
   int32_t think_budget = -1;
   bool ignore_eos = false;
   std::string system;         // --system
+  std::string grammar;        // --grammar (GBNF text)
+  std::string grammar_file;   // --grammar-file
+  std::string json_schema;    // --json-schema (JSON text)
+  std::string json_schema_file;  // --json-schema-file
 };
 
 // The project's own small reasoning model, relative to the source tree.
@@ -36,7 +40,9 @@ std::string resolve_model(const std::string& given);
 // NAME:TAG; pull/model_ref.hpp) resolved from the caches without network.
 std::string resolve_model_name(const std::string& given);
 void check_gen_flags(const GenFlags& f);
-// The request fields that come from the flags (sampling, limits, reasoning).
+// The request fields that come from the flags (sampling, limits, reasoning, the
+// answer's grammar: reads and parses --grammar-file / --json-schema-file, throwing
+// r1::Error naming the flag for an unreadable file or an invalid grammar or schema).
 void apply_gen_flags(const GenFlags& f, GenerateRequest& req);
 
 }  // namespace r1::cli

@@ -9,6 +9,8 @@
 #include "engine/chat_format.hpp"
 #include "engine/reasoning_parser.hpp"
 #include "engine/session.hpp"
+#include "grammar/matcher.hpp"
+#include "grammar/token_trie.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace r1 {
@@ -175,6 +177,15 @@ struct Generation::State {
   bool budget_done = false;
   std::vector<float> raw;        // (n_vocab) copy of the logits for the log-probabilities
 
+  // Constrained decoding (GenerateRequest::grammar).
+  std::unique_ptr<grammar::Matcher> matcher;
+  std::shared_ptr<const grammar::TokenTrie> trie;
+  bool grammar_on = false;       // the constraint applies to the next token
+  bool grammar_fed = false;      // the matcher has consumed a token
+  int32_t newlines_before = 0;   // newline-only tokens let through before the answer (at most 2)
+  std::vector<float> unmasked;   // (n_vocab) the logits before the first draw
+  std::vector<uint8_t> allowed;  // (n_vocab) scratch for the full mask
+
   State(const Tokenizer& tok, int32_t n_vocab, const GenerateRequest& req, bool starts_in_reasoning)
       : max_tokens(req.max_tokens),
         think_budget(req.think_budget),
@@ -209,6 +220,11 @@ Generation::Generation(const Tokenizer& tok, int32_t n_vocab, int64_t n_ctx, con
   if (req.ignore_eos)
     for (int32_t id = 0; id < std::min(n_vocab, tok.n_vocab()); ++id)
       if (tok.is_eog(id)) st_->eog_ids.push_back(id);
+  if (req.grammar) {
+    st_->matcher = std::make_unique<grammar::Matcher>(req.grammar);
+    st_->trie = grammar::TokenTrie::of(tok);
+    st_->grammar_on = !starts_in_reasoning_;
+  }
 }
 
 Generation::~Generation() = default;
@@ -259,7 +275,19 @@ bool Generation::step(std::span<float> logits, GenerateEvent& ev) {
     // still reported among the alternatives).
     for (size_t id = static_cast<size_t>(tok_.n_vocab()); id < logits.size(); ++id)
       logits[id] = -std::numeric_limits<float>::infinity();
-    ev.token = s.sampler.sample(logits);
+    if (s.grammar_on) {
+      if (s.matcher->must_end()) {
+        end(FinishReason::stop);
+        return false;
+      }
+      ev.token = sample_constrained(logits);
+      if (ev.token < 0) {  // no token of the vocabulary can continue the grammar
+        end(FinishReason::stop);
+        return false;
+      }
+    } else {
+      ev.token = s.sampler.sample(logits);
+    }
     if (tok_.is_eog(ev.token)) {
       end(FinishReason::stop);
       return false;
@@ -270,6 +298,10 @@ bool Generation::step(std::span<float> logits, GenerateEvent& ev) {
   res_.tokens.push_back(ev.token);
   ++sum.generated_tokens;
 
+  if (s.grammar_on && !tok_.is_eog(ev.token)) {
+    if (s.matcher->accept(tok_.token_bytes(ev.token))) s.grammar_fed = true;
+    else ++s.newlines_before;  // an exempt newline token (grammar_allows)
+  }
   const Phase before = s.phase;
   std::string piece = s.decoder.push(ev.token);
   res_.text += piece;
@@ -289,6 +321,7 @@ bool Generation::step(std::span<float> logits, GenerateEvent& ev) {
   ev.content = s.stopper.push(d.content);
   res_.reasoning += ev.reasoning;
   res_.content += ev.content;
+  if (s.matcher && !s.grammar_on && s.parser.reasoning_closed()) s.grammar_on = true;
   if (s.stopper.matched()) {
     end(FinishReason::stop);
     sum.stop_string = s.stopper.matched_string();
@@ -297,6 +330,49 @@ bool Generation::step(std::span<float> logits, GenerateEvent& ev) {
     end(FinishReason::length);
   }
   return true;
+}
+
+// Whether token `id` may come next under the grammar: end-of-generation when the
+// grammar can end; newline-only tokens before the answer has started (after a
+// reasoning block); otherwise the token's text must continue the grammar.
+bool Generation::grammar_allows(int32_t id) {
+  State& s = *st_;
+  if (id < 0 || id >= tok_.n_vocab()) return false;
+  if (tok_.is_eog(id)) return s.matcher->can_end();
+  if (newline_exempt()) {
+    const auto& nl = s.trie->newline_tokens();
+    if (std::binary_search(nl.begin(), nl.end(), id)) return true;
+  }
+  return s.matcher->allows(tok_.token_bytes(id));
+}
+
+bool Generation::newline_exempt() const {
+  return starts_in_reasoning_ && !st_->grammar_fed && st_->newlines_before < 2;
+}
+
+// Samples as usual; when the grammar rejects the token, samples again from the
+// original logits with every disallowed token at -inf (so greedy decoding picks the
+// best allowed token, as with the whole mask applied first). -1: nothing is allowed.
+int32_t Generation::sample_constrained(std::span<float> logits) {
+  State& s = *st_;
+  s.unmasked.assign(logits.begin(), logits.end());
+  int32_t id = s.sampler.sample(logits);
+  if (grammar_allows(id)) return id;
+  s.matcher->allowed_tokens(*s.trie, s.allowed);
+  if (newline_exempt())
+    for (int32_t nl : s.trie->newline_tokens()) s.allowed[static_cast<size_t>(nl)] = 1;
+  const bool can_end = s.matcher->can_end();
+  bool any = false;
+  constexpr float kOff = -std::numeric_limits<float>::infinity();
+  for (size_t t = 0; t < s.unmasked.size(); ++t) {
+    const int32_t tid = static_cast<int32_t>(t);
+    bool ok = t < s.allowed.size() && (s.allowed[t] != 0 || (can_end && tok_.is_eog(tid)));
+    if (!ok) s.unmasked[t] = kOff;
+    else if (s.unmasked[t] != kOff) any = true;
+  }
+  if (!any) return -1;
+  std::copy(s.unmasked.begin(), s.unmasked.end(), logits.begin());
+  return s.sampler.sample(logits);
 }
 
 GenerateEvent Generation::finish() {

@@ -53,6 +53,9 @@ namespace r1 {
 
 class Session;
 class Tokenizer;
+namespace grammar {
+struct Grammar;
+}
 
 enum class FinishReason { stop, length, cancelled, budget };
 const char* finish_reason_name(FinishReason r);  // "stop" | "length" | "cancelled" | "budget"
@@ -80,6 +83,14 @@ struct GenerateRequest {
                                        // content of the events, in order, is the generated text
   int32_t top_logprobs = -1;           // >= 0: events carry the chosen token's log-probability and
                                        // the `top_logprobs` most likely alternatives
+  // Constrained decoding: the answer must match this grammar (grammar/gbnf.hpp). It
+  // applies from the first generated token when the prompt does not open a reasoning
+  // block, else from the token after the block closes (the reasoning is free; newline-only
+  // tokens are allowed before the answer starts, as R1 writes "\n\n" there). Every
+  // sampled token is checked; a rejected one is resampled from the logits with every
+  // disallowed token removed. End-of-generation is allowed only when the grammar can end,
+  // and generation stops (finish "stop") once nothing more can follow.
+  std::shared_ptr<const grammar::Grammar> grammar;
 };
 
 struct GenerateSummary {
@@ -189,6 +200,9 @@ class Generation {
  private:
   struct State;
   void end(FinishReason r);
+  bool grammar_allows(int32_t id);
+  bool newline_exempt() const;
+  int32_t sample_constrained(std::span<float> logits);
   const Tokenizer& tok_;
   int32_t n_vocab_;
   int64_t n_ctx_;

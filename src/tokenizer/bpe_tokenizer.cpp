@@ -1,6 +1,7 @@
 #include "tokenizer/bpe_tokenizer.hpp"
 
 #include <algorithm>
+#include <span>
 #include <atomic>
 #include <cassert>
 
@@ -15,11 +16,19 @@ namespace {
 
 // Texts of control / user-defined tokens that end a generation (besides the
 // eos and eot ids), as llama.cpp recognises them.
+// Texts of end-of-generation tokens, as llama.cpp (llama-vocab.cpp, the version
+// node-llama-cpp 3.21.1 bundles) marks them, whatever the token's type: the turn and
+// text ends of the families it knows, and the fill-in-the-middle pad / repository /
+// file-separator tokens (for each of the three kinds, the first of its texts found).
 constexpr std::string_view kEogTexts[] = {
-    "<|eot_id|>", "<|im_end|>",      "<|end|>", "<end_of_turn>", "<|endoftext|>",
-    "<|eom_id|>", "<|end_of_text|>", "<EOT>",   "_<EOT>",        "<|EOT|>",
-    "<｜end▁of▁sentence｜>",
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+    "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+    "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+    "<｜end▁of▁sentence｜>", "[e~[", "<|EOT|>",
 };
+constexpr std::string_view kFimPadTexts[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"};
+constexpr std::string_view kFimRepTexts[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"};
+constexpr std::string_view kFimSepTexts[] = {"<|file_sep|>"};
 
 bool is_special_type(TokenType t) { return t == TokenType::control || t == TokenType::user_defined; }
 
@@ -147,7 +156,16 @@ BpeTokenizer::BpeTokenizer(VocabData v, const HfExtras& extras)
     if (id >= 0) eog_[id] = true;
   for (auto t : kEogTexts) {
     auto it = text_to_id_.find(t);
-    if (it != text_to_id_.end() && is_special_type(vocab_.types[it->second])) eog_[it->second] = true;
+    if (it != text_to_id_.end()) eog_[it->second] = true;
+  }
+  for (auto texts : {std::span<const std::string_view>(kFimPadTexts), std::span<const std::string_view>(kFimRepTexts),
+                     std::span<const std::string_view>(kFimSepTexts)}) {
+    for (auto t : texts) {
+      auto it = text_to_id_.find(t);
+      if (it == text_to_id_.end()) continue;
+      eog_[it->second] = true;
+      break;
+    }
   }
 }
 
@@ -254,6 +272,20 @@ std::string Tokenizer::StreamDecoder::flush() {
   std::string out = sanitize_utf8(pending_);
   pending_.clear();
   return out;
+}
+
+}  // namespace r1
+
+namespace r1 {
+
+std::shared_ptr<const void> Tokenizer::derived(std::string_view key,
+                                               const std::function<std::shared_ptr<const void>()>& make) const {
+  std::lock_guard<std::mutex> lock(derived_mu_);
+  auto it = derived_.find(key);
+  if (it != derived_.end()) return it->second;
+  std::shared_ptr<const void> value = make();
+  derived_.emplace(std::string(key), value);
+  return value;
 }
 
 }  // namespace r1

@@ -25,6 +25,9 @@
 //   become U+FFFD).
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -102,6 +105,16 @@ class Tokenizer {
     const Tokenizer& tok_;
     std::string pending_;
   };
+
+  // Data that a higher layer derives from this vocabulary (the grammar's token trie),
+  // built once by `make` on first use under `key` and kept for the tokenizer's lifetime.
+  // Thread-safe; `make` runs at most once per key (its exceptions propagate, nothing kept).
+  std::shared_ptr<const void> derived(std::string_view key,
+                                      const std::function<std::shared_ptr<const void>()>& make) const;
+
+ private:
+  mutable std::mutex derived_mu_;
+  mutable std::map<std::string, std::shared_ptr<const void>, std::less<>> derived_;
 };
 
 // The vocabulary of a Hugging Face tokenizer.json (+ tokenizer_config.json beside

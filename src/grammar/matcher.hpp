@@ -1,0 +1,83 @@
+// Matching generated text against a grammar, one token at a time, and the set of
+// tokens that may come next.
+//
+// The state is the set of parse stacks llama.cpp's grammar keeps (each stack: the
+// symbols still to match, innermost on top, every top a terminal; an empty stack: the
+// text so far is a complete match) plus a partly decoded UTF-8 character when the last
+// token ended inside one. Stack sets are interned and the step "set x code point ->
+// set" is memoised, so a state that recurs (inside a JSON string, say) costs a lookup.
+//
+// Contracts (the same decisions as llama.cpp's grammar sampler, so that greedy
+// constrained decoding picks the same tokens):
+// - A token's bytes are decoded as UTF-8 continuing the partial character; a token is
+//   allowed when some stack matches all its complete characters and, if it ends inside
+//   a character, the stack's next terminal admits some character that starts so.
+//   Continuation bytes of a character begun in an earlier token must be 10xxxxxx; a
+//   byte that cannot start a character rejects the token.
+// - End of generation is allowed when some stack is empty (can_end()). A token that
+//   completes no character (only the start of one) drops the empty stacks, as llama.cpp's
+//   accept does: the character it began must be finished.
+// - accept() commits a token only when it is allowed, else changes nothing.
+// - Work is bounded: more than `max_stacks` parallel stacks, or an interned-state table
+//   over `max_states`, throws r1::Error ("grammar is too ambiguous"); the table is
+//   cleared and rebuilt when it fills, so a long generation cannot grow it unboundedly.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "grammar/gbnf.hpp"
+#include "grammar/token_trie.hpp"
+
+namespace r1::grammar {
+
+class Matcher {
+ public:
+  explicit Matcher(std::shared_ptr<const Grammar> grammar, size_t max_stacks = 4096);
+
+  // Whether `bytes` (one token's text) may come next; accept() also consumes it.
+  bool allows(std::string_view bytes);
+  bool accept(std::string_view bytes);
+  // The text so far is a complete match (end of generation allowed).
+  bool can_end() const;
+  // Nothing can follow: every stack is empty.
+  bool must_end() const;
+  // allowed[id] = 1 for every token of `trie` that may come next, 0 for the others
+  // (ids outside the trie: end-of-generation, unused and empty tokens, stay 0).
+  // `allowed` is resized to trie.n_vocab().
+  void allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& allowed);
+
+ private:
+  struct Utf8 {
+    uint32_t value = 0;
+    int8_t remain = 0;   // continuation bytes still expected
+    bool carried = false;  // the partial character began in an earlier token
+  };
+  using Stack = std::vector<uint32_t>;
+  static constexpr uint32_t kDead = 0xFFFFFFFFu;
+
+  uint32_t intern(std::vector<Stack>& stacks);
+  void expand(Stack s, std::vector<Stack>& out) const;
+  uint32_t advance(uint32_t set, uint32_t code_point);
+  bool partial_ok(uint32_t set, const Utf8& u) const;
+  // One byte from (set, u); false when the byte rejects every token through it.
+  bool step(uint32_t& set, Utf8& u, uint8_t byte);
+  // completed: whether the bytes finished at least one character.
+  bool run(std::string_view bytes, uint32_t& set, Utf8& u, bool* completed);
+  void reset_tables();
+
+  std::shared_ptr<const Grammar> g_;
+  size_t max_stacks_;
+  std::vector<Stack> initial_;                 // the stacks before any text
+  std::vector<std::vector<Stack>> sets_;       // interned stack sets (sorted, unique)
+  std::unordered_map<std::string, uint32_t> ids_;
+  std::unordered_map<uint64_t, uint32_t> memo_;  // (set << 21 | code point) -> set
+  std::vector<Stack> current_;                 // the stacks of state_ (survive table resets)
+  uint32_t state_ = 0;
+  Utf8 utf8_;
+};
+
+}  // namespace r1::grammar
