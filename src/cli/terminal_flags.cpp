@@ -100,7 +100,7 @@ void apply_gen_flags(const GenFlags& f, GenerateRequest& req) {
     } else if (!f.json_schema.empty() || !f.json_schema_file.empty()) {
       what = f.json_schema.empty() ? "--json-schema-file " + f.json_schema_file : "--json-schema";
       std::string text = f.json_schema.empty() ? read_file_text(f.json_schema_file, 1u << 20) : f.json_schema;
-      nlohmann::json schema = nlohmann::json::parse(text, nullptr, false);
+      nlohmann::ordered_json schema = nlohmann::ordered_json::parse(text, nullptr, false);
       if (schema.is_discarded()) fail("not valid JSON");
       gbnf = grammar::json_schema_to_gbnf(schema);
     } else {

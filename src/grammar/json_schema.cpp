@@ -12,7 +12,7 @@ namespace r1::grammar {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr int kMaxDepth = 64;
 constexpr size_t kMaxRules = 4096;
@@ -20,7 +20,7 @@ constexpr size_t kMaxRules = 4096;
 // Primitive rules, emitted when used. Every value rule ends with `ws`.
 const std::map<std::string, std::string>& primitives() {
   static const std::map<std::string, std::string> p = {
-      {"ws", R"([ \t\n]{0,8})"},
+      {"ws", R"(| " " | "\n" [ \t]{0,20})"},
       {"char", R"([^"\\\x00-\x1F\x7F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4}))"},
       {"string", R"("\"" char* "\"" ws)"},
       {"integer", R"("-"? ("0" | [1-9] [0-9]{0,15}) ws)"},
@@ -336,7 +336,7 @@ class Converter {
 
 }  // namespace
 
-std::string json_schema_to_gbnf(const nlohmann::json& schema) {
+std::string json_schema_to_gbnf(const nlohmann::ordered_json& schema) {
   try {
     return Converter(schema).run();
   } catch (const nlohmann::json::exception& e) {
@@ -344,8 +344,12 @@ std::string json_schema_to_gbnf(const nlohmann::json& schema) {
   }
 }
 
+std::string json_schema_to_gbnf(const nlohmann::json& schema) {
+  return json_schema_to_gbnf(nlohmann::ordered_json::parse(schema.dump()));
+}
+
 std::string json_object_gbnf() {
-  return json_schema_to_gbnf(nlohmann::json{{"type", "object"}});
+  return json_schema_to_gbnf(nlohmann::ordered_json{{"type", "object"}});
 }
 
 }  // namespace r1::grammar

@@ -19,8 +19,8 @@
 //   than 64 and schemas that expand to more than 4096 rules. So an accepted schema's output
 //   always validates against it.
 // - Output is bounded where the schema does not bound it: numbers have at most 16 integer
-//   and 16 fraction digits and 3 exponent digits; whitespace between tokens is at most 8
-//   characters. Strings, arrays and maps are unbounded unless maxLength / maxItems say.
+//   and 16 fraction digits and 3 exponent digits; whitespace between tokens is one space or
+//   a newline and up to 20 spaces or tabs (indentation). Strings, arrays and maps are unbounded unless maxLength / maxItems say.
 // - json_object_gbnf(): any JSON object (response_format json_object).
 #pragma once
 #include <string>
@@ -29,6 +29,9 @@
 
 namespace r1::grammar {
 
+std::string json_schema_to_gbnf(const nlohmann::ordered_json& schema);
+// The same for a schema whose key order is lost (nlohmann::json sorts keys): properties
+// are then generated in alphabetical order.
 std::string json_schema_to_gbnf(const nlohmann::json& schema);
 std::string json_object_gbnf();
 

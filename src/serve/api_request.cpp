@@ -6,6 +6,10 @@
 
 #include <fmt/format.h>
 
+#include "base/error.hpp"
+#include "grammar/gbnf.hpp"
+#include "grammar/json_schema.hpp"
+
 namespace r1::serve {
 
 using nlohmann::json;
@@ -131,8 +135,81 @@ std::vector<std::string> stop_field(const json& body, const RequestLimits& lim) 
   return out;
 }
 
+// A grammar text parsed for a request; errors are 400s naming `param`.
+std::shared_ptr<const grammar::Grammar> parse_grammar(const std::string& gbnf, const std::string& param) {
+  try {
+    return std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf));
+  } catch (const Error& e) {
+    throw bad_param(param, fmt::format("'{}' is not a valid grammar: {}", param, e.what()));
+  }
+}
+
+// The schema at `path` (keys from the body's root) with its key order, read from the raw
+// body; the sorted one when there is no raw body.
+std::shared_ptr<const grammar::Grammar> schema_grammar(const json& schema, const std::string& param,
+                                                       std::string_view raw, std::initializer_list<const char*> path) {
+  std::string gbnf;
+  try {
+    nlohmann::ordered_json ordered = raw.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(raw, nullptr, false);
+    const nlohmann::ordered_json* at = ordered.is_discarded() || raw.empty() ? nullptr : &ordered;
+    for (const char* key : path) {
+      if (!at || !at->is_object() || !at->contains(key)) {
+        at = nullptr;
+        break;
+      }
+      at = &(*at)[key];
+    }
+    gbnf = at ? grammar::json_schema_to_gbnf(*at) : grammar::json_schema_to_gbnf(schema);
+  } catch (const Error& e) {
+    throw bad_param(param, fmt::format("'{}' is not a supported JSON Schema: {}", param, e.what()));
+  }
+  return parse_grammar(gbnf, param);
+}
+
+// The answer's constraint: response_format (text | json_object | json_schema), or the
+// llama.cpp-style extensions "grammar" (GBNF) and "json_schema"; at most one of them.
+std::shared_ptr<const grammar::Grammar> grammar_fields(const json& body, std::string_view raw) {
+  std::shared_ptr<const grammar::Grammar> out;
+  int given = 0;
+  if (const json* rf = field(body, "response_format")) {
+    if (!rf->is_object()) throw bad_param("response_format", fmt::format("'response_format' must be an object, got {}", type_name(*rf)));
+    const std::string type = string_field(*rf, "type", "text", "response_format.type");
+    if (type == "json_object") {
+      out = parse_grammar(grammar::json_object_gbnf(), "response_format");
+      ++given;
+    } else if (type == "json_schema") {
+      const json* js = field(*rf, "json_schema");
+      if (!js || !js->is_object())
+        throw bad_param("response_format.json_schema", "response_format type json_schema needs a 'json_schema' object");
+      if (field(*js, "name") && !field(*js, "name")->is_string())
+        throw bad_param("response_format.json_schema.name", "'response_format.json_schema.name' must be a string");
+      bool_field(*js, "strict", false, "response_format.json_schema.strict");
+      const json* schema = field(*js, "schema");
+      if (!schema) throw bad_param("response_format.json_schema.schema", "response_format.json_schema has no 'schema'");
+      out = schema_grammar(*schema, "response_format.json_schema.schema", raw, {"response_format", "json_schema", "schema"});
+      ++given;
+    } else if (type != "text") {
+      throw bad_param("response_format.type", fmt::format("'response_format.type' must be text, json_object or "
+                                                          "json_schema, got \"{}\"", type));
+    }
+  }
+  if (const json* g = field(body, "grammar")) {
+    if (!g->is_string()) throw bad_param("grammar", fmt::format("'grammar' must be a string (GBNF), got {}", type_name(*g)));
+    out = parse_grammar(g->get<std::string>(), "grammar");
+    ++given;
+  }
+  if (const json* js = field(body, "json_schema")) {
+    out = schema_grammar(*js, "json_schema", raw, {"json_schema"});
+    ++given;
+  }
+  if (given > 1)
+    throw bad_param("response_format", "give at most one of response_format (json_object / json_schema), grammar and json_schema");
+  return out;
+}
+
 // Settings both endpoints share, written into `g`; the prompt is set by the caller.
-void parse_common(const json& body, const RequestLimits& lim, ApiRequest& r, GenerateRequest& g, int32_t default_max) {
+void parse_common(const json& body, const RequestLimits& lim, ApiRequest& r, GenerateRequest& g, int32_t default_max,
+                  std::string_view raw) {
   if (!body.is_object()) throw ApiError(400, "the request body must be a JSON object");
   r.model = string_field(body, "model", "");
   SamplingParams& s = g.sampling;
@@ -175,11 +252,7 @@ void parse_common(const json& body, const RequestLimits& lim, ApiRequest& r, Gen
     budget = static_cast<int32_t>(int_field(body, "thinking_budget", -1, std::numeric_limits<int32_t>::max(), -1));
   g.think_budget = g.no_think ? -1 : budget;
 
-  if (const json* rf = field(body, "response_format")) {
-    const json* type = field(*rf, "type");
-    if (!rf->is_object() || (type && *type != "text"))
-      throw bad_param("response_format", "only response_format {\"type\": \"text\"} is supported");
-  }
+  g.grammar = grammar_fields(body, raw);
   if (const json* lb = object_field(body, "logit_bias"); lb && !lb->empty())
     throw bad_param("logit_bias", "'logit_bias' is not supported by this server (omit it or send {})");
 }
@@ -273,10 +346,10 @@ json normalize_messages(const json& messages) {
   return out;
 }
 
-ApiRequest parse_chat_request(const json& body, const RequestLimits& lim) {
+ApiRequest parse_chat_request(const json& body, const RequestLimits& lim, std::string_view raw) {
   ApiRequest r;
   GenerateRequest g;
-  parse_common(body, lim, r, g, lim.max_tokens);
+  parse_common(body, lim, r, g, lim.max_tokens, raw);
   const json* messages = field(body, "messages");
   if (!messages) throw bad_param("messages", "'messages' is required");
   g.messages = normalize_messages(*messages);
@@ -297,10 +370,10 @@ ApiRequest parse_chat_request(const json& body, const RequestLimits& lim) {
   return r;
 }
 
-ApiRequest parse_completion_request(const json& body, const RequestLimits& lim) {
+ApiRequest parse_completion_request(const json& body, const RequestLimits& lim, std::string_view raw) {
   ApiRequest r;
   GenerateRequest g;
-  parse_common(body, lim, r, g, std::min<int32_t>(16, lim.max_tokens));
+  parse_common(body, lim, r, g, std::min<int32_t>(16, lim.max_tokens), raw);
   if (bool_field(body, "echo", false)) throw bad_param("echo", "'echo' is not supported");
   if (!string_field(body, "suffix", "").empty()) throw bad_param("suffix", "'suffix' is not supported");
   if (field(body, "logprobs")) {

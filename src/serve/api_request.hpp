@@ -13,6 +13,11 @@
 //   prompts x n <= limits.max_choices (the server sets it to the request's share of
 //   the queue), max_tokens <= limits.max_tokens (the context by default).
 // - logit_bias: {} or null only (the sampler has no biases); anything else is 400.
+// - The answer's constraint (GenerateRequest::grammar, applied after the reasoning):
+//   response_format {"type": "text" | "json_object" | "json_schema", "json_schema":
+//   {"name", "schema", "strict"}}, or the extensions "grammar" (GBNF text) and
+//   "json_schema" (a schema); at most one. An invalid grammar or an unsupported schema
+//   keyword is a 400 naming the field ("response_format.json_schema.schema").
 // - Chat messages: roles system, developer (treated as system), user, assistant,
 //   tool; content a string, null (assistant) or an array of {"type":"text"} parts
 //   (joined). Only role, content and tool_calls reach the chat template: a
@@ -70,8 +75,12 @@ struct ApiRequest {
 // low: 1024 tokens, medium: 4096, high: no limit (-1).
 int32_t effort_budget(const std::string& effort);
 
-ApiRequest parse_chat_request(const nlohmann::json& body, const RequestLimits& limits);
-ApiRequest parse_completion_request(const nlohmann::json& body, const RequestLimits& limits);
+// raw_body: the body's text, when the caller has it: JSON Schemas are read from it with
+// their key order kept (properties are generated in the schema's order); without it they
+// come out in alphabetical order.
+ApiRequest parse_chat_request(const nlohmann::json& body, const RequestLimits& limits, std::string_view raw_body = {});
+ApiRequest parse_completion_request(const nlohmann::json& body, const RequestLimits& limits,
+                                    std::string_view raw_body = {});
 
 // Chat messages in the shape the chat template expects (see above); throws ApiError.
 nlohmann::json normalize_messages(const nlohmann::json& messages);

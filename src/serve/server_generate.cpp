@@ -187,7 +187,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     // queue, a quarter of it (at least the slot count).
     RequestLimits lim = opts_.limits;
     if (lim.max_choices <= 0) lim.max_choices = std::max(opts_.scheduler.n_slots, opts_.scheduler.max_queue / 4);
-    ApiRequest api = chat ? parse_chat_request(body, lim) : parse_completion_request(body, lim);
+    ApiRequest api = chat ? parse_chat_request(body, lim, raw) : parse_completion_request(body, lim, raw);
     if (!api.model.empty() && api.model != opts_.model_id)
       throw ApiError(404, fmt::format("the model '{}' does not exist (this server has '{}')", api.model, opts_.model_id),
                      "invalid_request_error", "model", "model_not_found");

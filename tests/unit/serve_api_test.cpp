@@ -2,6 +2,7 @@
 // from the OpenAI/DeepSeek wire format.
 #include <gtest/gtest.h>
 
+#include "grammar/matcher.hpp"
 #include "serve/api_request.hpp"
 #include "serve/api_response.hpp"
 #include "serve/metrics.hpp"
@@ -114,7 +115,19 @@ TEST(ServeApiRequest, BadValuesNameTheirField) {
   EXPECT_EQ(chat_error({{"messages", m}, {"top_logprobs", 2}}).param, "top_logprobs");  // needs logprobs
   EXPECT_EQ(chat_error({{"messages", m}, {"logprobs", true}, {"top_logprobs", 21}}).param, "top_logprobs");
   EXPECT_EQ(chat_error({{"messages", m}, {"stream", "yes"}}).param, "stream");
-  EXPECT_EQ(chat_error({{"messages", m}, {"response_format", {{"type", "json_object"}}}}).param, "response_format");
+  EXPECT_EQ(chat_error({{"messages", m}, {"response_format", {{"type", "xml"}}}}).param, "response_format.type");
+  EXPECT_EQ(chat_error({{"messages", m}, {"response_format", {{"type", "json_schema"}}}}).param,
+            "response_format.json_schema");
+  EXPECT_EQ(chat_error({{"messages", m},
+                        {"response_format", {{"type", "json_schema"},
+                                             {"json_schema", {{"name", "x"}, {"schema", {{"type", "string"}, {"pattern", "a+"}}}}}}}})
+                .param,
+            "response_format.json_schema.schema");
+  EXPECT_EQ(chat_error({{"messages", m}, {"grammar", "root ::= missing"}}).param, "grammar");
+  EXPECT_EQ(chat_error({{"messages", m}, {"grammar", "root ::= \"a\" | root \"b\""}}).param, "grammar");  // left-recursive
+  EXPECT_EQ(chat_error({{"messages", m}, {"json_schema", {{"type", "integer"}, {"minimum", 3}}}}).param, "json_schema");
+  EXPECT_EQ(chat_error({{"messages", m}, {"grammar", "root ::= \"a\""}, {"response_format", {{"type", "json_object"}}}}).param,
+            "response_format");
   EXPECT_EQ(chat_error({{"model", 3}, {"messages", m}}).param, "model");
   EXPECT_EQ(chat_error({{"max_tokens", 3}}).param, "messages");
   EXPECT_EQ(chat_error(json::array()).status, 400);
@@ -122,6 +135,30 @@ TEST(ServeApiRequest, BadValuesNameTheirField) {
   EXPECT_EQ(chat_error({{"messages", json::array({{{"role", "wizard"}, {"content", "x"}}})}}).param, "messages[0].role");
   EXPECT_EQ(chat_error({{"messages", json::array({{{"role", "user"}}})}}).param, "messages[0].content");
   EXPECT_EQ(chat_error({{"messages", json::array({{{"role", "user"}, {"content", 5}}})}}).param, "messages[0].content");
+}
+
+TEST(ServeApiRequest, ResponseFormatsBecomeAGrammar) {
+  const json m = user("x");
+  EXPECT_EQ(parse_chat_request({{"messages", m}}, {}).choices[0].grammar, nullptr);
+  EXPECT_EQ(parse_chat_request({{"messages", m}, {"response_format", {{"type", "text"}}}}, {}).choices[0].grammar, nullptr);
+  EXPECT_NE(parse_chat_request({{"messages", m}, {"response_format", {{"type", "json_object"}}}}, {}).choices[0].grammar,
+            nullptr);
+  const std::string raw =
+      R"({"messages": [{"role": "user", "content": "x"}], "n": 2, "response_format": {"type": "json_schema",)"
+      R"( "json_schema": {"name": "t", "strict": true, "schema": {"type": "object", "properties": {"z": {"type": "integer"},)"
+      R"( "a": {"type": "string"}}, "required": ["z", "a"]}}}})";
+  ApiRequest r = parse_chat_request(json::parse(raw), {}, raw);
+  ASSERT_EQ(r.choices.size(), 2u);
+  ASSERT_NE(r.choices[0].grammar, nullptr);
+  // The raw body's key order is kept: "z" comes before "a".
+  grammar::Matcher ordered(r.choices[1].grammar);
+  EXPECT_TRUE(ordered.accept(R"({"z": 1, "a": "b"})"));
+  EXPECT_TRUE(ordered.can_end());
+  grammar::Matcher swapped(r.choices[1].grammar);
+  EXPECT_FALSE(swapped.accept(R"({"a": "b", "z": 1})"));
+  EXPECT_NE(parse_chat_request({{"messages", m}, {"grammar", "root ::= [a-z]+"}}, {}).choices[0].grammar, nullptr);
+  EXPECT_NE(parse_completion_request({{"prompt", "p"}, {"json_schema", {{"type", "integer"}}}}, {}).choices[0].grammar,
+            nullptr);
 }
 
 TEST(ServeApiRequest, MessagesAreNormalizedForTheTemplate) {

@@ -69,7 +69,7 @@ TEST(ServeHostile, EveryTopLevelFieldOfEveryTypeIsAcceptedOrA400NamingIt) {
                           "frequency_penalty", "repeat_penalty", "seed", "stop", "n", "best_of", "stream",
                           "stream_options", "max_tokens", "max_completion_tokens", "ignore_eos", "reasoning_effort",
                           "thinking", "thinking_budget", "response_format", "logprobs", "top_logprobs",
-                          "reasoning_format", "logit_bias", "tools", "user"};
+                          "reasoning_format", "logit_bias", "tools", "user", "grammar", "json_schema"};
   for (const char* f : fields)
     for (const json& v : hostile_values()) {
       json body = {{"messages", user("x")}};
