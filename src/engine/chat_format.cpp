@@ -1,6 +1,7 @@
 #include "engine/chat_format.hpp"
 
 #include "base/error.hpp"
+#include "engine/tool_calls.hpp"
 #include "tokenizer/chat_template.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -47,23 +48,51 @@ std::string format_chat_builtin_r1(const nlohmann::json& messages, std::string_v
   }
   std::string out(bos_text);
   out += system;
+  bool in_tool_outputs = false;  // inside a run of tool results
   for (size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
     const std::string role = m["role"].get<std::string>();
     if (role == "system") continue;
     std::string content = content_of(m);
     if (role == "user") {
+      if (in_tool_outputs) out += "<｜tool▁outputs▁end｜>";
+      in_tool_outputs = false;
       out += kUser;
       out += content;
+    } else if (role == "assistant" && m.contains("tool_calls") && m["tool_calls"].is_array() &&
+               !m["tool_calls"].empty()) {
+      out += kAssistant;
+      out += "<｜tool▁calls▁begin｜>";
+      bool first = true;
+      for (const auto& call : m["tool_calls"]) {
+        if (!first) out += "\n";
+        first = false;
+        const auto& fn = call["function"];
+        out += "<｜tool▁call▁begin｜>function<｜tool▁sep｜>" + fn["name"].get<std::string>() + "\n```json\n" +
+               fn["arguments"].get<std::string>() + "\n```<｜tool▁call▁end｜>";
+      }
+      out += "<｜tool▁calls▁end｜>";
+      out += kEndOfSentence;
     } else if (role == "assistant") {
       size_t close = content.rfind("</think>");
       if (close != std::string::npos) content.erase(0, close + std::string_view("</think>").size());
-      out += kAssistant;
+      if (in_tool_outputs) out += "<｜tool▁outputs▁end｜>";
+      else out += kAssistant;
+      in_tool_outputs = false;
       out += content;
       out += kEndOfSentence;
+    } else if (role == "tool") {
+      out += in_tool_outputs ? "\n<｜tool▁output▁begin｜>" : "<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>";
+      out += content + "<｜tool▁output▁end｜>";
+      in_tool_outputs = true;
+      continue;
     } else {
       fail("chat message {}: the built-in R1 chat format has no role \"{}\"", i, role);
     }
+  }
+  if (in_tool_outputs) {
+    out += "<｜tool▁outputs▁end｜>";  // as the R1 template: the model's turn goes on, no new prompt
+    return out;
   }
   if (add_generation_prompt) {
     out += kAssistant;
@@ -72,13 +101,25 @@ std::string format_chat_builtin_r1(const nlohmann::json& messages, std::string_v
   return out;
 }
 
-std::string format_chat(const Tokenizer& tok, const nlohmann::json& messages, bool add_generation_prompt) {
+std::string format_chat(const Tokenizer& tok, const nlohmann::json& messages, bool add_generation_prompt,
+                        const nlohmann::ordered_json& tools) {
   validate_messages(messages);
   const std::string& tmpl = tok.vocab().chat_template;
   const std::string bos = special_text(tok, tok.bos());
-  if (tmpl.empty()) return format_chat_builtin_r1(messages, bos, add_generation_prompt);
-  nlohmann::json vars = {{"bos_token", bos}, {"eos_token", special_text(tok, tok.eos())}};
-  return render_chat(tmpl, messages, add_generation_prompt, vars);
+  const bool has_tools = tools.is_array() && !tools.empty();
+  nlohmann::json msgs = messages;
+  if (has_tools && (tmpl.empty() || !template_renders_tools(tmpl))) {
+    const std::string section = tools_system_prompt(detect_tool_format(tmpl), tools);
+    if (!msgs.empty() && msgs[0]["role"] == "system") {
+      msgs[0]["content"] = content_of(msgs[0]) + "\n\n" + section;
+    } else {
+      msgs.insert(msgs.begin(), nlohmann::json{{"role", "system"}, {"content", section}});
+    }
+  }
+  if (tmpl.empty()) return format_chat_builtin_r1(msgs, bos, add_generation_prompt);
+  nlohmann::ordered_json vars = {{"bos_token", bos}, {"eos_token", special_text(tok, tok.eos())}};
+  if (has_tools && template_renders_tools(tmpl)) vars["tools"] = tools;
+  return render_chat(tmpl, nlohmann::ordered_json::parse(msgs.dump()), add_generation_prompt, vars);
 }
 
 std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view text) {

@@ -2,7 +2,8 @@
 //
 // Contracts:
 // - messages is a JSON array of objects {"role": string, "content": string}
-//   (roles system / user / assistant; content may be null for an assistant turn).
+//   (roles system / user / assistant / tool; content may be null for an assistant turn;
+//   an assistant turn may carry "tool_calls": [{"type", "function": {"name", "arguments"}}]).
 //   Anything else throws r1::Error naming the message index.
 // - format_chat() renders with the model's tokenizer.chat_template when it has
 //   one (bos_token / eos_token are passed to the template), otherwise with the
@@ -11,6 +12,10 @@
 //     {bos}{system}<｜User｜>{q}<｜Assistant｜>{a}<｜end▁of▁sentence｜>...<｜Assistant｜><think>\n
 //   (system messages joined by "\n\n"; an earlier assistant turn keeps only the
 //   text after its last "</think>"; the last line only with add_generation_prompt).
+//   Tool calls and results as the R1 template writes them: an assistant turn's
+//   tool_calls as <｜tool▁calls▁begin｜>...<｜tool▁calls▁end｜><｜end▁of▁sentence｜>, role
+//   "tool" messages as <｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>...<｜tool▁output▁end｜>
+//   ...<｜tool▁outputs▁end｜>.
 // - tokenize_prompt() parses special tokens and lets the model decide about BOS,
 //   but never adds a second one when the text already starts with the BOS text.
 #pragma once
@@ -25,7 +30,12 @@ namespace r1 {
 
 class Tokenizer;
 
-std::string format_chat(const Tokenizer& tok, const nlohmann::json& messages, bool add_generation_prompt);
+// tools: null, or the OpenAI tools array ([{"type": "function", "function": {...}}]):
+// passed to the template as `tools` when it renders them (template_renders_tools), else
+// described in a system prompt section (tools_system_prompt, appended to the first system
+// message or put in front as one).
+std::string format_chat(const Tokenizer& tok, const nlohmann::json& messages, bool add_generation_prompt,
+                        const nlohmann::ordered_json& tools = nullptr);
 std::string format_chat_builtin_r1(const nlohmann::json& messages, std::string_view bos_text,
                                    bool add_generation_prompt);
 std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view text);

@@ -136,7 +136,7 @@ PreparedPrompt prepare_prompt(const Tokenizer& tok, const GenerateRequest& req) 
   PreparedPrompt p;
   std::string& text = p.text;
   if (!req.messages.is_null() && !(req.messages.is_array() && req.messages.empty())) {
-    text = format_chat(tok, req.messages, /*add_generation_prompt=*/true);
+    text = format_chat(tok, req.messages, /*add_generation_prompt=*/true, req.tools);
     p.tokens = tokenize_prompt(tok, text);
   } else if (!req.prompt_text.empty()) {
     text = req.prompt_text;

@@ -65,6 +65,7 @@ struct GenerateRequest {
   // template, add_generation_prompt = true), raw text (special tokens parsed, BOS
   // per the model), token ids (used as given).
   nlohmann::json messages;             // [{"role": ..., "content": ...}, ...] or null
+  nlohmann::ordered_json tools;        // with messages: the tools to show the model (format_chat), or null
   std::string prompt_text;
   std::vector<int32_t> prompt_tokens;
 

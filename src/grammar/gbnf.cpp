@@ -429,6 +429,17 @@ class Parser {
 
 }  // namespace
 
+std::string gbnf_literal(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"') out += "\\\"";
+    else if (c == '\\') out += "\\\\";
+    else if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02X}", c);
+    else out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
 Grammar parse_gbnf(std::string_view text, std::string_view root_rule, const GrammarLimits& limits) {
   return Parser(text, limits).run(root_rule);
 }

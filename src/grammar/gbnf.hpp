@@ -68,4 +68,8 @@ struct Grammar {
 
 Grammar parse_gbnf(std::string_view text, std::string_view root_rule = "root", const GrammarLimits& limits = {});
 
+// A GBNF literal ("...") matching exactly the bytes of s: quotes, backslashes and control
+// characters escaped, other UTF-8 as is.
+std::string gbnf_literal(std::string_view s);
+
 }  // namespace r1::grammar

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "grammar/gbnf.hpp"
 
 namespace r1::grammar {
 
@@ -48,29 +49,17 @@ const std::map<std::string, std::vector<std::string>>& primitive_deps() {
   return d;
 }
 
-// A GBNF literal for the bytes of s (UTF-8 passes through; quotes, backslashes and
-// control characters are escaped).
-std::string literal(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"') out += "\\\"";
-    else if (c == '\\') out += "\\\\";
-    else if (c < 0x20 || c == 0x7F) out += fmt::format("\\x{:02X}", c);
-    else out += static_cast<char>(c);
-  }
-  return out + "\"";
-}
+std::string literal(const std::string& s) { return gbnf_literal(s); }
 
 class Converter {
  public:
-  explicit Converter(const json& root) : root_(root) {}
+  // name: the rule the schema becomes; the converter's own rules start with it.
+  Converter(const json& root, std::string name) : root_(root), name_(std::move(name)) {}
 
-  std::string run() {
-    std::string top = visit(root_, "root-value", "schema", 0);
-    add_rule_named("root", top);
-    std::string out;
-    for (const std::string& name : order_) out += name + " ::= " + rules_.at(name) + "\n";
-    return out;
+  void run(GbnfRules& out) {
+    std::string top = visit(root_, name_ + "-value", "schema", 0);
+    add_rule_named(name_, top);
+    for (const std::string& name : order_) out.add(name, rules_.at(name));
   }
 
  private:
@@ -100,7 +89,7 @@ class Converter {
     for (char c : hint) base += ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? c : '-';
     if (base.empty()) base = "r";
     std::string name = base;
-    for (int i = 1; rules_.count(name) || reserved_.count(name) || primitives().count(name) || name == "root"; ++i)
+    for (int i = 1; rules_.count(name) || reserved_.count(name) || primitives().count(name) || name == name_; ++i)
       name = fmt::format("{}-{}", base, i);
     reserved_.insert(name);
     return name;
@@ -328,6 +317,7 @@ class Converter {
   }
 
   const json& root_;
+  std::string name_;
   std::map<std::string, std::string> rules_;
   std::vector<std::string> order_;
   std::set<std::string> used_, reserved_;
@@ -336,12 +326,34 @@ class Converter {
 
 }  // namespace
 
-std::string json_schema_to_gbnf(const nlohmann::ordered_json& schema) {
+void GbnfRules::add(const std::string& name, const std::string& body) {
+  auto it = bodies_.find(name);
+  if (it != bodies_.end()) {
+    if (it->second != body) fail("grammar: rule '{}' is defined twice with different bodies", name);
+    return;
+  }
+  bodies_.emplace(name, body);
+  order_.push_back(name);
+}
+
+std::string GbnfRules::text() const {
+  std::string out;
+  for (const std::string& name : order_) out += name + " ::= " + bodies_.at(name) + "\n";
+  return out;
+}
+
+void add_json_schema_rules(GbnfRules& rules, const nlohmann::ordered_json& schema, const std::string& name) {
   try {
-    return Converter(schema).run();
+    Converter(schema, name).run(rules);
   } catch (const nlohmann::json::exception& e) {
     fail("schema: {}", e.what());
   }
+}
+
+std::string json_schema_to_gbnf(const nlohmann::ordered_json& schema) {
+  GbnfRules rules;
+  add_json_schema_rules(rules, schema, "root");
+  return rules.text();
 }
 
 std::string json_schema_to_gbnf(const nlohmann::json& schema) {

@@ -23,13 +23,30 @@
 //   a newline and up to 20 spaces or tabs (indentation). Strings, arrays and maps are unbounded unless maxLength / maxItems say.
 // - json_object_gbnf(): any JSON object (response_format json_object).
 #pragma once
+#include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace r1::grammar {
 
 std::string json_schema_to_gbnf(const nlohmann::ordered_json& schema);
+
+// GBNF rules assembled from several parts (schemas inside a larger grammar): rules in the
+// order added; a rule added twice must have the same body (the shared primitives do).
+class GbnfRules {
+ public:
+  void add(const std::string& name, const std::string& body);
+  std::string text() const;
+ private:
+  std::map<std::string, std::string> bodies_;
+  std::vector<std::string> order_;
+};
+// Adds the rules of `schema` with its top rule called `name` (names of its own rules
+// start with `name`; the primitives, "string", "ws", ..., are shared). Throws like
+// json_schema_to_gbnf.
+void add_json_schema_rules(GbnfRules& rules, const nlohmann::ordered_json& schema, const std::string& name);
 // The same for a schema whose key order is lost (nlohmann::json sorts keys): properties
 // are then generated in alphabetical order.
 std::string json_schema_to_gbnf(const nlohmann::json& schema);

@@ -1,6 +1,7 @@
 // Request-body validation for /v1/chat/completions and /v1/completions.
 #include "serve/api_request.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -207,6 +208,76 @@ std::shared_ptr<const grammar::Grammar> grammar_fields(const json& body, std::st
   return out;
 }
 
+bool valid_function_name(const std::string& n) {
+  if (n.empty() || n.size() > 64) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+ToolRequest parse_tools(const json& body, const RequestLimits& lim, std::string_view raw) {
+  ToolRequest t;
+  std::vector<std::string> names;
+  if (const json* tools = field(body, "tools")) {
+    if (!tools->is_array()) throw bad_param("tools", fmt::format("'tools' must be an array, got {}", type_name(*tools)));
+    if (static_cast<int64_t>(tools->size()) > lim.max_tools)
+      throw bad_param("tools", fmt::format("'tools' may hold at most {} tools, got {}", lim.max_tools, tools->size()));
+    for (size_t i = 0; i < tools->size(); ++i) {
+      const json& tool = (*tools)[i];
+      const std::string where = fmt::format("tools[{}]", i);
+      if (!tool.is_object()) throw bad_param(where, fmt::format("{} must be an object, got {}", where, type_name(tool)));
+      if (string_field(tool, "type", "function", where + ".type") != "function")
+        throw bad_param(where + ".type", where + ".type must be \"function\"");
+      const json* fn = field(tool, "function");
+      if (!fn || !fn->is_object()) throw bad_param(where + ".function", where + " needs a 'function' object");
+      const std::string name = string_field(*fn, "name", "", where + ".function.name");
+      if (!valid_function_name(name))
+        throw bad_param(where + ".function.name",
+                        fmt::format("{}.function.name must be 1 to 64 of a-z, A-Z, 0-9, _ and -, got \"{}\"", where, name));
+      if (std::find(names.begin(), names.end(), name) != names.end())
+        throw bad_param(where + ".function.name", fmt::format("two tools are named \"{}\"", name));
+      names.push_back(name);
+      string_field(*fn, "description", "", where + ".function.description");
+      if (const json* p = field(*fn, "parameters"); p && !p->is_object())
+        throw bad_param(where + ".function.parameters",
+                        fmt::format("{}.function.parameters must be a JSON Schema object, got {}", where, type_name(*p)));
+      bool_field(*fn, "strict", false, where + ".function.strict");
+    }
+    // The tools with their key order, from the raw body when there is one.
+    nlohmann::ordered_json ordered = raw.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json::parse(raw, nullptr, false);
+    if (!ordered.is_discarded() && ordered.is_object() && ordered.contains("tools") && ordered["tools"].is_array())
+      t.tools = ordered["tools"];
+    else
+      t.tools = nlohmann::ordered_json::parse(tools->dump());
+    for (auto& tool : t.tools) tool["type"] = "function";
+  }
+  if (const json* c = field(body, "tool_choice")) {
+    if (c->is_string()) {
+      const std::string v = c->get<std::string>();
+      if (v == "none") t.choice = ToolChoice::none;
+      else if (v == "auto") t.choice = ToolChoice::automatic;
+      else if (v == "required") t.choice = ToolChoice::required;
+      else throw bad_param("tool_choice", fmt::format("'tool_choice' must be none, auto, required or "
+                                                      "{{\"type\": \"function\", \"function\": {{\"name\": ...}}}}, got \"{}\"", v));
+    } else if (c->is_object()) {
+      const json* fn = field(*c, "function");
+      const json* name = fn ? field(*fn, "name") : nullptr;
+      if (!name || !name->is_string())
+        throw bad_param("tool_choice", "'tool_choice' as an object needs {\"type\": \"function\", \"function\": {\"name\": string}}");
+      t.choice = ToolChoice::named;
+      t.name = name->get<std::string>();
+      if (std::find(names.begin(), names.end(), t.name) == names.end())
+        throw bad_param("tool_choice", fmt::format("'tool_choice' names the function \"{}\", which is not in 'tools'", t.name));
+    } else {
+      throw bad_param("tool_choice", fmt::format("'tool_choice' must be a string or an object, got {}", type_name(*c)));
+    }
+    if (t.choice == ToolChoice::required && names.empty())
+      throw bad_param("tool_choice", "'tool_choice' required needs a non-empty 'tools'");
+  }
+  t.parallel = bool_field(body, "parallel_tool_calls", true);
+  return t;
+}
+
 // Settings both endpoints share, written into `g`; the prompt is set by the caller.
 void parse_common(const json& body, const RequestLimits& lim, ApiRequest& r, GenerateRequest& g, int32_t default_max,
                   std::string_view raw) {
@@ -348,6 +419,7 @@ json normalize_messages(const json& messages) {
 
 ApiRequest parse_chat_request(const json& body, const RequestLimits& lim, std::string_view raw) {
   ApiRequest r;
+  if (body.is_object()) r.tools = parse_tools(body, lim, raw);
   GenerateRequest g;
   parse_common(body, lim, r, g, lim.max_tokens, raw);
   const json* messages = field(body, "messages");
@@ -365,6 +437,10 @@ ApiRequest parse_chat_request(const json& body, const RequestLimits& lim, std::s
   else if (fmt_name == "raw") r.reasoning_format = ReasoningFormat::raw;
   else throw bad_param("reasoning_format", fmt::format("'reasoning_format' must be deepseek, none or raw, got \"{}\"", fmt_name));
   g.keep_tags = r.reasoning_format != ReasoningFormat::deepseek;
+  if (r.tools.active()) g.tools = r.tools.tools;
+  if (r.tools.forced() && g.grammar)
+    throw bad_param("response_format", "response_format, grammar and json_schema cannot be combined with 'tool_choice' "
+                                       "required or a named function (the answer is the call)");
   check_choices(r, 1, lim);
   expand_choices(r, {g});
   return r;

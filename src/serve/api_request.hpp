@@ -58,6 +58,22 @@ struct RequestLimits {
   int32_t max_stop = 16;         // stop strings per request
   int32_t max_top_logprobs = 20;
   int32_t max_choices = 64;      // prompts x n per request
+  int32_t max_tools = 128;       // entries of "tools"
+};
+
+// Tools of a chat request (OpenAI's tools / tool_choice / parallel_tool_calls).
+// tools: validated ([{"type": "function", "function": {"name": [A-Za-z0-9_-]{1,64}, unique,
+// "description"?: string, "parameters"?: object}}], at most limits.max_tools), key order
+// kept from the raw body. tool_choice "required" or a named function needs tools (and the
+// name among them); anything else is a 400 naming tools[i]... or tool_choice.
+enum class ToolChoice { none, automatic, required, named };
+struct ToolRequest {
+  nlohmann::ordered_json tools;      // null: no tools
+  ToolChoice choice = ToolChoice::automatic;
+  std::string name;                  // ToolChoice::named
+  bool parallel = true;              // parallel_tool_calls
+  bool active() const { return tools.is_array() && !tools.empty() && choice != ToolChoice::none; }
+  bool forced() const { return active() && (choice == ToolChoice::required || choice == ToolChoice::named); }
 };
 
 struct ApiRequest {
@@ -69,6 +85,7 @@ struct ApiRequest {
   bool logprobs = false;
   int32_t top_logprobs = 0;
   ReasoningFormat reasoning_format = ReasoningFormat::deepseek;
+  ToolRequest tools;                 // chat only
 };
 
 // The reasoning budget of a reasoning_effort value; throws ApiError for others.

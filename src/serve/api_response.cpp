@@ -1,5 +1,9 @@
 #include "serve/api_response.hpp"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 #include "tokenizer/tokenizer.hpp"
 
 namespace r1::serve {
@@ -35,6 +39,37 @@ json legacy_logprobs() {
           {"text_offset", json::array()}};
 }
 
+// With tools: passes on content only up to where a call block may start; at the end
+// reads the calls (or releases the held text as content).
+void hold_tool_calls(const ResponseContext& ctx, ChoiceOutput& c, EventDelta& d, bool done) {
+  const ToolFormat f = *ctx.tool_format;
+  if (!done) {
+    const size_t start = tool_call_start(f, c.content);
+    const size_t limit = start == std::string::npos ? c.content.size() : start;
+    d.content = limit > c.content_sent ? c.content.substr(c.content_sent, limit - c.content_sent) : "";
+    c.content_sent = std::max(c.content_sent, limit);
+    return;
+  }
+  ParsedAnswer p = parse_tool_calls(f, c.content);
+  if (p.calls.empty()) {
+    d.content = c.content.substr(std::min(c.content_sent, c.content.size()));
+    c.content_sent = c.content.size();
+    return;
+  }
+  c.calls = std::move(p.calls);
+  c.answer = std::move(p.content);
+  d.content = p.after;  // the text before the block was passed on already
+  c.content_sent = c.content.size();
+  d.tool_calls = json::array();
+  for (size_t k = 0; k < c.calls.size(); ++k) {
+    c.call_ids.push_back(fmt::format("call_{}_{}", ctx.id.substr(ctx.id.find('-') + 1), k));
+    d.tool_calls.push_back({{"index", k},
+                            {"id", c.call_ids.back()},
+                            {"type", "function"},
+                            {"function", {{"name", c.calls[k].name}, {"arguments", c.calls[k].arguments}}}});
+  }
+}
+
 }  // namespace
 
 std::string token_bytes_or_empty(const Tokenizer& tok, int32_t id) {
@@ -56,6 +91,7 @@ EventDelta apply_event(const ResponseContext& ctx, ChoiceOutput& c, const Genera
   }
   c.reasoning += d.reasoning;
   c.content += d.content;
+  if (ctx.tool_format) hold_tool_calls(ctx, c, d, ev.kind == GenerateEvent::Kind::done);
   d.logprobs = nullptr;
   if (!want_logprobs || ev.kind != GenerateEvent::Kind::token) return d;
 
@@ -98,6 +134,10 @@ const char* finish_reason_text(const GenerateSummary& s) {
   return "stop";
 }
 
+const char* finish_reason_text(const ChoiceOutput& c) {
+  return c.calls.empty() ? finish_reason_text(c.summary) : "tool_calls";
+}
+
 json usage_json(const ResponseContext& ctx, const std::vector<ChoiceOutput>& choices) {
   int64_t prompt = 0, cached = 0, completion = 0, reasoning = 0;
   for (size_t i = 0; i < choices.size(); ++i) {
@@ -122,6 +162,15 @@ json chat_response(const ResponseContext& ctx, const std::vector<ChoiceOutput>& 
   for (size_t i = 0; i < choices.size(); ++i) {
     const ChoiceOutput& c = choices[i];
     json msg = {{"role", "assistant"}, {"content", c.content}};
+    if (!c.calls.empty()) {
+      msg["content"] = c.answer.empty() ? json(nullptr) : json(c.answer);
+      json calls = json::array();
+      for (size_t k = 0; k < c.calls.size(); ++k)
+        calls.push_back({{"id", c.call_ids[k]},
+                         {"type", "function"},
+                         {"function", {{"name", c.calls[k].name}, {"arguments", c.calls[k].arguments}}}});
+      msg["tool_calls"] = std::move(calls);
+    }
     if (ctx.format == ReasoningFormat::deepseek) add_reasoning_fields(ctx, msg, c.reasoning);
     json lp = nullptr;
     if (logprobs) {
@@ -129,7 +178,7 @@ json chat_response(const ResponseContext& ctx, const std::vector<ChoiceOutput>& 
       if (ctx.format == ReasoningFormat::deepseek) lp["reasoning_content"] = c.lp_reasoning;
     }
     out["choices"].push_back({{"index", i}, {"message", msg}, {"logprobs", lp},
-                              {"finish_reason", finish_reason_text(c.summary)}});
+                              {"finish_reason", finish_reason_text(c)}});
   }
   out["usage"] = usage_json(ctx, choices);
   return out;
@@ -157,6 +206,7 @@ json chat_chunk(const ResponseContext& ctx, int32_t index, const EventDelta& d, 
   }
   if (!d.reasoning.empty()) add_reasoning_fields(ctx, delta, d.reasoning);
   if (!d.content.empty()) delta["content"] = d.content;
+  if (!d.tool_calls.is_null()) delta["tool_calls"] = d.tool_calls;
   json choice = {{"index", index}, {"delta", delta}, {"logprobs", d.logprobs},
                  {"finish_reason", finish.empty() ? json(nullptr) : json(finish)}};
   return {{"id", ctx.id},       {"object", "chat.completion.chunk"},     {"created", ctx.created},

@@ -23,12 +23,14 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/generate.hpp"
+#include "engine/tool_calls.hpp"
 #include "serve/api_request.hpp"
 
 namespace r1 {
@@ -49,6 +51,12 @@ struct ResponseContext {
   ReasoningFormat format = ReasoningFormat::deepseek;
   int32_t n = 1;                 // choices per prompt
   const Tokenizer* tok = nullptr;
+  // Chat with tools (not tool_choice none): answers are read for calls in this format.
+  // Streamed content stops where a call block may begin (tool_call_start) and is held
+  // until the answer ends; then the calls go out as delta.tool_calls (one entry per call,
+  // with index, id, type, function {name, arguments}) and finish_reason is "tool_calls",
+  // or, when the held text is no call block, it goes out as content.
+  std::optional<ToolFormat> tool_format;
 };
 
 // One choice as it accumulates.
@@ -58,6 +66,10 @@ struct ChoiceOutput {
   nlohmann::json lp_legacy;          // completions: {tokens, token_logprobs, top_logprobs, text_offset}
   int64_t text_bytes = 0;            // completions: bytes of the tokens so far (text_offset)
   bool open_tag_sent = false;        // raw: the opening tag was put in front
+  size_t content_sent = 0;           // with tools: bytes of `content` passed on so far
+  std::vector<ToolCall> calls;       // with tools: the calls the answer made (at the end)
+  std::vector<std::string> call_ids;
+  std::string answer;                // with calls: the content besides them
   bool done = false;
   GenerateSummary summary;
 };
@@ -67,11 +79,14 @@ struct ChoiceOutput {
 struct EventDelta {
   std::string reasoning, content;
   nlohmann::json logprobs;           // chat chunk logprobs object, or null
+  nlohmann::json tool_calls;         // chat chunk delta.tool_calls, or null
 };
 EventDelta apply_event(const ResponseContext& ctx, ChoiceOutput& c, const GenerateEvent& ev, bool in_reasoning,
                        const std::string& open_tag, bool want_logprobs);
 
 const char* finish_reason_text(const GenerateSummary& s);
+// "tool_calls" when the choice made calls, else finish_reason_text(summary).
+const char* finish_reason_text(const ChoiceOutput& c);
 nlohmann::json usage_json(const ResponseContext& ctx, const std::vector<ChoiceOutput>& choices);
 
 nlohmann::json chat_response(const ResponseContext& ctx, const std::vector<ChoiceOutput>& choices, bool logprobs);

@@ -20,6 +20,8 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/timing.hpp"
+#include "engine/tool_calls.hpp"
+#include "grammar/gbnf.hpp"
 #include "serve/connection.hpp"
 #include "serve/http_front.hpp"
 #include "serve/server.hpp"
@@ -65,7 +67,7 @@ struct Exchange {
       if (it.summary.finish == FinishReason::cancelled) cancelled = true;
     }
     if (!sse) return;
-    const bool has = !d.reasoning.empty() || !d.content.empty() || !d.logprobs.is_null();
+    const bool has = !d.reasoning.empty() || !d.content.empty() || !d.logprobs.is_null() || !d.tool_calls.is_null();
     auto chunk = [&](const json& j) {
       *sse += "data: ";
       *sse += dump(j);
@@ -76,7 +78,7 @@ struct Exchange {
       else chunk(completion_chunk(ctx, it.index, d.content, d.logprobs, ""));
     }
     if (done && it.error.empty() && it.summary.finish != FinishReason::cancelled) {
-      const std::string finish = finish_reason_text(it.summary);
+      const std::string finish = finish_reason_text(c);
       if (ctx.chat) chunk(chat_chunk(ctx, it.index, EventDelta{}, finish, false));
       else chunk(completion_chunk(ctx, it.index, "", nullptr, finish));
     }
@@ -194,6 +196,21 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
 
     // One Generation per choice; each distinct prompt is rendered and tokenized once.
     const Tokenizer& tok = model_.tokenizer();
+    const ToolFormat tool_format = detect_tool_format(tok.vocab().chat_template);
+    if (api.tools.forced()) {
+      // tool_choice required / named: the answer (after the reasoning) is forced to be a
+      // call in the model's format with arguments valid for the function's schema.
+      std::shared_ptr<const grammar::Grammar> forced;
+      try {
+        forced = std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(
+            forced_tool_call_gbnf(tool_format, api.tools.tools, api.tools.choice == ToolChoice::named ? api.tools.name : "",
+                                  api.tools.parallel)));
+      } catch (const Error& e) {
+        throw ApiError(400, fmt::format("cannot force a call of these tools: {}", e.what()), "invalid_request_error",
+                       "tools");
+      }
+      for (GenerateRequest& g : api.choices) g.grammar = forced;
+    }
     const int64_t n_ctx = opts_.scheduler.n_ctx;
     const int64_t max_prompt = opts_.max_prompt_tokens > 0 ? std::min<int64_t>(opts_.max_prompt_tokens, n_ctx - 1) : n_ctx - 1;
     const char* prompt_param = chat ? "messages" : "prompt";
@@ -237,6 +254,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     ex->ctx.format = api.reasoning_format;
     ex->ctx.n = api.n;
     ex->ctx.tok = &tok;
+    if (chat && api.tools.active()) ex->ctx.tool_format = tool_format;
     ex->stream = api.stream;
     ex->include_usage = api.include_usage;
     ex->logprobs = api.logprobs;
