@@ -101,6 +101,32 @@ std::string format_chat_builtin_r1(const nlohmann::json& messages, std::string_v
   return out;
 }
 
+nlohmann::json template_messages(std::string_view tmpl, const nlohmann::json& messages) {
+  // "arguments | tojson", "arguments'] | tojson", "arguments\"]|tojson", ...
+  bool objects = false;
+  for (size_t p = tmpl.find("arguments"); p != std::string_view::npos && !objects; p = tmpl.find("arguments", p + 1)) {
+    size_t q = p + 9;
+    while (q < tmpl.size() && (tmpl[q] == '\'' || tmpl[q] == '"' || tmpl[q] == ']' || tmpl[q] == ' ')) ++q;
+    if (q >= tmpl.size() || tmpl[q] != '|') continue;
+    ++q;
+    while (q < tmpl.size() && tmpl[q] == ' ') ++q;
+    objects = tmpl.substr(q, 6) == "tojson";
+  }
+  if (!objects) return messages;
+  nlohmann::json out = messages;
+  for (auto& m : out) {
+    if (!m.is_object() || !m.contains("tool_calls") || !m["tool_calls"].is_array()) continue;
+    for (auto& call : m["tool_calls"]) {
+      if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
+      auto& fn = call["function"];
+      if (!fn.contains("arguments") || !fn["arguments"].is_string()) continue;
+      nlohmann::json a = nlohmann::json::parse(fn["arguments"].get<std::string>(), nullptr, false);
+      if (!a.is_discarded() && a.is_object()) fn["arguments"] = std::move(a);
+    }
+  }
+  return out;
+}
+
 std::string format_chat(const Tokenizer& tok, const nlohmann::json& messages, bool add_generation_prompt,
                         const nlohmann::ordered_json& tools) {
   validate_messages(messages);
@@ -119,7 +145,7 @@ std::string format_chat(const Tokenizer& tok, const nlohmann::json& messages, bo
   if (tmpl.empty()) return format_chat_builtin_r1(msgs, bos, add_generation_prompt);
   nlohmann::ordered_json vars = {{"bos_token", bos}, {"eos_token", special_text(tok, tok.eos())}};
   if (has_tools && template_renders_tools(tmpl)) vars["tools"] = tools;
-  return render_chat(tmpl, nlohmann::ordered_json::parse(msgs.dump()), add_generation_prompt, vars);
+  return render_chat(tmpl, nlohmann::ordered_json::parse(template_messages(tmpl, msgs).dump()), add_generation_prompt, vars);
 }
 
 std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view text) {

@@ -36,6 +36,10 @@ class Tokenizer;
 // message or put in front as one).
 std::string format_chat(const Tokenizer& tok, const nlohmann::json& messages, bool add_generation_prompt,
                         const nlohmann::ordered_json& tools = nullptr);
+// Messages as the template expects its tool calls: OpenAI sends arguments as a JSON text;
+// templates that write them with `tojson` (V3.1, Llama 3.1, ...) expect an object, so for
+// those each call's arguments that parse as an object are passed as one.
+nlohmann::json template_messages(std::string_view chat_template, const nlohmann::json& messages);
 std::string format_chat_builtin_r1(const nlohmann::json& messages, std::string_view bos_text,
                                    bool add_generation_prompt);
 std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view text);

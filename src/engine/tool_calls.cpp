@@ -297,24 +297,25 @@ std::string forced_tool_call_gbnf(ToolFormat f, const ojson& tools, const std::s
     alternatives += (alternatives.empty() ? "" : " | ") + fn_rule;
   }
   rules.add("call-fn", alternatives);
-  const std::string more = parallel ? "*" : "";
+  // More calls after the first, each after its separator, when parallel calls are allowed.
+  auto more = [&](const std::string& sep) { return parallel ? " (" + sep + " call)*" : std::string(); };
   switch (f) {
     case ToolFormat::deepseek_r1:
       rules.add("call", grammar::gbnf_literal(std::string(kCallBegin) + "function" + std::string(kSep)) +
                             " call-fn \"\\n```\" " + grammar::gbnf_literal(kCallEnd));
-      rules.add("root", grammar::gbnf_literal(kCallsBegin) + " call (\"\\n\" call)" + more + " " + grammar::gbnf_literal(kCallsEnd));
+      rules.add("root", grammar::gbnf_literal(kCallsBegin) + " call" + more("\"\\n\"") + " " + grammar::gbnf_literal(kCallsEnd));
       break;
     case ToolFormat::deepseek_v31:
       rules.add("call", grammar::gbnf_literal(kCallBegin) + " call-fn " + grammar::gbnf_literal(kCallEnd));
-      rules.add("root", grammar::gbnf_literal(kCallsBegin) + " call (call)" + more + " " + grammar::gbnf_literal(kCallsEnd));
+      rules.add("root", grammar::gbnf_literal(kCallsBegin) + " call" + more("\"\"") + " " + grammar::gbnf_literal(kCallsEnd));
       break;
     case ToolFormat::qwen:
       rules.add("call", "\"<tool_call>\\n{\\\"name\\\": \\\"\" call-fn \"}\\n</tool_call>\"");
-      rules.add("root", "call (\"\\n\" call)" + more);
+      rules.add("root", "call" + more("\"\\n\""));
       break;
     case ToolFormat::llama3:
       rules.add("call", "\"{\\\"name\\\": \\\"\" call-fn \"}\"");
-      rules.add("root", "call (\"; \" call)" + more);
+      rules.add("root", "call" + more("\"; \""));
       break;
   }
   return rules.text();
