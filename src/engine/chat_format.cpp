@@ -145,7 +145,18 @@ std::string format_chat(const Tokenizer& tok, const nlohmann::json& messages, bo
   if (tmpl.empty()) return format_chat_builtin_r1(msgs, bos, add_generation_prompt);
   nlohmann::ordered_json vars = {{"bos_token", bos}, {"eos_token", special_text(tok, tok.eos())}};
   if (has_tools && template_renders_tools(tmpl)) vars["tools"] = tools;
-  return render_chat(tmpl, nlohmann::ordered_json::parse(template_messages(tmpl, msgs).dump()), add_generation_prompt, vars);
+  msgs = template_messages(tmpl, msgs);
+  try {
+    return render_chat(tmpl, nlohmann::ordered_json::parse(msgs.dump()), add_generation_prompt, vars);
+  } catch (const Error&) {
+    // Some templates (Qwen3's) test the content of an assistant turn that has only tool
+    // calls, which clients send as null: give them "" instead and render again.
+    bool any_null = false;
+    for (auto& m : msgs)
+      if (m.contains("content") && m["content"].is_null()) m["content"] = "", any_null = true;
+    if (!any_null) throw;
+    return render_chat(tmpl, nlohmann::ordered_json::parse(msgs.dump()), add_generation_prompt, vars);
+  }
 }
 
 std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view text) {
