@@ -41,7 +41,7 @@ TEST(ChatFormat, RejectsMalformedMessages) {
   EXPECT_THROW(format_chat_builtin_r1(json::array({json::array()}), "", true), Error);
   EXPECT_THROW(format_chat_builtin_r1(json::array({{{"role", "user"}}}), "", true), Error);
   EXPECT_THROW(format_chat_builtin_r1(json::array({{{"role", "user"}, {"content", 3}}}), "", true), Error);
-  EXPECT_THROW(format_chat_builtin_r1(json::array({msg("tool", "x")}), "", true), Error);
+  EXPECT_THROW(format_chat_builtin_r1(json::array({msg("wizard", "x")}), "", true), Error);
   try {
     validate_messages(json::array({msg("user", "ok"), {{"content", "x"}}}));
     FAIL();
@@ -97,6 +97,16 @@ TEST(ChatFormat, BuiltInMatchesTheRealR1Template) {
       json::array({msg("system", "Be brief."), msg("user", "2+2?")}),
       json::array({msg("user", "a"), msg("assistant", "<think>\nx\n</think>\n\nb"), msg("user", "c")}),
       json::array({msg("user", "a"), msg("assistant", "plain"), msg("user", "ü 😀 \n\n end")}),
+      // A tool-call turn (content null), two results, the answer, and a new question.
+      json::array({msg("user", "weather?"),
+                   {{"role", "assistant"}, {"content", nullptr},
+                    {"tool_calls", json::array({{{"type", "function"}, {"function", {{"name", "w"}, {"arguments", "{\"c\": 1}"}}}},
+                                                {{"type", "function"}, {"function", {{"name", "t"}, {"arguments", "{}"}}}}})}},
+                   msg("tool", "18C"), msg("tool", "noon"), msg("assistant", "It is 18C at noon."), msg("user", "thanks")}),
+      json::array({msg("user", "q"),
+                   {{"role", "assistant"}, {"content", nullptr},
+                    {"tool_calls", json::array({{{"type", "function"}, {"function", {{"name", "w"}, {"arguments", "{}"}}}}})}},
+                   msg("tool", "r")}),
   };
   for (const auto& c : conversations) {
     EXPECT_EQ(format_chat(*tok, c, true), format_chat_builtin_r1(c, bos, true)) << c.dump();
