@@ -67,6 +67,7 @@ nlohmann::ordered_json result_json(const GenerateResult& r) {
       {"prompt_n", s.prefilled_tokens()},     {"prompt_ms", s.prefill_ms},
       {"prompt_per_second", s.prefill_tps()}, {"predicted_n", s.generated_tokens},
       {"predicted_ms", s.decode_ms},          {"predicted_per_second", s.decode_tps()},
+      {"grammar_ms", s.grammar_ms},
   };
   return j;
 }

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "base/error.hpp"
+#include "base/timing.hpp"
 #include "engine/batch_runner.hpp"
 #include "engine/chat_format.hpp"
 #include "engine/reasoning_parser.hpp"
@@ -185,6 +186,7 @@ struct Generation::State {
   int32_t newlines_before = 0;   // newline-only tokens let through before the answer (at most 2)
   std::vector<float> unmasked;   // (n_vocab) the logits before the first draw
   std::vector<uint8_t> allowed;  // (n_vocab) scratch for the full mask
+  std::vector<int32_t> grammar_eog;  // end-of-generation ids (allowed when the grammar can end)
 
   State(const Tokenizer& tok, int32_t n_vocab, const GenerateRequest& req, bool starts_in_reasoning)
       : max_tokens(req.max_tokens),
@@ -223,6 +225,8 @@ Generation::Generation(const Tokenizer& tok, int32_t n_vocab, int64_t n_ctx, con
   if (req.grammar) {
     st_->matcher = std::make_unique<grammar::Matcher>(req.grammar);
     st_->trie = grammar::TokenTrie::of(tok);
+    for (int32_t id = 0; id < tok.n_vocab(); ++id)
+      if (tok.is_eog(id)) st_->grammar_eog.push_back(id);
     st_->grammar_on = !starts_in_reasoning_;
   }
 }
@@ -299,8 +303,10 @@ bool Generation::step(std::span<float> logits, GenerateEvent& ev) {
   ++sum.generated_tokens;
 
   if (s.grammar_on && !tok_.is_eog(ev.token)) {
+    const double t0 = now_seconds();
     if (s.matcher->accept(tok_.token_bytes(ev.token))) s.grammar_fed = true;
     else ++s.newlines_before;  // an exempt newline token (grammar_allows)
+    sum.grammar_ms += (now_seconds() - t0) * 1000.0;
   }
   const Phase before = s.phase;
   std::string piece = s.decoder.push(ev.token);
@@ -355,24 +361,37 @@ bool Generation::newline_exempt() const {
 // best allowed token, as with the whole mask applied first). -1: nothing is allowed.
 int32_t Generation::sample_constrained(std::span<float> logits) {
   State& s = *st_;
+  // Timed: everything beyond the plain draw (the copy, the check, the mask, the re-draw).
+  double t0 = now_seconds();
   s.unmasked.assign(logits.begin(), logits.end());
-  int32_t id = s.sampler.sample(logits);
-  if (grammar_allows(id)) return id;
-  s.matcher->allowed_tokens(*s.trie, s.allowed);
-  if (newline_exempt())
-    for (int32_t nl : s.trie->newline_tokens()) s.allowed[static_cast<size_t>(nl)] = 1;
-  const bool can_end = s.matcher->can_end();
-  bool any = false;
-  constexpr float kOff = -std::numeric_limits<float>::infinity();
-  for (size_t t = 0; t < s.unmasked.size(); ++t) {
-    const int32_t tid = static_cast<int32_t>(t);
-    bool ok = t < s.allowed.size() && (s.allowed[t] != 0 || (can_end && tok_.is_eog(tid)));
-    if (!ok) s.unmasked[t] = kOff;
-    else if (s.unmasked[t] != kOff) any = true;
+  double spent = now_seconds() - t0;
+  const int32_t first = s.sampler.sample(logits);
+  t0 = now_seconds();
+  int32_t id = first;
+  if (!grammar_allows(id)) {
+    s.matcher->allowed_tokens(*s.trie, s.allowed);
+    if (newline_exempt())
+      for (int32_t nl : s.trie->newline_tokens()) s.allowed[static_cast<size_t>(nl)] = 1;
+    if (s.matcher->can_end())
+      for (int32_t e : s.grammar_eog) s.allowed[static_cast<size_t>(e)] = 1;
+    bool any = false;
+    constexpr float kOff = -std::numeric_limits<float>::infinity();
+    const size_t n_allowed = std::min(s.allowed.size(), s.unmasked.size());
+    for (size_t t = 0; t < n_allowed; ++t) {
+      if (!s.allowed[t]) s.unmasked[t] = kOff;
+      else if (s.unmasked[t] != kOff) any = true;
+    }
+    for (size_t t = n_allowed; t < s.unmasked.size(); ++t) s.unmasked[t] = kOff;
+    if (!any) {
+      id = -1;
+    } else {
+      std::copy(s.unmasked.begin(), s.unmasked.end(), logits.begin());
+      id = s.sampler.sample(logits);
+    }
   }
-  if (!any) return -1;
-  std::copy(s.unmasked.begin(), s.unmasked.end(), logits.begin());
-  return s.sampler.sample(logits);
+  spent += now_seconds() - t0;
+  res_.summary.grammar_ms += spent * 1000.0;
+  return id;
 }
 
 GenerateEvent Generation::finish() {

@@ -102,6 +102,7 @@ struct GenerateSummary {
   int32_t generated_tokens = 0;  // reasoning_tokens + content_tokens
   double prefill_ms = 0;         // prompt processing (prompt_tokens - cached_tokens tokens)
   double decode_ms = 0;          // sampling + forward of the generated tokens
+  double grammar_ms = 0;         // of decode_ms: checking and masking tokens against the grammar
   FinishReason finish = FinishReason::stop;
   bool budget_forced = false;    // the think budget forced the end of reasoning
   std::string stop_string;       // the stop string that matched (finish "stop"), if any

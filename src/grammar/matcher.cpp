@@ -12,6 +12,7 @@ namespace {
 
 constexpr size_t kMaxStates = 1u << 16;      // interned sets before the tables are rebuilt
 constexpr size_t kMaxExpansions = 1u << 20;  // rule expansions in one advance
+constexpr size_t kCachedMasks = 32;           // vocabulary masks kept (one byte per token each)
 
 // UTF-8 sequence length - 1 by the high nibble of a lead byte; -1: not a lead byte.
 constexpr int8_t kRemain[16] = {0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, 1, 1, 2, 3};
@@ -78,13 +79,30 @@ void Matcher::reset_tables() {
   sets_.clear();
   ids_.clear();
   memo_.clear();
+  ascii_.clear();
+  masks_.clear();
+  next_mask_ = 0;
   state_ = intern(current_);
 }
 
 uint32_t Matcher::advance(uint32_t set, uint32_t code_point) {
+  constexpr uint32_t kUnknown = 0xFFFFFFFEu;
+  uint32_t* slot = nullptr;
+  if (code_point < 128) {
+    if (ascii_.size() <= set) ascii_.resize(sets_.size());
+    auto& row = ascii_[set];
+    if (!row) {
+      row = std::make_unique<std::array<uint32_t, 128>>();
+      row->fill(kUnknown);
+    }
+    slot = &(*row)[code_point];
+    if (*slot != kUnknown) return *slot;
+  }
   const uint64_t key = (static_cast<uint64_t>(set) << 21) | code_point;
-  auto it = memo_.find(key);
-  if (it != memo_.end()) return it->second;
+  if (!slot) {
+    auto it = memo_.find(key);
+    if (it != memo_.end()) return it->second;
+  }
   const std::vector<Symbol>& sym = g_->symbols;
   std::vector<Stack> next;
   for (const Stack& s : sets_[set]) {
@@ -94,7 +112,8 @@ uint32_t Matcher::advance(uint32_t set, uint32_t code_point) {
     expand(std::move(t), next);
   }
   uint32_t id = next.empty() ? kDead : intern(next);
-  memo_.emplace(key, id);
+  if (code_point < 128) (*ascii_[set])[code_point] = id;  // ascii_[set] outlives intern(): rows are heap cells
+  else memo_.emplace(key, id);
   return id;
 }
 
@@ -197,6 +216,28 @@ bool Matcher::must_end() const {
 
 void Matcher::allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& allowed) {
   if (sets_.size() > kMaxStates) reset_tables();
+  if (masks_trie_ != &trie) {
+    masks_.clear();
+    next_mask_ = 0;
+    masks_trie_ = &trie;
+  }
+  const uint64_t key = (static_cast<uint64_t>(state_) << 32) | (static_cast<uint64_t>(utf8_.value & 0x1FFFFF) << 3) |
+                       static_cast<uint64_t>(utf8_.remain & 7);
+  for (const CachedMask& m : masks_)
+    if (m.key == key) {
+      allowed = m.allowed;
+      return;
+    }
+  compute_allowed(trie, allowed);
+  if (masks_.size() < kCachedMasks) {
+    masks_.push_back(CachedMask{key, allowed});
+  } else {
+    masks_[next_mask_] = CachedMask{key, allowed};
+    next_mask_ = (next_mask_ + 1) % kCachedMasks;
+  }
+}
+
+void Matcher::compute_allowed(const TokenTrie& trie, std::vector<uint8_t>& allowed) {
   allowed.assign(static_cast<size_t>(trie.n_vocab()), 0);
   const std::vector<TokenTrie::Node>& nodes = trie.nodes();
   const std::vector<int32_t>& ids = trie.ids();

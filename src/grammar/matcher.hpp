@@ -18,10 +18,13 @@
 //   completes no character (only the start of one) drops the empty stacks, as llama.cpp's
 //   accept does: the character it began must be finished.
 // - accept() commits a token only when it is allowed, else changes nothing.
+// - allowed_tokens() results are cached per state (cleared with the tables), so repeated
+//   states cost a copy.
 // - Work is bounded: more than `max_stacks` parallel stacks, or an interned-state table
 //   over `max_states`, throws r1::Error ("grammar is too ambiguous"); the table is
 //   cleared and rebuilt when it fills, so a long generation cannot grow it unboundedly.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -68,14 +71,27 @@ class Matcher {
   // completed: whether the bytes finished at least one character.
   bool run(std::string_view bytes, uint32_t& set, Utf8& u, bool* completed);
   void reset_tables();
+  void compute_allowed(const TokenTrie& trie, std::vector<uint8_t>& allowed);
 
   std::shared_ptr<const Grammar> g_;
   size_t max_stacks_;
   std::vector<Stack> initial_;                 // the stacks before any text
   std::vector<std::vector<Stack>> sets_;       // interned stack sets (sorted, unique)
   std::unordered_map<std::string, uint32_t> ids_;
-  std::unordered_map<uint64_t, uint32_t> memo_;  // (set << 21 | code point) -> set
+  std::unordered_map<uint64_t, uint32_t> memo_;  // (set << 21 | code point) -> set, beyond ASCII
+  // ASCII steps per set, filled on first use (kUnknown: not computed yet): most steps
+  // inside the vocabulary walk are ASCII, and an array index is much cheaper than a hash.
+  std::vector<std::unique_ptr<std::array<uint32_t, 128>>> ascii_;
   std::vector<Stack> current_;                 // the stacks of state_ (survive table resets)
+  // Masks already computed, by (state, partial character): states recur (inside a JSON
+  // string, between list items), so most steps reuse one. A few dozen are kept.
+  struct CachedMask {
+    uint64_t key;
+    std::vector<uint8_t> allowed;
+  };
+  std::vector<CachedMask> masks_;
+  size_t next_mask_ = 0;                       // the slot the next new mask replaces
+  const TokenTrie* masks_trie_ = nullptr;
   uint32_t state_ = 0;
   Utf8 utf8_;
 };
