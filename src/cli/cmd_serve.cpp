@@ -61,11 +61,13 @@ int run_serve(ServeFlags& f) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a vanished client must not kill the server
 
-  auto model = Model::load(resolve_model_name(f.model), ModelOptions{.n_threads = f.threads, .allow_paging = f.allow_paging});
+  const std::string model_path = resolve_model_name(f.model);
+  auto model = Model::load(model_path, ModelOptions{.n_threads = f.threads, .allow_paging = f.allow_paging});
   serve::ServerOptions& o = f.opts;
   o.scheduler.n_ctx = f.ctx > 0 ? f.ctx : default_context_length(model->config());
   if (o.limits.max_tokens == 0) o.limits.max_tokens = static_cast<int32_t>(o.scheduler.n_ctx);
   if (o.model_id.empty()) o.model_id = std::filesystem::path(f.model).stem().string();
+  o.model_path = model_path;
   o.reasoning_field = f.reasoning_field == "reasoning"  ? serve::ReasoningField::reasoning
                       : f.reasoning_field == "both"     ? serve::ReasoningField::both
                                                         : serve::ReasoningField::reasoning_content;

@@ -57,6 +57,7 @@ struct ResponseContext {
   // with index, id, type, function {name, arguments}) and finish_reason is "tool_calls",
   // or, when the held text is no call block, it goes out as content.
   std::optional<ToolFormat> tool_format;
+  int64_t prompt_tokens = 0;     // of the first prompt (what a stream's first event may report)
 };
 
 // One choice as it accumulates.

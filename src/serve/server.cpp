@@ -2,6 +2,13 @@
 // The generation routes live in server_generate.cpp.
 #include "serve/server.hpp"
 
+#include <sys/stat.h>
+
+#include <ctime>
+#include <filesystem>
+
+#include "serve/ollama_api.hpp"
+
 #include <httplib.h>
 
 #include <chrono>
@@ -16,6 +23,10 @@
 #include "tokenizer/tokenizer.hpp"
 
 namespace r1::serve {
+
+// The ollama API version /api/version reports: the one whose routes and fields are
+// served here (clients check it before using newer fields such as "think").
+constexpr const char* kOllamaApiVersion = "0.12.0";
 
 using nlohmann::json;
 
@@ -176,6 +187,7 @@ std::string Server::new_id(const char* prefix) {
 
 bool Server::authorized(const httplib::Request& req) const {
   if (opts_.api_key.empty()) return true;
+  if (req.has_header("x-api-key")) return same_secret(req.get_header_value("x-api-key"), opts_.api_key);
   const std::string h = req.get_header_value("Authorization");
   const std::string prefix = "Bearer ";
   if (h.size() <= prefix.size() || h.compare(0, prefix.size(), prefix) != 0) return false;
@@ -283,10 +295,48 @@ void Server::setup_routes() {
   const size_t max = opts_.max_body;
   s.Post("/tokenize", with_body([this](Req req, Res res, Body b) { handle_tokenize(req, res, b); }, max));
   s.Post("/detokenize", with_body([this](Req req, Res res, Body b) { handle_detokenize(req, res, b); }, max));
-  for (const char* p : {"/v1/chat/completions", "/chat/completions"})
-    s.Post(p, with_body([this](Req req, Res res, Body b) { handle_generate(req, res, b, true); }, max));
-  for (const char* p : {"/v1/completions", "/completions"})
-    s.Post(p, with_body([this](Req req, Res res, Body b) { handle_generate(req, res, b, false); }, max));
+  auto generate = [this, max](GenerateApi api) {
+    return with_body([this, api](Req req, Res res, Body b) { handle_generate(req, res, b, api); }, max);
+  };
+  for (const char* p : {"/v1/chat/completions", "/chat/completions"}) s.Post(p, generate(GenerateApi::openai_chat));
+  for (const char* p : {"/v1/completions", "/completions"}) s.Post(p, generate(GenerateApi::openai_completions));
+  s.Post("/v1/messages", generate(GenerateApi::anthropic_messages));
+  s.Post("/api/chat", generate(GenerateApi::ollama_chat));
+  s.Post("/api/generate", generate(GenerateApi::ollama_generate));
+  auto ollama_info = [this] {
+    OllamaModelInfo m;
+    const ModelConfig& c = model_.config();
+    m.name = opts_.model_id;
+    m.arch = arch_name(c.arch);
+    m.n_ctx_train = c.n_ctx_train;
+    m.chat_template = model_.tokenizer().vocab().chat_template;
+    m.size_bytes = static_cast<int64_t>(model_.weight_bytes());
+    m.modified_at = iso_time_now();
+    std::error_code ec;
+    if (!opts_.model_path.empty()) {
+      const auto size = std::filesystem::file_size(opts_.model_path, ec);
+      if (!ec) m.size_bytes = static_cast<int64_t>(size);
+      struct stat st{};
+      if (::stat(opts_.model_path.c_str(), &st) == 0) {
+        const std::time_t tt = st.st_mtime;
+        std::tm tm{};
+        gmtime_r(&tt, &tm);
+        m.modified_at = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                    tm.tm_hour, tm.tm_min, tm.tm_sec);
+      }
+    }
+    return m;
+  };
+  s.Get("/api/tags", [ollama_info](Req, Res res) { send_json(res, 200, ollama_tags(ollama_info())); });
+  s.Get("/api/ps", [ollama_info](Req, Res res) { send_json(res, 200, ollama_ps(ollama_info())); });
+  s.Get("/api/version", [](Req, Res res) { send_json(res, 200, {{"version", kOllamaApiVersion}}); });
+  s.Post("/api/show", with_body([ollama_info](Req, Res res, Body b) {
+    try {
+      send_json(res, 200, ollama_show(ollama_info(), parse_body(b)));
+    } catch (const ApiError& e) {
+      send_json(res, e.status, {{"error", e.what()}});
+    }
+  }, max));
 }
 
 void Server::handle_tokenize(const httplib::Request&, httplib::Response& res, const std::string& raw) {

@@ -2,7 +2,9 @@
 //
 // Routes: POST /v1/chat/completions, POST /v1/completions (streaming as SSE with
 // "data: [DONE]"), GET /v1/models[/{id}], GET /health, GET /metrics (Prometheus),
-// POST /tokenize, POST /detokenize. See docs/server.md for the wire format.
+// POST /tokenize, POST /detokenize; Anthropic's POST /v1/messages (anthropic_api.hpp);
+// ollama's POST /api/chat, /api/generate, /api/show, GET /api/tags, /api/ps, /api/version
+// (ollama_api.hpp). See docs/server.md for the wire format.
 //
 // Contracts:
 // - Errors are OpenAI-shaped JSON ({"error": {message, type, param, code}}):
@@ -11,7 +13,8 @@
 //   API key (code invalid_api_key), 404 unknown route or model (model_not_found),
 //   413 body over max_body, 429 queue full (Retry-After header), 503 draining,
 //   500 internal.
-// - With an API key, every route but /health needs "Authorization: Bearer KEY".
+// - With an API key, every route but /health needs "Authorization: Bearer KEY" (or
+//   Anthropic's "x-api-key: KEY").
 // - CORS headers are sent only when cors_origin is set.
 // - Browser guard (browser_guard.hpp): with no API key, or with host_allow set,
 //   a Host header that is not an IP literal, localhost or an allowed name gets
@@ -58,6 +61,7 @@ struct ServerOptions {
   std::string cors_origin;            // empty: no CORS headers
   ReasoningField reasoning_field = ReasoningField::reasoning_content;
   std::string model_id;               // the name /v1/models lists and requests must use
+  std::string model_path;             // the model file (ollama's /api/tags size and date), "" if none
   int http_threads = 0;               // handler threads; 0: slots + max_queue + 16
   int read_timeout_s = 30;            // from a request's first byte to the end of its body
   int header_timeout_s = 10;          // from accept (or a request's first byte) to the end of its head
@@ -70,6 +74,9 @@ struct ServerOptions {
   RequestLimits limits;
   SchedulerOptions scheduler;
 };
+
+// The generation routes, by API (dialect.hpp).
+enum class GenerateApi { openai_chat, openai_completions, anthropic_messages, ollama_chat, ollama_generate };
 
 class Server {
  public:
@@ -90,7 +97,7 @@ class Server {
   void setup_routes();
   bool authorized(const httplib::Request& req) const;
   // body: the request body, read in full (at most max_body bytes).
-  void handle_generate(const httplib::Request& req, httplib::Response& res, const std::string& body, bool chat);
+  void handle_generate(const httplib::Request& req, httplib::Response& res, const std::string& body, GenerateApi api);
   void handle_tokenize(const httplib::Request& req, httplib::Response& res, const std::string& body);
   void handle_detokenize(const httplib::Request& req, httplib::Response& res, const std::string& body);
   std::string new_id(const char* prefix);

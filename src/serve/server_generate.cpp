@@ -22,7 +22,10 @@
 #include "base/timing.hpp"
 #include "engine/tool_calls.hpp"
 #include "grammar/gbnf.hpp"
+#include "serve/anthropic_api.hpp"
 #include "serve/connection.hpp"
+#include "serve/dialect.hpp"
+#include "serve/ollama_api.hpp"
 #include "serve/http_front.hpp"
 #include "serve/server.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -33,9 +36,9 @@ using nlohmann::json;
 
 namespace {
 
-void send_error(httplib::Response& res, const ApiError& e) {
+void send_error(httplib::Response& res, const ApiError& e, const Dialect& d) {
   res.status = e.status;
-  res.set_content(dump(e.to_json()), "application/json");
+  res.set_content(dump(d.error_body(e)), "application/json");
 }
 
 constexpr int kPollMs = 50;         // how often a waiting handler looks at its connection
@@ -44,6 +47,7 @@ constexpr double kProbeEvery = 0.2;  // seconds between connection checks while 
 // Everything one generation request needs after the handler returned (streaming).
 struct Exchange {
   ResponseContext ctx;
+  std::unique_ptr<Dialect> dialect;
   bool stream = false, include_usage = false, logprobs = false;
   std::shared_ptr<Channel> channel;
   std::vector<ChoiceOutput> out;
@@ -68,44 +72,26 @@ struct Exchange {
     }
     if (!sse) return;
     const bool has = !d.reasoning.empty() || !d.content.empty() || !d.logprobs.is_null() || !d.tool_calls.is_null();
-    auto chunk = [&](const json& j) {
-      *sse += "data: ";
-      *sse += dump(j);
-      *sse += "\n\n";
-    };
-    if (has) {
-      if (ctx.chat) chunk(chat_chunk(ctx, it.index, d, "", false));
-      else chunk(completion_chunk(ctx, it.index, d.content, d.logprobs, ""));
-    }
-    if (done && it.error.empty() && it.summary.finish != FinishReason::cancelled) {
-      const std::string finish = finish_reason_text(c);
-      if (ctx.chat) chunk(chat_chunk(ctx, it.index, EventDelta{}, finish, false));
-      else chunk(completion_chunk(ctx, it.index, "", nullptr, finish));
-    }
+    if (has) *sse += dialect->stream_delta(ctx, it.index, d);
+    if (done && it.error.empty() && it.summary.finish != FinishReason::cancelled)
+      *sse += dialect->stream_finish(ctx, it.index, c);
   }
 
   // The end of a stream: an error event if the work failed or was cancelled by a
-  // shutdown, else the usage chunk when asked for; then [DONE].
+  // shutdown, else (OpenAI) the usage chunk when asked for; then what closes the stream.
   std::string tail() const {
-    std::string s;
     if (!error.empty() || cancelled) {
       const ApiError e = !error.empty() ? ApiError(500, "generation failed: " + error, "server_error")
                                         : ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
-      s += "data: " + dump(e.to_json()) + "\n\n";
-    } else if (include_usage) {
-      s += "data: " + dump(usage_chunk(ctx, out)) + "\n\n";
+      return dialect->stream_end(ctx, out, include_usage, &e);
     }
-    s += "data: [DONE]\n\n";
-    return s;
+    return dialect->stream_end(ctx, out, include_usage, nullptr);
   }
 
   // Streams everything the jobs produce into `sink` (the chunked content provider's
   // body; may throw). Returns false when the client is gone (its work cancelled).
   bool stream_to(httplib::DataSink& sink) {
-    std::string sse;
-    if (ctx.chat)  // OpenAI's first chunk of each choice carries the role
-      for (size_t i = 0; i < out.size(); ++i)
-        sse += "data: " + dump(chat_chunk(ctx, static_cast<int32_t>(i), EventDelta{}, "", true)) + "\n\n";
+    std::string sse = dialect->stream_begin(ctx, out.size());
     std::vector<Channel::Item> items;
     for (;;) {
       if (!sse.empty()) {
@@ -152,7 +138,7 @@ struct Exchange {
 };
 
 // Non-streaming: waits for every choice, then answers with the whole body.
-void collect(Exchange& x, httplib::Response& res, bool chat) {
+void collect(Exchange& x, httplib::Response& res) {
   std::vector<Channel::Item> items;
   while (x.remaining > 0) {
     items.clear();
@@ -165,31 +151,49 @@ void collect(Exchange& x, httplib::Response& res, bool chat) {
     for (auto& it : items) x.consume(it, nullptr);
   }
   if (!x.error.empty()) {
-    send_error(res, ApiError(500, "generation failed: " + x.error, "server_error"));
+    send_error(res, ApiError(500, "generation failed: " + x.error, "server_error"), *x.dialect);
     return;
   }
   if (x.cancelled) {
-    send_error(res, ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down"));
+    send_error(res, ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down"), *x.dialect);
     return;
   }
-  const json body = chat ? chat_response(x.ctx, x.out, x.logprobs) : completion_response(x.ctx, x.out, x.logprobs);
+  const json body = x.dialect->response(x.ctx, x.out, x.logprobs);
   res.status = 200;
   res.set_content(dump(body), "application/json");
 }
 
 }  // namespace
 
-void Server::handle_generate(const httplib::Request& req, httplib::Response& res, const std::string& raw, bool chat) {
+void Server::handle_generate(const httplib::Request& req, httplib::Response& res, const std::string& wire, GenerateApi kind) {
   const double t_arrival = now_seconds();
   auto ex = std::make_shared<Exchange>();
+  bool chat = kind != GenerateApi::openai_completions;
+  switch (kind) {
+    case GenerateApi::openai_chat:
+    case GenerateApi::openai_completions: ex->dialect = openai_dialect(chat); break;
+    case GenerateApi::anthropic_messages: ex->dialect = anthropic_dialect(); break;
+    case GenerateApi::ollama_chat: ex->dialect = ollama_dialect(false); break;
+    case GenerateApi::ollama_generate: ex->dialect = ollama_dialect(true); break;
+  }
   try {
     if (draining_) throw ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
+    // Other APIs are translated into the OpenAI body the parsers read.
+    std::string translated;
+    if (kind == GenerateApi::anthropic_messages) translated = anthropic_to_chat(wire);
+    else if (kind == GenerateApi::ollama_chat) translated = ollama_chat_to_openai(wire);
+    else if (kind == GenerateApi::ollama_generate) translated = ollama_generate_to_openai(wire, &chat);
+    const std::string& raw = translated.empty() ? wire : translated;
     const json body = parse_body(raw);
     // One request may queue at most --max-choices choices; 0: its share of the
     // queue, a quarter of it (at least the slot count).
     RequestLimits lim = opts_.limits;
     if (lim.max_choices <= 0) lim.max_choices = std::max(opts_.scheduler.n_slots, opts_.scheduler.max_queue / 4);
     ApiRequest api = chat ? parse_chat_request(body, lim, raw) : parse_completion_request(body, lim, raw);
+    const bool ollama = kind == GenerateApi::ollama_chat || kind == GenerateApi::ollama_generate;
+    if (ollama && api.model == opts_.model_id + ":latest") api.model = opts_.model_id;
+    if ((kind == GenerateApi::anthropic_messages || ollama) && api.n != 1)
+      throw bad_param("n", "this API generates one answer per request");
     if (!api.model.empty() && api.model != opts_.model_id)
       throw ApiError(404, fmt::format("the model '{}' does not exist (this server has '{}')", api.model, opts_.model_id),
                      "invalid_request_error", "model", "model_not_found");
@@ -246,7 +250,8 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     }
 
     ex->ctx.chat = chat;
-    ex->ctx.id = new_id(chat ? "chatcmpl-" : "cmpl-");
+    ex->ctx.id = new_id(kind == GenerateApi::anthropic_messages ? "msg_" : chat ? "chatcmpl-" : "cmpl-");
+    ex->ctx.prompt_tokens = static_cast<int64_t>(prepared.tokens.size());
     ex->ctx.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     ex->ctx.model = opts_.model_id;
     ex->ctx.fingerprint = "r1cpp-0.1.0";
@@ -280,16 +285,17 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
         throw ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
     }
   } catch (const ApiError& e) {
-    return send_error(res, e);
+    return send_error(res, e, *ex->dialect);
   } catch (const json::exception& e) {  // a type error the parsers missed: still the client's
-    return send_error(res, ApiError(400, fmt::format("the request has a field of the wrong type: {}", e.what())));
+    return send_error(res, ApiError(400, fmt::format("the request has a field of the wrong type: {}", e.what())),
+                      *ex->dialect);
   }
 
   if (ex->stream) {
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider(
-        "text/event-stream",
+        ex->dialect->stream_content_type(),
         [ex](size_t, httplib::DataSink& sink) {
           return run_sse_guarded([&] { return ex->stream_to(sink); }, [&](const char* what) { return ex->failed(what); },
                                  [&](const std::string& end) {
@@ -305,9 +311,9 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
   }
 
   try {
-    collect(*ex, res, chat);
+    collect(*ex, res);
   } catch (const std::exception& e) {
-    send_error(res, ex->failed(e.what()));
+    send_error(res, ex->failed(e.what()), *ex->dialect);
   }
 }
 
