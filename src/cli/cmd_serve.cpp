@@ -25,6 +25,7 @@ struct ServeFlags {
   int threads = 0;
   bool allow_paging = false;
   int64_t ctx = 0;
+  int64_t cache_ram_mib = 1024;  // --cache-ram
   std::string reasoning_field = "reasoning_content";
   serve::ServerOptions opts;
 };
@@ -68,6 +69,8 @@ int run_serve(ServeFlags& f) {
   if (o.limits.max_tokens == 0) o.limits.max_tokens = static_cast<int32_t>(o.scheduler.n_ctx);
   if (o.model_id.empty()) o.model_id = std::filesystem::path(f.model).stem().string();
   o.model_path = model_path;
+  if (f.cache_ram_mib < 0) fail("--cache-ram must be >= 0 MiB, got {}", f.cache_ram_mib);
+  o.scheduler.cache_ram = static_cast<size_t>(f.cache_ram_mib) << 20;
   o.reasoning_field = f.reasoning_field == "reasoning"  ? serve::ReasoningField::reasoning
                       : f.reasoning_field == "both"     ? serve::ReasoningField::both
                                                         : serve::ReasoningField::reasoning_content;
@@ -143,6 +146,9 @@ const bool registered = register_command({
           ->envname("R1_CORS");
       sub.add_option("--alias", o.model_id, "model name in /v1/models and requests (default: the file name)")
           ->envname("R1_ALIAS");
+      sub.add_option("--cache-ram", f->cache_ram_mib,
+                     "MiB of host RAM for the prompt cache (finished slots' KV, reused by later prompts; 0 = off)")
+          ->capture_default_str()->envname("R1_CACHE_RAM");
       sub.add_option("--prefill-chunk", o.scheduler.prefill_chunk, "prompt tokens per batched step, over all slots")
           ->capture_default_str()->envname("R1_PREFILL_CHUNK");
       sub.add_option("--read-timeout", o.read_timeout_s, "seconds a request may take to arrive, from its first byte to the end of its body (408 after)")

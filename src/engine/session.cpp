@@ -32,6 +32,21 @@ int64_t Session::reuse_prefix(std::span<const int32_t> prompt) {
   return static_cast<int64_t>(keep);
 }
 
+Session::Snapshot Session::snapshot(size_t n) const {
+  if (n > tokens_.size()) fail("cannot snapshot {} tokens of a session holding {}", n, tokens_.size());
+  return Snapshot{std::vector<int32_t>(tokens_.begin(), tokens_.begin() + static_cast<ptrdiff_t>(n)),
+                  kv_->save(static_cast<int64_t>(n))};
+}
+
+void Session::restore(const Snapshot& s, size_t n) {
+  if (n > s.tokens.size()) fail("cannot restore {} tokens from a snapshot of {}", n, s.tokens.size());
+  const size_t per = kv_->bytes_per_token();
+  if (s.kv.size() != per * s.tokens.size()) fail("the snapshot's KV data does not match this model's cache");
+  // The blob is laid out per layer, so a shorter prefix is the whole snapshot, truncated.
+  kv_->restore(s.kv, static_cast<int64_t>(s.tokens.size()));
+  kv_->truncate(static_cast<int64_t>(n));
+  tokens_.assign(s.tokens.begin(), s.tokens.begin() + static_cast<ptrdiff_t>(n));
+}
 
 void forward_sessions(Model& model, std::span<Session* const> sessions, std::span<const std::span<const int32_t>> toks,
                       std::vector<float>& logits) {

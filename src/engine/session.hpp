@@ -42,6 +42,16 @@ class Session {
   // prompt.size() - 1 tokens so that at least one prompt token is run again
   // (its logits are needed to sample). Returns the number of tokens kept.
   int64_t reuse_prefix(std::span<const int32_t> prompt);
+  // A copy of what the cache holds (tokens and their keys/values), and back: restore()
+  // replaces the session's contents with a snapshot of a session of the same model
+  // (throws r1::Error, changing nothing, when it does not fit this session's cache).
+  struct Snapshot {
+    std::vector<int32_t> tokens;
+    std::vector<uint8_t> kv;  // KvCache::save(tokens.size())
+    size_t bytes() const { return kv.size() + tokens.size() * sizeof(int32_t); }
+  };
+  Snapshot snapshot(size_t n) const;  // the first n <= tokens().size() tokens
+  void restore(const Snapshot& s, size_t n);  // the first n <= s.tokens.size() tokens of s
 
  private:
   friend void forward_sessions(Model&, std::span<Session* const>, std::span<const std::span<const int32_t>>,

@@ -1,5 +1,7 @@
 #include "model/kv_cache.hpp"
 
+#include <cstring>
+
 #include <new>
 
 #include "base/error.hpp"
@@ -39,6 +41,40 @@ LayerKvCache::LayerKvCache(std::vector<KvRowShape> layout, int64_t n_ctx)
     fail("cannot allocate a KV cache of {:.1f} MiB for a context of {} tokens", 2.0 * static_cast<double>(elems_) / (1 << 20),
          n_ctx);
   }
+}
+
+size_t LayerKvCache::bytes_per_token() const {
+  size_t n = 0;
+  for (const KvRowShape& r : layout_) n += static_cast<size_t>(r.k + r.v) * sizeof(uint16_t);
+  return n;
+}
+
+// Blob layout: per layer, the K rows of positions [0, n), then its V rows.
+std::vector<uint8_t> LayerKvCache::save(int64_t n) const {
+  if (n < 0 || n > n_past_) fail("cannot save {} KV positions (the cache holds {})", n, n_past_);
+  std::vector<uint8_t> blob(bytes_per_token() * static_cast<size_t>(n));
+  uint8_t* out = blob.data();
+  for (size_t l = 0; l < layout_.size(); ++l)
+    for (auto [off, width] : {std::pair{off_[l].k, layout_[l].k}, std::pair{off_[l].v, layout_[l].v}}) {
+      const size_t bytes = static_cast<size_t>(width * n) * sizeof(uint16_t);
+      std::memcpy(out, data_.get() + off, bytes);
+      out += bytes;
+    }
+  return blob;
+}
+
+void LayerKvCache::restore(std::span<const uint8_t> blob, int64_t n) {
+  if (n < 0 || n > n_ctx_) fail("cannot restore {} KV positions into a context of {}", n, n_ctx_);
+  if (blob.size() != bytes_per_token() * static_cast<size_t>(n))
+    fail("KV data of {} bytes is not {} positions of this model's cache ({} bytes each)", blob.size(), n, bytes_per_token());
+  const uint8_t* in = blob.data();
+  for (size_t l = 0; l < layout_.size(); ++l)
+    for (auto [off, width] : {std::pair{off_[l].k, layout_[l].k}, std::pair{off_[l].v, layout_[l].v}}) {
+      const size_t bytes = static_cast<size_t>(width * n) * sizeof(uint16_t);
+      std::memcpy(data_.get() + off, in, bytes);
+      in += bytes;
+    }
+  n_past_ = n;
 }
 
 void LayerKvCache::truncate(int64_t pos) {

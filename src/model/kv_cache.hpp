@@ -32,6 +32,9 @@ class LayerKvCache final : public KvCache {
   int64_t n_past() const override { return n_past_; }
   void truncate(int64_t pos) override;
   size_t bytes() const override { return static_cast<size_t>(elems_) * sizeof(uint16_t); }
+  std::vector<uint8_t> save(int64_t n) const override;
+  void restore(std::span<const uint8_t> blob, int64_t n) override;
+  size_t bytes_per_token() const override;
 
   const std::vector<KvRowShape>& layout() const { return layout_; }
   uint16_t* k_row(int64_t layer, int64_t pos) { return data_.get() + off_[layer].k + pos * layout_[layer].k; }

@@ -33,6 +33,13 @@ class KvCache {
   // (reuse a shared prompt prefix, drop a sampled-but-rejected token).
   virtual void truncate(int64_t pos) = 0;
   virtual size_t bytes() const = 0;
+  // The cached keys/values of positions [0, n) as one blob (n <= n_past), and back:
+  // restore() replaces the contents with a blob save() made for the same model and
+  // sets n_past = n. It throws r1::Error (changing nothing) when the blob's size is not
+  // n positions of this cache or n does not fit the context.
+  virtual std::vector<uint8_t> save(int64_t n) const = 0;
+  virtual void restore(std::span<const uint8_t> blob, int64_t n) = 0;
+  virtual size_t bytes_per_token() const = 0;
 };
 
 // One sequence's share of a batched forward pass (continuous batching): its new

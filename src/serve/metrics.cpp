@@ -123,6 +123,14 @@ std::string Metrics::render(const SchedulerGauges& g) const {
   out += fmt::format("r1_slots_busy {}\n", g.busy);
   header(out, "r1_slots_total", "gauge", "slots (--parallel)");
   out += fmt::format("r1_slots_total {}\n", g.slots);
+  header(out, "r1_prompt_cache_bytes", "gauge", "bytes of the host-RAM prompt cache (--cache-ram)");
+  out += fmt::format("r1_prompt_cache_bytes {}\n", g.cache_bytes);
+  header(out, "r1_prompt_cache_entries", "gauge", "snapshots in the host-RAM prompt cache");
+  out += fmt::format("r1_prompt_cache_entries {}\n", g.cache_entries);
+  header(out, "r1_prompt_cache_hits_total", "counter", "prompts resumed from the host-RAM prompt cache");
+  out += fmt::format("r1_prompt_cache_hits_total {}\n", g.cache_hits);
+  header(out, "r1_prompt_cache_tokens_total", "counter", "prompt tokens restored from the host-RAM prompt cache");
+  out += fmt::format("r1_prompt_cache_tokens_total {}\n", g.cache_tokens);
   histogram(out, "r1_time_to_first_token_seconds", "time from arrival to the first generated token", ttft_);
   histogram(out, "r1_inter_token_seconds", "time between two generated tokens of one choice", itl_);
   histogram(out, "r1_batch_sequences", "sequences per batched forward pass", batch_size_);

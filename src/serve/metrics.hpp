@@ -27,6 +27,8 @@ struct SchedulerGauges {
   int64_t queued = 0;  // requests (choices) waiting for a slot
   int64_t busy = 0;    // slots generating
   int64_t slots = 0;   // slots in all
+  int64_t cache_bytes = 0, cache_entries = 0;     // host prompt cache now
+  int64_t cache_hits = 0, cache_tokens = 0;       // prompts resumed from it, and the tokens it gave them
 };
 
 class Metrics {

@@ -38,12 +38,7 @@ struct Scheduler::Slot {
 
 namespace {
 
-size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
-  size_t n = 0;
-  const size_t m = std::min(a.size(), b.size());
-  while (n < m && a[n] == b[n]) ++n;
-  return n;
-}
+constexpr size_t kMinCacheGain = 16;  // tokens a snapshot must save over the slot's own prefix
 
 // Sends a job's done event (the generation must have ended) and records its metrics.
 void send_done(Job& job, Metrics& metrics, const std::string& error) {
@@ -63,7 +58,7 @@ void send_done(Job& job, Metrics& metrics, const std::string& error) {
 }  // namespace
 
 Scheduler::Scheduler(Model& model, const SchedulerOptions& opts, Metrics& metrics)
-    : model_(model), opts_(opts), metrics_(metrics), runner_(model, opts.prefill_chunk) {
+    : model_(model), opts_(opts), metrics_(metrics), cache_(opts.cache_ram), runner_(model, opts.prefill_chunk) {
   assert(opts_.n_slots >= 1);
   for (int32_t i = 0; i < opts_.n_slots; ++i) slots_.push_back(std::make_unique<Slot>(model_, opts_.n_ctx));
   worker_ = std::thread([this] { run(); });
@@ -110,7 +105,15 @@ void Scheduler::cancel_all() {
 
 SchedulerGauges Scheduler::gauges() const {
   std::lock_guard lk(mu_);
-  return {static_cast<int64_t>(queue_.size()), busy_, opts_.n_slots};
+  SchedulerGauges g;
+  g.queued = static_cast<int64_t>(queue_.size());
+  g.busy = busy_;
+  g.slots = opts_.n_slots;
+  g.cache_bytes = static_cast<int64_t>(cache_.bytes());
+  g.cache_entries = static_cast<int64_t>(cache_.entries());
+  g.cache_hits = cache_hits_;
+  g.cache_tokens = cache_tokens_;
+  return g;
 }
 
 double Scheduler::mean_job_seconds() const {
@@ -154,11 +157,16 @@ void Scheduler::admit_locked() {
     size_t best_keep = 0;
     for (auto& s : slots_) {
       if (s->job) continue;
-      const size_t keep = std::min(common_prefix(s->session.tokens(), prompt), prompt.size() - 1);
+      const size_t keep = std::min(common_prefix_length(s->session.tokens(), prompt), prompt.size() - 1);
       if (!best || keep > best_keep) best = s.get(), best_keep = keep;
     }
     if (!best) return;
     Slot& s = *best;
+    if (const PromptCache::Match m = cache_.find(prompt); m.snap && m.keep >= best_keep + kMinCacheGain) {
+      s.session.restore(*m.snap, m.keep);
+      ++cache_hits_;
+      cache_tokens_ += static_cast<int64_t>(m.keep);
+    }
     s.job = std::move(queue_.front());
     queue_.pop_front();
     s.entry = runner_.add(s.session, *s.job->gen);  // reuses the cached prefix
@@ -172,8 +180,11 @@ void Scheduler::complete(Slot& s, const std::string& error) {
   send_done(*s.job, metrics_, error);
   s.job.reset();
   s.entry = -1;
+  Session::Snapshot snap;
+  if (opts_.cache_ram > 0 && !s.session.tokens().empty()) snap = s.session.snapshot(s.session.tokens().size());
   {
     std::lock_guard lk(mu_);
+    if (!snap.tokens.empty()) cache_.store(std::move(snap));
     --busy_;
     mean_job_s_ = 0.8 * mean_job_s_ + 0.2 * job_s;
   }

@@ -14,6 +14,10 @@
 // - Prefix reuse: a job goes to the free slot whose cached ids share the longest
 //   prefix with its prompt (ties: the lowest slot number); that prefix, at most
 //   prompt length - 1, is not recomputed (GenerateSummary::cached_tokens).
+// - Host prompt cache: when a slot's work ends, a snapshot of what it holds is kept in
+//   host RAM (PromptCache, opts.cache_ram bytes); a job whose prompt shares a longer
+//   prefix with a snapshot than with its slot (by at least 16 tokens) has the snapshot's
+//   prefix copied into the slot first, so it is not recomputed either.
 // - submit() takes all of a request's jobs or none: it refuses when the queue
 //   would exceed max_queue (queue_full) or while draining (shutting_down).
 // - A job whose channel's cancel flag is set ends (finish "cancelled") before the
@@ -34,6 +38,7 @@
 #include "engine/generate.hpp"
 #include "model/model.hpp"
 #include "serve/metrics.hpp"
+#include "serve/prompt_cache.hpp"
 
 namespace r1::serve {
 
@@ -73,6 +78,7 @@ struct SchedulerOptions {
   int64_t n_ctx = 4096;         // per slot
   int32_t max_queue = 64;       // jobs waiting for a slot
   int32_t prefill_chunk = 512;  // prompt tokens per step, over all prefilling slots
+  size_t cache_ram = 0;         // bytes of the host-RAM prompt cache (prompt_cache.hpp); 0: none
 };
 
 class Scheduler {
@@ -112,6 +118,8 @@ class Scheduler {
   bool draining_ = false, stop_ = false;
   std::atomic<bool> cancel_all_{false};
   double mean_job_s_ = 1.0;         // exponential average (under mu_)
+  PromptCache cache_;               // under mu_
+  int64_t cache_hits_ = 0, cache_tokens_ = 0;  // under mu_
   std::thread worker_;
   BatchRunner runner_;              // worker only
 };

@@ -23,6 +23,9 @@ class CountingCache final : public KvCache {
   int64_t n_past() const override { return n_past_; }
   void truncate(int64_t pos) override { n_past_ = pos; }
   size_t bytes() const override { return 0; }
+  std::vector<uint8_t> save(int64_t) const override { return {}; }
+  void restore(std::span<const uint8_t>, int64_t) override {}
+  size_t bytes_per_token() const override { return 0; }
   int64_t n_past_ = 0;
 
  private:

@@ -31,6 +31,9 @@ class FakeCache final : public KvCache {
   int64_t n_past() const override { return static_cast<int64_t>(history.size()); }
   void truncate(int64_t pos) override { history.resize(static_cast<size_t>(pos)); }
   size_t bytes() const override { return 0; }
+  std::vector<uint8_t> save(int64_t) const override { return {}; }
+  void restore(std::span<const uint8_t>, int64_t) override {}
+  size_t bytes_per_token() const override { return 0; }
   Ids history;  // (n_past) tokens "stored"
 
  private:
