@@ -70,6 +70,8 @@ int run_serve(ServeFlags& f) {
   if (o.model_id.empty()) o.model_id = std::filesystem::path(f.model).stem().string();
   o.model_path = model_path;
   if (f.cache_ram_mib < 0) fail("--cache-ram must be >= 0 MiB, got {}", f.cache_ram_mib);
+  if (std::error_code ec; !o.slot_save_path.empty() && !std::filesystem::is_directory(o.slot_save_path, ec))
+    fail("--slot-save-path '{}' is not a directory", o.slot_save_path);
   o.scheduler.cache_ram = static_cast<size_t>(f.cache_ram_mib) << 20;
   o.reasoning_field = f.reasoning_field == "reasoning"  ? serve::ReasoningField::reasoning
                       : f.reasoning_field == "both"     ? serve::ReasoningField::both
@@ -146,6 +148,8 @@ const bool registered = register_command({
           ->envname("R1_CORS");
       sub.add_option("--alias", o.model_id, "model name in /v1/models and requests (default: the file name)")
           ->envname("R1_ALIAS");
+      sub.add_option("--slot-save-path", o.slot_save_path,
+                     "directory for POST /slots/{id}?action=save|restore files (off without it)");
       sub.add_option("--cache-ram", f->cache_ram_mib,
                      "MiB of host RAM for the prompt cache (finished slots' KV, reused by later prompts; 0 = off)")
           ->capture_default_str()->envname("R1_CACHE_RAM");

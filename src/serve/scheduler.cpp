@@ -6,7 +6,11 @@
 
 #include "base/thread_pool.hpp"
 #include "base/timing.hpp"
+#include "base/error.hpp"
 #include "engine/session.hpp"
+#include "serve/api_error.hpp"
+
+#include <fmt/format.h>
 
 namespace r1::serve {
 
@@ -114,6 +118,40 @@ SchedulerGauges Scheduler::gauges() const {
   g.cache_hits = cache_hits_;
   g.cache_tokens = cache_tokens_;
   return g;
+}
+
+// An idle slot (under mu_): the worker touches idle slots only in admit_locked, under mu_.
+Session& Scheduler::idle_slot_locked(int32_t id) {
+  if (id < 0 || id >= opts_.n_slots)
+    throw ApiError(404, fmt::format("no slot {} (this server has slots 0 to {})", id, opts_.n_slots - 1),
+                   "invalid_request_error", "id_slot", "not_found");
+  Slot& s = *slots_[static_cast<size_t>(id)];
+  if (s.job) throw ApiError(409, fmt::format("slot {} is generating; try again when it is idle", id), "invalid_request_error",
+                            "id_slot", "slot_busy");
+  return s.session;
+}
+
+Session::Snapshot Scheduler::save_slot(int32_t id) {
+  std::lock_guard lk(mu_);
+  Session& s = idle_slot_locked(id);
+  return s.snapshot(s.tokens().size());
+}
+
+void Scheduler::restore_slot(int32_t id, const Session::Snapshot& snap) {
+  std::lock_guard lk(mu_);
+  Session& s = idle_slot_locked(id);
+  if (static_cast<int64_t>(snap.tokens.size()) > s.n_ctx())
+    throw bad_param("filename", fmt::format("the saved slot holds {} tokens; slot {} has room for {}", snap.tokens.size(), id, s.n_ctx()));
+  try {
+    s.restore(snap, snap.tokens.size());
+  } catch (const Error& e) {
+    throw bad_param("filename", fmt::format("the saved slot does not fit this model: {}", e.what()));
+  }
+}
+
+void Scheduler::erase_slot(int32_t id) {
+  std::lock_guard lk(mu_);
+  idle_slot_locked(id).clear();
 }
 
 double Scheduler::mean_job_seconds() const {

@@ -36,6 +36,7 @@
 
 #include "engine/batch_runner.hpp"
 #include "engine/generate.hpp"
+#include "engine/session.hpp"
 #include "model/model.hpp"
 #include "serve/metrics.hpp"
 #include "serve/prompt_cache.hpp"
@@ -95,6 +96,12 @@ class Scheduler {
   void cancel_all();                // every queued and running job ends "cancelled"
 
   SchedulerGauges gauges() const;
+  // The tokens and KV of an idle slot, or the slot replaced by a snapshot (slot_files.hpp
+  // does the files). Throws ApiError: 404 for no such slot, 409 while it is generating
+  // (or a snapshot that does not fit it: 400).
+  Session::Snapshot save_slot(int32_t id);
+  void restore_slot(int32_t id, const Session::Snapshot& snap);
+  void erase_slot(int32_t id);
   double mean_job_seconds() const;  // recent average job duration (Retry-After estimates)
   const SchedulerOptions& options() const { return opts_; }
 
@@ -102,6 +109,7 @@ class Scheduler {
   struct Slot;
   void run();
   void admit_locked();
+  Session& idle_slot_locked(int32_t id);
   void step();
   void complete(Slot& s, const std::string& error = {});  // the job's generation has ended
 

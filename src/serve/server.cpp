@@ -7,7 +7,10 @@
 #include <ctime>
 #include <filesystem>
 
+#include "base/timing.hpp"
+#include "model/kv_cache.hpp"
 #include "serve/ollama_api.hpp"
+#include "serve/slot_files.hpp"
 
 #include <httplib.h>
 
@@ -301,6 +304,7 @@ void Server::setup_routes() {
   for (const char* p : {"/v1/chat/completions", "/chat/completions"}) s.Post(p, generate(GenerateApi::openai_chat));
   for (const char* p : {"/v1/completions", "/completions"}) s.Post(p, generate(GenerateApi::openai_completions));
   s.Post("/v1/messages", generate(GenerateApi::anthropic_messages));
+  s.Post(R"(/slots/(\d{1,6}))", with_body([this](Req req, Res res, Body b) { handle_slot(req, res, b); }, max));
   s.Post("/api/chat", generate(GenerateApi::ollama_chat));
   s.Post("/api/generate", generate(GenerateApi::ollama_generate));
   auto ollama_info = [this] {
@@ -337,6 +341,46 @@ void Server::setup_routes() {
       send_json(res, e.status, {{"error", e.what()}});
     }
   }, max));
+}
+
+// POST /slots/{id}?action=save|restore|erase, {"filename": NAME} (save, restore).
+void Server::handle_slot(const httplib::Request& req, httplib::Response& res, const std::string& raw) {
+  guarded(res, [&] {
+    const int32_t id = std::stoi(req.matches[1].str());
+    const std::string action = req.get_param_value("action");
+    if (action != "save" && action != "restore" && action != "erase")
+      throw bad_param("action", "'action' must be save, restore or erase (as ?action=...)");
+    const auto t0 = now_seconds();
+    if (action == "erase") {
+      scheduler_->erase_slot(id);
+      send_json(res, 200, {{"id_slot", id}, {"n_erased", 1}});
+      return;
+    }
+    if (opts_.slot_save_path.empty())
+      throw ApiError(403, "slot files are off: start the server with --slot-save-path DIR", "permission_error");
+    const json body = parse_body(raw);
+    const json* name = body.is_object() && body.contains("filename") ? &body["filename"] : nullptr;
+    if (!name || !name->is_string() || !valid_slot_file_name(name->get<std::string>()))
+      throw bad_param("filename", "'filename' must be a plain file name of letters, digits, '.', '_' and '-' (no path)");
+    const std::string path = (std::filesystem::path(opts_.slot_save_path) / name->get<std::string>()).string();
+    const uint64_t per_token = kv_bytes_per_token(model_.config());
+    if (action == "save") {
+      const Session::Snapshot snap = scheduler_->save_slot(id);
+      const size_t written = write_slot_file(path, snap, per_token);
+      send_json(res, 200, {{"id_slot", id}, {"filename", *name}, {"n_saved", snap.tokens.size()}, {"n_written", written},
+                           {"timings", {{"save_ms", (now_seconds() - t0) * 1000.0}}}});
+    } else {
+      Session::Snapshot snap;
+      try {
+        snap = read_slot_file(path, per_token, opts_.scheduler.n_ctx, static_cast<int32_t>(model_.config().n_vocab));
+      } catch (const Error& e) {
+        throw bad_param("filename", e.what());
+      }
+      scheduler_->restore_slot(id, snap);
+      send_json(res, 200, {{"id_slot", id}, {"filename", *name}, {"n_restored", snap.tokens.size()},
+                           {"n_read", snap.bytes()}, {"timings", {{"restore_ms", (now_seconds() - t0) * 1000.0}}}});
+    }
+  });
 }
 
 void Server::handle_tokenize(const httplib::Request&, httplib::Response& res, const std::string& raw) {

@@ -22,7 +22,8 @@
 //   CORS origin gets 403.
 // - Connections (http_front.hpp): requests are read in full by one event thread
 //   before a worker serves them; idle and slow clients cannot hold workers.
-// - No route reads or writes files; the only file is the model given at start.
+// - No route reads or writes files except POST /slots/{id}?action=save|restore, and only
+//   plain file names inside the operator's --slot-save-path (off by default: 403).
 // - A client that disconnects cancels its generation (checked between steps
 //   while it waits, and on every failed write).
 // - shutdown(true): new generation requests get 503 and /health reports
@@ -62,6 +63,7 @@ struct ServerOptions {
   ReasoningField reasoning_field = ReasoningField::reasoning_content;
   std::string model_id;               // the name /v1/models lists and requests must use
   std::string model_path;             // the model file (ollama's /api/tags size and date), "" if none
+  std::string slot_save_path;         // directory of slot files (POST /slots/{id}); "" = slot files off
   int http_threads = 0;               // handler threads; 0: slots + max_queue + 16
   int read_timeout_s = 30;            // from a request's first byte to the end of its body
   int header_timeout_s = 10;          // from accept (or a request's first byte) to the end of its head
@@ -100,6 +102,7 @@ class Server {
   void handle_generate(const httplib::Request& req, httplib::Response& res, const std::string& body, GenerateApi api);
   void handle_tokenize(const httplib::Request& req, httplib::Response& res, const std::string& body);
   void handle_detokenize(const httplib::Request& req, httplib::Response& res, const std::string& body);
+  void handle_slot(const httplib::Request& req, httplib::Response& res, const std::string& body);
   std::string new_id(const char* prefix);
 
   Model& model_;

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import {R1_BIN, makeModel, client, metrics, startServer} from "./serve_util.mjs";
+import {R1_BIN, makeModel, client, http, metrics, startServer} from "./serve_util.mjs";
 
 const TMP = process.env.R1_TMP || path.join(os.tmpdir(), "r1-e2e-prompt-cache");
 const skip = R1_BIN ? false : "R1_BIN is not set (path to the built r1 program)";
@@ -75,4 +75,51 @@ test("a conversation resumes from the host cache after another one used the slot
   for (const r of plain.slice(1))
     assert.ok(r.cached < r.prevPrompt / 2, `without the cache, turn ${r.turn} still had ${r.cached} cached`);
   assert.equal((await metrics(without))["r1_prompt_cache_hits_total"], 0);
+});
+
+test("slot files: save, erase, restore; names and files are checked", {skip, timeout: 60000}, async () => {
+  const dir = path.join(TMP, "slots");
+  fs.mkdirSync(dir, {recursive: true});
+  const model = path.join(TMP, "cache.gguf");
+  const s = await startServer(model, ["--parallel", "1", "-c", "2048", "--cache-ram", "0", "--slot-save-path", dir]);
+  try {
+    const api = client(s);
+    const msgs = [{role: "user", content: "Tell me about the number seven. ".repeat(8)}];
+    const first = await api.chat.completions.create({model: "cache", messages: msgs, max_tokens: 4, seed: 1});
+    const post = (q, body) => http(s, `/slots/0?action=${q}`, {method: "POST", body});
+    const saved = await post("save", {filename: "seven.bin"});
+    assert.equal(saved.status, 200, saved.text);
+    assert.ok(saved.json.n_saved >= first.usage.prompt_tokens);
+    assert.ok(fs.statSync(path.join(dir, "seven.bin")).size === saved.json.n_written);
+    assert.equal((await post("erase")).status, 200);
+    const cold = await api.chat.completions.create({model: "cache", messages: msgs, max_tokens: 4, seed: 1});
+    assert.ok(cold.usage.prompt_tokens_details.cached_tokens <= 1);  // nothing left in the slot to reuse... but itself
+    assert.equal((await post("erase")).status, 200);
+    const restored = await post("restore", {filename: "seven.bin"});
+    assert.equal(restored.status, 200, restored.text);
+    assert.equal(restored.json.n_restored, saved.json.n_saved);
+    const warm = await api.chat.completions.create({model: "cache", messages: msgs, max_tokens: 4, seed: 1});
+    assert.equal(warm.usage.prompt_tokens_details.cached_tokens, first.usage.prompt_tokens - 1);
+    assert.deepEqual(warm.choices[0].message, first.choices[0].message);  // same state, same answer
+    // Refusals: paths, unknown slots and actions, files that are not slot files.
+    for (const name of ["../x", "/etc/passwd", ".hidden", "a/b", ""])
+      assert.equal((await post("save", {filename: name})).json.error.param, "filename", name);
+    assert.equal((await http(s, "/slots/7?action=save", {method: "POST", body: {filename: "x"}})).status, 404);
+    assert.equal((await post("fly", {filename: "x"})).status, 400);
+    fs.writeFileSync(path.join(dir, "junk.bin"), "not a slot file at all, certainly not");
+    const junk = await post("restore", {filename: "junk.bin"});
+    assert.equal(junk.status, 400);
+    assert.match(junk.json.error.message, /not a slot file/);
+    assert.equal((await post("restore", {filename: "missing.bin"})).status, 400);
+    assert.equal(fs.readdirSync(dir).filter((f) => f.includes(".tmp")).length, 0, "no temporary files left");
+  } finally {
+    await s.stop();
+  }
+  const off = await startServer(model, ["--parallel", "1", "-c", "2048"]);
+  try {
+    const r = await http(off, "/slots/0?action=save", {method: "POST", body: {filename: "x.bin"}});
+    assert.equal(r.status, 403);
+  } finally {
+    await off.stop();
+  }
 });
