@@ -304,6 +304,7 @@ void Server::setup_routes() {
   for (const char* p : {"/v1/chat/completions", "/chat/completions"}) s.Post(p, generate(GenerateApi::openai_chat));
   for (const char* p : {"/v1/completions", "/completions"}) s.Post(p, generate(GenerateApi::openai_completions));
   s.Post("/v1/messages", generate(GenerateApi::anthropic_messages));
+  for (const char* p : {"/v1/responses", "/responses"}) s.Post(p, generate(GenerateApi::openai_responses));
   s.Post(R"(/slots/(\d{1,6}))", with_body([this](Req req, Res res, Body b) { handle_slot(req, res, b); }, max));
   s.Post("/api/chat", generate(GenerateApi::ollama_chat));
   s.Post("/api/generate", generate(GenerateApi::ollama_generate));

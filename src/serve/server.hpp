@@ -2,7 +2,7 @@
 //
 // Routes: POST /v1/chat/completions, POST /v1/completions (streaming as SSE with
 // "data: [DONE]"), GET /v1/models[/{id}], GET /health, GET /metrics (Prometheus),
-// POST /tokenize, POST /detokenize; Anthropic's POST /v1/messages (anthropic_api.hpp);
+// POST /tokenize, POST /detokenize; POST /v1/responses (responses_api.hpp); Anthropic's POST /v1/messages (anthropic_api.hpp);
 // ollama's POST /api/chat, /api/generate, /api/show, GET /api/tags, /api/ps, /api/version
 // (ollama_api.hpp). See docs/server.md for the wire format.
 //
@@ -78,7 +78,7 @@ struct ServerOptions {
 };
 
 // The generation routes, by API (dialect.hpp).
-enum class GenerateApi { openai_chat, openai_completions, anthropic_messages, ollama_chat, ollama_generate };
+enum class GenerateApi { openai_chat, openai_completions, openai_responses, anthropic_messages, ollama_chat, ollama_generate };
 
 class Server {
  public:

@@ -26,6 +26,7 @@
 #include "serve/connection.hpp"
 #include "serve/dialect.hpp"
 #include "serve/ollama_api.hpp"
+#include "serve/responses_api.hpp"
 #include "serve/http_front.hpp"
 #include "serve/server.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -173,6 +174,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     case GenerateApi::openai_chat:
     case GenerateApi::openai_completions: ex->dialect = openai_dialect(chat); break;
     case GenerateApi::anthropic_messages: ex->dialect = anthropic_dialect(); break;
+    case GenerateApi::openai_responses: ex->dialect = responses_dialect(); break;
     case GenerateApi::ollama_chat: ex->dialect = ollama_dialect(false); break;
     case GenerateApi::ollama_generate: ex->dialect = ollama_dialect(true); break;
   }
@@ -181,6 +183,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     // Other APIs are translated into the OpenAI body the parsers read.
     std::string translated;
     if (kind == GenerateApi::anthropic_messages) translated = anthropic_to_chat(wire);
+    else if (kind == GenerateApi::openai_responses) translated = responses_to_chat(wire);
     else if (kind == GenerateApi::ollama_chat) translated = ollama_chat_to_openai(wire);
     else if (kind == GenerateApi::ollama_generate) translated = ollama_generate_to_openai(wire, &chat);
     const std::string& raw = translated.empty() ? wire : translated;
@@ -192,7 +195,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     ApiRequest api = chat ? parse_chat_request(body, lim, raw) : parse_completion_request(body, lim, raw);
     const bool ollama = kind == GenerateApi::ollama_chat || kind == GenerateApi::ollama_generate;
     if (ollama && api.model == opts_.model_id + ":latest") api.model = opts_.model_id;
-    if ((kind == GenerateApi::anthropic_messages || ollama) && api.n != 1)
+    if ((kind == GenerateApi::anthropic_messages || kind == GenerateApi::openai_responses || ollama) && api.n != 1)
       throw bad_param("n", "this API generates one answer per request");
     if (!api.model.empty() && api.model != opts_.model_id)
       throw ApiError(404, fmt::format("the model '{}' does not exist (this server has '{}')", api.model, opts_.model_id),
@@ -250,7 +253,10 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     }
 
     ex->ctx.chat = chat;
-    ex->ctx.id = new_id(kind == GenerateApi::anthropic_messages ? "msg_" : chat ? "chatcmpl-" : "cmpl-");
+    ex->ctx.id = new_id(kind == GenerateApi::anthropic_messages ? "msg_"
+                        : kind == GenerateApi::openai_responses ? "resp_"
+                        : chat                                  ? "chatcmpl-"
+                                                                : "cmpl-");
     ex->ctx.prompt_tokens = static_cast<int64_t>(prepared.tokens.size());
     ex->ctx.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     ex->ctx.model = opts_.model_id;

@@ -163,3 +163,60 @@ test("ollama: list, show, ps, version; unknown models are 404", {skip, timeout: 
   await assert.rejects(o.show({model: "nope"}), (e) => e.status_code === 404);
   await assert.rejects(o.chat({model: "nope", messages: [{role: "user", content: "x"}]}), (e) => e.status_code === 404);
 });
+
+const OpenAI = require("openai").default ?? require("openai");
+const openai = () => new OpenAI({baseURL: `${server.url}/v1`, apiKey: KEY, maxRetries: 0, timeout: 60000});
+
+test("responses: reasoning and message items, usage", {skip, timeout: 60000}, async () => {
+  const r = await openai().responses.create({model: MODEL, input: "What is 2 + 2?", instructions: "Be brief.",
+                                             max_output_tokens: 20, reasoning: {effort: "low"}});
+  assert.equal(r.object, "response");
+  assert.ok(r.id.startsWith("resp_"));
+  assert.equal(r.output[0].type, "reasoning");
+  assert.ok(r.output[0].content[0].text.length > 0);
+  assert.equal(r.status, "incomplete");  // 20 tokens end inside the answer or the reasoning
+  assert.equal(r.incomplete_details.reason, "max_output_tokens");
+  assert.equal(r.usage.output_tokens, 20);
+  assert.ok(r.usage.input_tokens > 0);
+});
+
+test("responses: the event stream adds up to the final response", {skip, timeout: 60000}, async () => {
+  const stream = await openai().responses.create({model: MODEL, input: [{role: "user", content: "Say hi."}],
+                                                  max_output_tokens: 24, stream: true});
+  const types = [];
+  let text = "", final = null, last = -1;
+  for await (const e of stream) {
+    types.push(e.type);
+    assert.ok(e.sequence_number > last, "sequence numbers grow");
+    last = e.sequence_number;
+    if (e.type === "response.output_text.delta") text += e.delta;
+    if (e.type === "response.completed" || e.type === "response.incomplete") final = e.response;
+  }
+  assert.equal(types[0], "response.created");
+  assert.ok(["response.completed", "response.incomplete"].includes(types.at(-1)));
+  assert.equal(types.filter((t) => t === "response.output_item.added").length,
+               types.filter((t) => t === "response.output_item.done").length);
+  const message = final.output.find((o) => o.type === "message");
+  assert.equal(message?.content[0].text ?? "", text);
+});
+
+test("responses: a required function call validates; its output is fed back; json_schema text", {skip, timeout: 90000}, async () => {
+  const tools = [{type: "function", name: "get_weather", description: "Weather", parameters: WEATHER, strict: true}];
+  const r = await openai().responses.create({model: MODEL, input: "Weather in Oslo?", tools, tool_choice: "required",
+                                             parallel_tool_calls: false, max_output_tokens: 1600,
+                                             reasoning: {effort: "low"}});  // low: 1024 reasoning tokens
+  const call = r.output.find((o) => o.type === "function_call");
+  assert.ok(call, JSON.stringify(r.output));
+  assert.equal(call.name, "get_weather");
+  assert.ok(validWeather(JSON.parse(call.arguments)), call.arguments);
+  const back = await openai().responses.create({model: MODEL, tools, max_output_tokens: 8,
+    input: [{role: "user", content: "Weather in Oslo?"}, call,
+            {type: "function_call_output", call_id: call.call_id, output: "3 C"}]});
+  assert.equal(back.object, "response");
+  const j = await openai().responses.create({model: MODEL, input: "Weather as JSON", max_output_tokens: 1600,
+    reasoning: {effort: "low"}, text: {format: {type: "json_schema", name: "w", schema: WEATHER, strict: true}}});
+  const msg = j.output.find((o) => o.type === "message");
+  assert.ok(validWeather(JSON.parse(msg.content[0].text)), msg.content[0].text);
+  await assert.rejects(openai().responses.create({model: MODEL, input: "x", previous_response_id: "resp_1"}),
+                       (e) => e.status === 400 && e.param === "previous_response_id");
+});
