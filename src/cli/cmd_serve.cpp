@@ -1,6 +1,7 @@
 // r1 serve: the OpenAI/DeepSeek-compatible HTTP server (src/serve/). Every flag
 // can also come from an environment variable (R1_PORT, ...; the flag wins).
 // SIGTERM / SIGINT: drain (finish running work, refuse new), a second one cancels.
+#include <algorithm>
 #include <pthread.h>
 #include <signal.h>
 
@@ -11,6 +12,7 @@
 
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "base/file_text.hpp"
 #include "cli/command.hpp"
 #include "cli/terminal_flags.hpp"
 #include "engine/session.hpp"
@@ -21,7 +23,11 @@ namespace r1::cli {
 namespace {
 
 struct ServeFlags {
-  std::string model;
+  std::vector<std::string> models;  // -m (repeatable)
+  std::string models_dir;           // --models-dir
+  std::string models_config;        // --models-config
+  int64_t models_memory_mib = 0;    // --models-memory
+  double models_ttl_s = 0;          // --models-ttl
   int threads = 0;
   bool allow_paging = false;
   int64_t ctx = 0;
@@ -51,6 +57,68 @@ void check(const ServeFlags& f) {
   if (o.http_threads < 0) fail("--http-threads must be >= 0, got {}", o.http_threads);
 }
 
+// The served models: each -m (a file, a Hugging Face directory or a pulled name) and
+// every *.gguf of --models-dir, named by file stem (--alias names a single model), with
+// per-model settings from --models-config: {"NAME": {"ctx", "parallel", "temperature",
+// "top_p", "top_k", "min_p", "max_tokens", "repeat_penalty", "presence_penalty",
+// "frequency_penalty"}}.
+std::vector<serve::ModelSpec> model_specs(const ServeFlags& f) {
+  namespace fs = std::filesystem;
+  std::vector<serve::ModelSpec> specs;
+  for (const std::string& m : f.models) {
+    serve::ModelSpec s;
+    s.path = resolve_model_name(m);
+    s.name = fs::path(m).filename().string();
+    if (fs::path(s.name).extension() == ".gguf") s.name = fs::path(s.name).stem().string();
+    if (s.name.empty()) s.name = fs::path(s.path).stem().string();
+    specs.push_back(std::move(s));
+  }
+  if (!f.models_dir.empty()) {
+    std::error_code ec;
+    if (!fs::is_directory(f.models_dir, ec)) fail("--models-dir '{}' is not a directory", f.models_dir);
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(f.models_dir, ec))
+      if (e.is_regular_file() && e.path().extension() == ".gguf") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const fs::path& p : files) specs.push_back(serve::ModelSpec{p.stem().string(), p.string()});
+    if (files.empty() && f.models.empty()) fail("--models-dir '{}' holds no .gguf file", f.models_dir);
+  }
+  if (specs.empty()) fail("no model: give -m MODEL (repeatable) or --models-dir DIR");
+  if (!f.opts.model_id.empty()) {
+    if (specs.size() > 1) fail("--alias names one model; with several, each is named by its file");
+    specs[0].name = f.opts.model_id;
+  }
+  for (size_t i = 0; i < specs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (specs[i].name == specs[j].name) fail("two models are named '{}' ({} and {})", specs[i].name, specs[j].path, specs[i].path);
+  if (!f.models_config.empty()) {
+    const nlohmann::json cfg = nlohmann::json::parse(read_file_text(f.models_config, 1u << 20), nullptr, false);
+    if (cfg.is_discarded() || !cfg.is_object()) fail("--models-config '{}' is not a JSON object", f.models_config);
+    for (auto it = cfg.begin(); it != cfg.end(); ++it) {
+      auto spec = std::find_if(specs.begin(), specs.end(), [&](const serve::ModelSpec& s) { return s.name == it.key(); });
+      if (spec == specs.end()) fail("--models-config '{}': no model named '{}'", f.models_config, it.key());
+      if (!it.value().is_object()) fail("--models-config '{}': '{}' must be an object", f.models_config, it.key());
+      for (auto kv = it.value().begin(); kv != it.value().end(); ++kv) {
+        const std::string& k = kv.key();
+        const nlohmann::json& v = kv.value();
+        if (k == "ctx" || k == "parallel") {
+          if (!v.is_number_integer() || v.get<int64_t>() < 1 || (k == "parallel" && v.get<int64_t>() > 256))
+            fail("--models-config '{}': {}.{} must be a positive integer", f.models_config, it.key(), k);
+          if (k == "ctx") spec->ctx = v.get<int64_t>();
+          else spec->parallel = static_cast<int32_t>(v.get<int64_t>());
+        } else if (k == "temperature" || k == "top_p" || k == "top_k" || k == "min_p" || k == "max_tokens" ||
+                   k == "repeat_penalty" || k == "presence_penalty" || k == "frequency_penalty") {
+          if (!v.is_number()) fail("--models-config '{}': {}.{} must be a number", f.models_config, it.key(), k);
+          spec->sampling[k] = v;
+        } else {
+          fail("--models-config '{}': unknown setting '{}.{}'", f.models_config, it.key(), k);
+        }
+      }
+    }
+  }
+  return specs;
+}
+
 int run_serve(ServeFlags& f) {
   check(f);
   // Signals are taken by one thread (sigwait) only: block them before any thread starts.
@@ -62,13 +130,18 @@ int run_serve(ServeFlags& f) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a vanished client must not kill the server
 
-  const std::string model_path = resolve_model_name(f.model);
-  auto model = Model::load(model_path, ModelOptions{.n_threads = f.threads, .allow_paging = f.allow_paging});
+  std::vector<serve::ModelSpec> specs = model_specs(f);
   serve::ServerOptions& o = f.opts;
-  o.scheduler.n_ctx = f.ctx > 0 ? f.ctx : default_context_length(model->config());
-  if (o.limits.max_tokens == 0) o.limits.max_tokens = static_cast<int32_t>(o.scheduler.n_ctx);
-  if (o.model_id.empty()) o.model_id = std::filesystem::path(f.model).stem().string();
-  o.model_path = model_path;
+  o.load = ModelOptions{.n_threads = f.threads, .allow_paging = f.allow_paging};
+  auto model = Model::load(specs[0].path, o.load);
+  o.scheduler.n_ctx = f.ctx;  // 0: each model's own default
+  const int64_t first_ctx = specs[0].ctx > 0 ? specs[0].ctx : f.ctx > 0 ? f.ctx : default_context_length(model->config());
+  if (o.limits.max_tokens == 0) o.limits.max_tokens = static_cast<int32_t>(first_ctx);
+  if (f.models_memory_mib < 0) fail("--models-memory must be >= 0 MiB, got {}", f.models_memory_mib);
+  if (!(f.models_ttl_s >= 0)) fail("--models-ttl must be >= 0 seconds, got {}", f.models_ttl_s);
+  o.models_memory = static_cast<size_t>(f.models_memory_mib) << 20;
+  o.models_ttl_s = f.models_ttl_s;
+  o.model_id = specs[0].name;
   if (f.cache_ram_mib < 0) fail("--cache-ram must be >= 0 MiB, got {}", f.cache_ram_mib);
   if (std::error_code ec; !o.slot_save_path.empty() && !std::filesystem::is_directory(o.slot_save_path, ec))
     fail("--slot-save-path '{}' is not a directory", o.slot_save_path);
@@ -76,10 +149,12 @@ int run_serve(ServeFlags& f) {
   o.reasoning_field = f.reasoning_field == "reasoning"  ? serve::ReasoningField::reasoning
                       : f.reasoning_field == "both"     ? serve::ReasoningField::both
                                                         : serve::ReasoningField::reasoning_content;
-  serve::Server server(*model, o);
+  const size_t n_models = specs.size();
+  serve::Server server(std::move(specs), std::move(model), o);
   const int port = server.bind();
-  std::fprintf(stderr, "r1 serve: listening on http://%s:%d (model '%s', %d slots x %lld tokens)\n", o.host.c_str(),
-               port, o.model_id.c_str(), o.scheduler.n_slots, static_cast<long long>(o.scheduler.n_ctx));
+  std::fprintf(stderr, "r1 serve: listening on http://%s:%d (model '%s', %d slots x %lld tokens%s)\n", o.host.c_str(),
+               port, o.model_id.c_str(), o.scheduler.n_slots, static_cast<long long>(first_ctx),
+               n_models > 1 ? fmt::format(", {} models", n_models).c_str() : "");
   std::fflush(stderr);
 
   std::thread drainer;
@@ -113,7 +188,17 @@ const bool registered = register_command({
       serve::ServerOptions& o = f->opts;
       o.scheduler.n_slots = 4;
       o.limits.max_tokens = 0;
-      sub.add_option("-m,--model", f->model, "model file (GGUF)")->required()->envname("R1_MODEL");
+      sub.add_option("-m,--model", f->models, "model file (GGUF), Hugging Face directory or pulled name; repeat to serve several")
+          ->envname("R1_MODEL");
+      sub.add_option("--models-dir", f->models_dir, "serve every .gguf file of this directory (named by file name)")
+          ->envname("R1_MODELS_DIR");
+      sub.add_option("--models-config", f->models_config,
+                     "JSON file of per-model settings: {\"NAME\": {\"ctx\", \"parallel\", \"temperature\", ...}}");
+      sub.add_option("--models-memory", f->models_memory_mib,
+                     "MiB the loaded models may take together (weights + KV + prompt cache); idle ones are unloaded LRU "
+                     "first (0 = no limit)")->capture_default_str()->envname("R1_MODELS_MEMORY");
+      sub.add_option("--models-ttl", f->models_ttl_s, "unload a model idle for this many seconds (0 = never)")
+          ->capture_default_str()->envname("R1_MODELS_TTL");
       sub.add_option("--host", o.host, "address to listen on (loopback by default; 0.0.0.0 exposes the server)")
           ->capture_default_str()->envname("R1_HOST");
       sub.add_option("--port", o.port, "TCP port (0 = any free port, printed at start)")->capture_default_str()->envname("R1_PORT");

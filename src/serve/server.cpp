@@ -136,10 +136,20 @@ json parse_body(const std::string& body) {
   }
 }
 
-Server::Server(Model& model, ServerOptions opts)
-    : model_(model), opts_(std::move(opts)), rng_(std::random_device{}()) {
-  if (opts_.model_id.empty()) opts_.model_id = "r1";
-  scheduler_ = std::make_unique<Scheduler>(model_, opts_.scheduler, metrics_);
+Server::Server(std::vector<ModelSpec> models, std::unique_ptr<Model> first, ServerOptions opts)
+    : opts_(std::move(opts)), rng_(std::random_device{}()) {
+  PoolOptions po;
+  po.scheduler = opts_.scheduler;
+  po.load = opts_.load;
+  po.memory_budget = opts_.models_memory;
+  po.idle_ttl_s = opts_.models_ttl_s;
+  pool_ = std::make_unique<ModelPool>(std::move(models), po, metrics_);
+  if (first) pool_->adopt_first(std::move(first));
+  if (opts_.models_ttl_s > 0)
+    reaper_ = std::thread([this] {
+      std::unique_lock lk(reaper_mu_);
+      while (!reaper_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return reaper_stop_; })) pool_->reap_idle();
+    });
   started_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   http_ = std::make_unique<httplib::Server>();
   http_->set_payload_max_length(opts_.max_body);
@@ -161,7 +171,14 @@ Server::Server(Model& model, ServerOptions opts)
   setup_routes();
 }
 
-Server::~Server() = default;
+Server::~Server() {
+  {
+    std::lock_guard lk(reaper_mu_);
+    reaper_stop_ = true;
+  }
+  reaper_cv_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
+}
 
 int Server::bind() { return front_->bind(); }
 
@@ -169,17 +186,17 @@ void Server::serve() { front_->run(); }
 
 void Server::shutdown(bool graceful) {
   const bool first = !draining_.exchange(true);
-  scheduler_->begin_drain();
+  pool_->begin_drain();
   if (!first || !graceful) {
-    scheduler_->cancel_all();
+    pool_->cancel_all();
     if (!first) return;  // the first call finishes the shutdown
   }
   std::lock_guard lk(shutdown_mu_);
-  if (graceful && !scheduler_->wait_idle(opts_.drain_timeout_s)) {
+  if (graceful && !pool_->wait_idle(opts_.drain_timeout_s)) {
     log(LogLevel::warn, "drain timeout ({} s): cancelling what is still running", opts_.drain_timeout_s);
-    scheduler_->cancel_all();
+    pool_->cancel_all();
   }
-  scheduler_->wait_idle(10.0);
+  pool_->wait_idle(10.0);
   front_->stop();
 }
 
@@ -266,30 +283,33 @@ void Server::setup_routes() {
     if (draining_) send_json(res, 503, {{"status", "draining"}});
     else send_json(res, 200, {{"status", "ok"}});
   });
-  auto model_json = [this] {
-    const ModelConfig& c = model_.config();
-    return json{{"id", opts_.model_id},
-                {"object", "model"},
-                {"created", started_},
-                {"owned_by", "r1.cpp"},
-                {"meta",
-                 {{"arch", arch_name(c.arch)},
-                  {"n_vocab", c.n_vocab},
-                  {"n_ctx_train", c.n_ctx_train},
-                  {"n_ctx", opts_.scheduler.n_ctx},
-                  {"parallel", opts_.scheduler.n_slots}}}};
+  auto model_json = [this](const ModelSpec& spec) {
+    json meta = {{"loaded", false}, {"path", std::filesystem::path(spec.path).filename().string()}};
+    if (Lease m = pool_->loaded(spec.name)) {
+      const ModelConfig& c = m->model->config();
+      meta = {{"loaded", true},
+              {"arch", arch_name(c.arch)},
+              {"n_vocab", c.n_vocab},
+              {"n_ctx_train", c.n_ctx_train},
+              {"n_ctx", m->options.n_ctx},
+              {"parallel", m->options.n_slots}};
+    }
+    return json{{"id", spec.name}, {"object", "model"}, {"created", started_}, {"owned_by", "r1.cpp"}, {"meta", meta}};
   };
-  s.Get("/v1/models", [model_json](const httplib::Request&, httplib::Response& res) {
-    send_json(res, 200, {{"object", "list"}, {"data", json::array({model_json()})}});
+  s.Get("/v1/models", [this, model_json](const httplib::Request&, httplib::Response& res) {
+    json data = json::array();
+    for (const ModelSpec& spec : pool_->specs()) data.push_back(model_json(spec));
+    send_json(res, 200, {{"object", "list"}, {"data", data}});
   });
   s.Get(R"(/v1/models/(.+))", [this, model_json](const httplib::Request& req, httplib::Response& res) {
-    if (req.matches[1] != opts_.model_id)
+    const ModelSpec* spec = pool_->spec(req.matches[1].str());
+    if (!spec || req.matches[1].str().empty())
       return send_error(res, ApiError(404, fmt::format("the model '{}' does not exist", sanitize_utf8(req.matches[1].str())),
                                       "invalid_request_error", "model", "model_not_found"));
-    send_json(res, 200, model_json());
+    send_json(res, 200, model_json(*spec));
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(scheduler_->gauges()) + render_front_stats(front_->stats()),
+    res.set_content(metrics_.render(pool_->gauges()) + pool_->render_metrics() + render_front_stats(front_->stats()),
                     "text/plain; version=0.0.4");
   });
   using Req = const httplib::Request&;
@@ -308,36 +328,52 @@ void Server::setup_routes() {
   s.Post(R"(/slots/(\d{1,6}))", with_body([this](Req req, Res res, Body b) { handle_slot(req, res, b); }, max));
   s.Post("/api/chat", generate(GenerateApi::ollama_chat));
   s.Post("/api/generate", generate(GenerateApi::ollama_generate));
-  auto ollama_info = [this] {
+  auto ollama_info = [this](const ModelSpec& spec) {
     OllamaModelInfo m;
-    const ModelConfig& c = model_.config();
-    m.name = opts_.model_id;
-    m.arch = arch_name(c.arch);
-    m.n_ctx_train = c.n_ctx_train;
-    m.chat_template = model_.tokenizer().vocab().chat_template;
-    m.size_bytes = static_cast<int64_t>(model_.weight_bytes());
+    m.name = spec.name;
     m.modified_at = iso_time_now();
+    if (Lease l = pool_->loaded(spec.name)) {
+      const ModelConfig& c = l->model->config();
+      m.arch = arch_name(c.arch);
+      m.n_ctx_train = c.n_ctx_train;
+      m.chat_template = l->model->tokenizer().vocab().chat_template;
+      m.size_bytes = static_cast<int64_t>(l->model->weight_bytes());
+    }
     std::error_code ec;
-    if (!opts_.model_path.empty()) {
-      const auto size = std::filesystem::file_size(opts_.model_path, ec);
-      if (!ec) m.size_bytes = static_cast<int64_t>(size);
-      struct stat st{};
-      if (::stat(opts_.model_path.c_str(), &st) == 0) {
-        const std::time_t tt = st.st_mtime;
-        std::tm tm{};
-        gmtime_r(&tt, &tm);
-        m.modified_at = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                    tm.tm_hour, tm.tm_min, tm.tm_sec);
-      }
+    const auto size = std::filesystem::file_size(spec.path, ec);
+    if (!ec) m.size_bytes = static_cast<int64_t>(size);
+    struct stat st{};
+    if (::stat(spec.path.c_str(), &st) == 0) {
+      const std::time_t tt = st.st_mtime;
+      std::tm tm{};
+      gmtime_r(&tt, &tm);
+      m.modified_at = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                  tm.tm_hour, tm.tm_min, tm.tm_sec);
     }
     return m;
   };
-  s.Get("/api/tags", [ollama_info](Req, Res res) { send_json(res, 200, ollama_tags(ollama_info())); });
-  s.Get("/api/ps", [ollama_info](Req, Res res) { send_json(res, 200, ollama_ps(ollama_info())); });
+  s.Get("/api/tags", [this, ollama_info](Req, Res res) {
+    json models = json::array();
+    for (const ModelSpec& spec : pool_->specs()) models.push_back(ollama_tags(ollama_info(spec))["models"][0]);
+    send_json(res, 200, {{"models", models}});
+  });
+  s.Get("/api/ps", [this, ollama_info](Req, Res res) {
+    json models = json::array();
+    for (const Lease& l : pool_->loaded_models()) models.push_back(ollama_ps(ollama_info(l->spec))["models"][0]);
+    send_json(res, 200, {{"models", models}});
+  });
   s.Get("/api/version", [](Req, Res res) { send_json(res, 200, {{"version", kOllamaApiVersion}}); });
-  s.Post("/api/show", with_body([ollama_info](Req, Res res, Body b) {
+  s.Post("/api/show", with_body([this, ollama_info](Req, Res res, Body b) {
     try {
-      send_json(res, 200, ollama_show(ollama_info(), parse_body(b)));
+      const json body = parse_body(b);
+      std::string name = body.is_object() && body.contains("model") && body["model"].is_string() ? body["model"].get<std::string>()
+                         : body.is_object() && body.contains("name") && body["name"].is_string() ? body["name"].get<std::string>()
+                                                                                                  : "";
+      if (name.size() > 7 && name.compare(name.size() - 7, 7, ":latest") == 0) name.resize(name.size() - 7);
+      const ModelSpec* spec = name.empty() ? nullptr : pool_->spec(name);
+      if (spec) pool_->acquire(spec->name);  // show describes the loaded model (template, architecture)
+      OllamaModelInfo info = spec ? ollama_info(*spec) : OllamaModelInfo{};
+      send_json(res, 200, ollama_show(info, body));
     } catch (const ApiError& e) {
       send_json(res, e.status, {{"error", e.what()}});
     }
@@ -352,8 +388,10 @@ void Server::handle_slot(const httplib::Request& req, httplib::Response& res, co
     if (action != "save" && action != "restore" && action != "erase")
       throw bad_param("action", "'action' must be save, restore or erase (as ?action=...)");
     const auto t0 = now_seconds();
+    const Lease m = pool_->acquire(req.get_param_value("model"));
+    Scheduler& scheduler = *m->scheduler;
     if (action == "erase") {
-      scheduler_->erase_slot(id);
+      scheduler.erase_slot(id);
       send_json(res, 200, {{"id_slot", id}, {"n_erased", 1}});
       return;
     }
@@ -364,20 +402,20 @@ void Server::handle_slot(const httplib::Request& req, httplib::Response& res, co
     if (!name || !name->is_string() || !valid_slot_file_name(name->get<std::string>()))
       throw bad_param("filename", "'filename' must be a plain file name of letters, digits, '.', '_' and '-' (no path)");
     const std::string path = (std::filesystem::path(opts_.slot_save_path) / name->get<std::string>()).string();
-    const uint64_t per_token = kv_bytes_per_token(model_.config());
+    const uint64_t per_token = kv_bytes_per_token(m->model->config());
     if (action == "save") {
-      const Session::Snapshot snap = scheduler_->save_slot(id);
+      const Session::Snapshot snap = scheduler.save_slot(id);
       const size_t written = write_slot_file(path, snap, per_token);
       send_json(res, 200, {{"id_slot", id}, {"filename", *name}, {"n_saved", snap.tokens.size()}, {"n_written", written},
                            {"timings", {{"save_ms", (now_seconds() - t0) * 1000.0}}}});
     } else {
       Session::Snapshot snap;
       try {
-        snap = read_slot_file(path, per_token, opts_.scheduler.n_ctx, static_cast<int32_t>(model_.config().n_vocab));
+        snap = read_slot_file(path, per_token, m->options.n_ctx, static_cast<int32_t>(m->model->config().n_vocab));
       } catch (const Error& e) {
         throw bad_param("filename", e.what());
       }
-      scheduler_->restore_slot(id, snap);
+      scheduler.restore_slot(id, snap);
       send_json(res, 200, {{"id_slot", id}, {"filename", *name}, {"n_restored", snap.tokens.size()},
                            {"n_read", snap.bytes()}, {"timings", {{"restore_ms", (now_seconds() - t0) * 1000.0}}}});
     }
@@ -386,8 +424,11 @@ void Server::handle_slot(const httplib::Request& req, httplib::Response& res, co
 
 void Server::handle_tokenize(const httplib::Request&, httplib::Response& res, const std::string& raw) {
   guarded(res, [&] {
-    const TokenizeRequest t = parse_tokenize_request(parse_body(raw));
-    const Tokenizer& tok = model_.tokenizer();
+    const json body = parse_body(raw);
+    const TokenizeRequest t = parse_tokenize_request(body);
+    const Lease m = pool_->acquire(body.is_object() && body.contains("model") && body["model"].is_string()
+                                       ? body["model"].get<std::string>() : "");
+    const Tokenizer& tok = m->model->tokenizer();
     const std::vector<int32_t> ids = t.messages.is_null()
                                          ? tok.encode(t.content, t.add_special, t.parse_special)
                                          : tokenize_prompt(tok, format_chat(tok, t.messages, t.add_generation_prompt));
@@ -402,8 +443,11 @@ void Server::handle_tokenize(const httplib::Request&, httplib::Response& res, co
 
 void Server::handle_detokenize(const httplib::Request&, httplib::Response& res, const std::string& raw) {
   guarded(res, [&] {
-    const Tokenizer& tok = model_.tokenizer();
-    const std::vector<int32_t> ids = parse_detokenize_request(parse_body(raw), tok.n_vocab());
+    const json body = parse_body(raw);
+    const Lease m = pool_->acquire(body.is_object() && body.contains("model") && body["model"].is_string()
+                                       ? body["model"].get<std::string>() : "");
+    const Tokenizer& tok = m->model->tokenizer();
+    const std::vector<int32_t> ids = parse_detokenize_request(body, tok.n_vocab());
     // Ids may end mid-character: invalid UTF-8 becomes U+FFFD (the tokenizer's rule).
     send_json(res, 200, {{"content", sanitize_utf8(tok.decode(ids))}});
   });

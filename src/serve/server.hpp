@@ -31,6 +31,8 @@
 //   is cancelled); then the listener stops and serve() returns.
 #pragma once
 #include <atomic>
+#include <condition_variable>
+#include <thread>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -44,6 +46,7 @@
 #include "serve/browser_guard.hpp"
 #include "serve/http_front.hpp"
 #include "serve/metrics.hpp"
+#include "serve/model_pool.hpp"
 #include "serve/scheduler.hpp"
 
 namespace httplib {
@@ -61,7 +64,7 @@ struct ServerOptions {
   size_t max_body = 8u << 20;         // bytes of a request body
   std::string cors_origin;            // empty: no CORS headers
   ReasoningField reasoning_field = ReasoningField::reasoning_content;
-  std::string model_id;               // the name /v1/models lists and requests must use
+  std::string model_id;               // unused with ModelSpec names (kept for the single-model banner)
   std::string model_path;             // the model file (ollama's /api/tags size and date), "" if none
   std::string slot_save_path;         // directory of slot files (POST /slots/{id}); "" = slot files off
   int http_threads = 0;               // handler threads; 0: slots + max_queue + 16
@@ -74,7 +77,10 @@ struct ServerOptions {
   double drain_timeout_s = 30;        // shutdown(true): how long running work may finish
   int32_t max_prompt_tokens = 0;      // 0: the slot context - 1
   RequestLimits limits;
-  SchedulerOptions scheduler;
+  SchedulerOptions scheduler;         // defaults of every model's scheduler (ModelSpec may override)
+  size_t models_memory = 0;           // bytes the loaded models may take (0: no limit; model_pool.hpp)
+  double models_ttl_s = 0;            // unload a model idle this long (0: never)
+  ModelOptions load;                  // how models loaded on demand are loaded
 };
 
 // The generation routes, by API (dialect.hpp).
@@ -82,8 +88,10 @@ enum class GenerateApi { openai_chat, openai_completions, openai_responses, anth
 
 class Server {
  public:
-  // Allocates the slots (throws r1::Error when they do not fit).
-  Server(Model& model, ServerOptions opts);
+  // Serves `models` (at least one; requests name them, "" = the first). `first` is the
+  // first model, loaded by the caller (so that a bad file fails at start); the others load
+  // on first use. Allocates the first model's slots (throws r1::Error when they do not fit).
+  Server(std::vector<ModelSpec> models, std::unique_ptr<Model> first, ServerOptions opts);
   ~Server();
 
   // Binds the listening socket; returns the port (the chosen one when port 0).
@@ -105,10 +113,13 @@ class Server {
   void handle_slot(const httplib::Request& req, httplib::Response& res, const std::string& body);
   std::string new_id(const char* prefix);
 
-  Model& model_;
   ServerOptions opts_;
   Metrics metrics_;
-  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<ModelPool> pool_;
+  std::thread reaper_;                     // unloads idle models (models_ttl_s)
+  std::mutex reaper_mu_;
+  std::condition_variable reaper_cv_;
+  bool reaper_stop_ = false;
   std::unique_ptr<httplib::Server> http_;  // routes and handlers
   std::unique_ptr<HttpFront> front_;       // connections
   BrowserGuard guard_;

@@ -49,6 +49,7 @@ constexpr double kProbeEvery = 0.2;  // seconds between connection checks while 
 struct Exchange {
   ResponseContext ctx;
   std::unique_ptr<Dialect> dialect;
+  Lease model;  // keeps the model (and its scheduler) alive until the answer is sent
   bool stream = false, include_usage = false, logprobs = false;
   std::shared_ptr<Channel> channel;
   std::vector<ChoiceOutput> out;
@@ -187,22 +188,29 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     else if (kind == GenerateApi::ollama_chat) translated = ollama_chat_to_openai(wire);
     else if (kind == GenerateApi::ollama_generate) translated = ollama_generate_to_openai(wire, &chat);
     const std::string& raw = translated.empty() ? wire : translated;
-    const json body = parse_body(raw);
+    json body = parse_body(raw);
+    // The model the request names ("" = the first; ollama's ":latest" is the same model).
+    std::string model_name;
+    if (body.is_object() && body.contains("model") && body["model"].is_string()) model_name = body["model"].get<std::string>();
+    const bool ollama = kind == GenerateApi::ollama_chat || kind == GenerateApi::ollama_generate;
+    if (ollama && model_name.size() > 7 && model_name.compare(model_name.size() - 7, 7, ":latest") == 0)
+      model_name.resize(model_name.size() - 7);
+    ex->model = pool_->acquire(model_name);
+    ServedModel& served = *ex->model;
+    // The model's request defaults (ModelSpec::sampling) fill fields the request leaves out.
+    if (body.is_object())
+      for (auto it = served.spec.sampling.begin(); it != served.spec.sampling.end(); ++it)
+        if (!body.contains(it.key()) || body[it.key()].is_null()) body[it.key()] = it.value();
     // One request may queue at most --max-choices choices; 0: its share of the
     // queue, a quarter of it (at least the slot count).
     RequestLimits lim = opts_.limits;
     if (lim.max_choices <= 0) lim.max_choices = std::max(opts_.scheduler.n_slots, opts_.scheduler.max_queue / 4);
     ApiRequest api = chat ? parse_chat_request(body, lim, raw) : parse_completion_request(body, lim, raw);
-    const bool ollama = kind == GenerateApi::ollama_chat || kind == GenerateApi::ollama_generate;
-    if (ollama && api.model == opts_.model_id + ":latest") api.model = opts_.model_id;
     if ((kind == GenerateApi::anthropic_messages || kind == GenerateApi::openai_responses || ollama) && api.n != 1)
       throw bad_param("n", "this API generates one answer per request");
-    if (!api.model.empty() && api.model != opts_.model_id)
-      throw ApiError(404, fmt::format("the model '{}' does not exist (this server has '{}')", api.model, opts_.model_id),
-                     "invalid_request_error", "model", "model_not_found");
 
     // One Generation per choice; each distinct prompt is rendered and tokenized once.
-    const Tokenizer& tok = model_.tokenizer();
+    const Tokenizer& tok = served.model->tokenizer();
     const ToolFormat tool_format = detect_tool_format(tok.vocab().chat_template);
     if (api.tools.forced()) {
       // tool_choice required / named: the answer (after the reasoning) is forced to be a
@@ -218,7 +226,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
       }
       for (GenerateRequest& g : api.choices) g.grammar = forced;
     }
-    const int64_t n_ctx = opts_.scheduler.n_ctx;
+    const int64_t n_ctx = served.options.n_ctx;
     const int64_t max_prompt = opts_.max_prompt_tokens > 0 ? std::min<int64_t>(opts_.max_prompt_tokens, n_ctx - 1) : n_ctx - 1;
     const char* prompt_param = chat ? "messages" : "prompt";
     auto channel = std::make_shared<Channel>();
@@ -240,7 +248,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
       }
       auto job = std::make_unique<Job>();
       try {
-        job->gen = std::make_unique<Generation>(tok, static_cast<int32_t>(model_.config().n_vocab), n_ctx, g, prepared);
+        job->gen = std::make_unique<Generation>(tok, static_cast<int32_t>(served.model->config().n_vocab), n_ctx, g, prepared);
       } catch (const Error& e) {
         throw ApiError(400, e.what(), "invalid_request_error", prompt_param);
       }
@@ -259,7 +267,7 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
                                                                 : "cmpl-");
     ex->ctx.prompt_tokens = static_cast<int64_t>(prepared.tokens.size());
     ex->ctx.created = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    ex->ctx.model = opts_.model_id;
+    ex->ctx.model = served.spec.name;
     ex->ctx.fingerprint = "r1cpp-0.1.0";
     ex->ctx.field = opts_.reasoning_field;
     ex->ctx.format = api.reasoning_format;
@@ -275,12 +283,12 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
     ex->fd = current_connection_fd();
 
     const size_t n_jobs = jobs.size();
-    switch (scheduler_->submit(std::move(jobs))) {
+    switch (served.scheduler->submit(std::move(jobs))) {
       case Scheduler::Submit::ok: break;
       case Scheduler::Submit::queue_full: {
         metrics_.rejected("queue_full");
-        const SchedulerGauges g = scheduler_->gauges();
-        const double wait = scheduler_->mean_job_seconds() * static_cast<double>(g.queued + static_cast<int64_t>(n_jobs)) /
+        const SchedulerGauges g = served.scheduler->gauges();
+        const double wait = served.scheduler->mean_job_seconds() * static_cast<double>(g.queued + static_cast<int64_t>(n_jobs)) /
                             static_cast<double>(std::max<int64_t>(1, g.slots));
         res.set_header("Retry-After", std::to_string(std::clamp<int64_t>(static_cast<int64_t>(std::ceil(wait)), 1, 60)));
         throw ApiError(429, "the server is busy: the request queue is full, retry later", "rate_limit_error", "",

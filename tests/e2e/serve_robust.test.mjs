@@ -202,9 +202,11 @@ test("hostile inputs get OpenAI-shaped 4xx errors and the server keeps serving",
 });
 
 test("SIGTERM drains: running work finishes, new work gets 503, then the process exits 0", {skip}, async () => {
-  const s = await start(["--parallel", "1", "-c", "2048", "--max-queue", "4"]);
+  // Long enough (6000 tokens) that the drain is still running while the test probes it,
+  // even on a fast machine; 300 tokens could end before the first probe under load.
+  const s = await start(["--parallel", "1", "-c", "8192", "--max-queue", "4"]);
   const oa = client(s);
-  const stream = await oa.chat.completions.create({...chat("drain me", {max_tokens: 300, ignore_eos: true}), stream: true});
+  const stream = await oa.chat.completions.create({...chat("drain me", {max_tokens: 6000, ignore_eos: true}), stream: true});
   const it = stream[Symbol.asyncIterator]();
   await it.next();
   s.proc.kill("SIGTERM");
