@@ -80,6 +80,7 @@ void Matcher::reset_tables() {
   ids_.clear();
   memo_.clear();
   ascii_.clear();
+  plain_fixed_.clear();
   masks_.clear();
   next_mask_ = 0;
   state_ = intern(current_);
@@ -237,6 +238,19 @@ void Matcher::allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& allowe
   }
 }
 
+bool Matcher::plain_fixed_point(uint32_t set) {
+  if (plain_fixed_.size() <= set) plain_fixed_.resize(sets_.size(), -1);
+  int8_t& known = plain_fixed_[set];
+  if (known < 0) {
+    bool fixed = true;
+    for (uint32_t c = 0x20; c < 0x7F && fixed; ++c)
+      if (TokenTrie::is_plain_byte(static_cast<uint8_t>(c))) fixed = advance(set, c) == set;
+    plain_fixed_[set] = fixed ? 1 : 0;  // (advance may have grown the tables: index again)
+    return fixed;
+  }
+  return known == 1;
+}
+
 void Matcher::compute_allowed(const TokenTrie& trie, std::vector<uint8_t>& allowed) {
   allowed.assign(static_cast<size_t>(trie.n_vocab()), 0);
   const std::vector<TokenTrie::Node>& nodes = trie.nodes();
@@ -258,6 +272,12 @@ void Matcher::compute_allowed(const TokenTrie& trie, std::vector<uint8_t>& allow
     while (i >= path.back().end) path.pop_back();
     const Frame& f = path.back();
     const TokenTrie::Node& node = nodes[i];
+    if (node.plain_subtree && f.u.remain == 0 && plain_fixed_point(f.set)) {
+      // Every token below is plain text, which leaves the state as it is: all allowed.
+      mark(node.tok_begin, node.tok_subtree_end);
+      i = node.end;
+      continue;
+    }
     Frame g{f.set, f.u, node.end};
     if (!step(g.set, g.u, node.byte)) {
       i = node.end;  // no token through this byte is allowed

@@ -82,6 +82,10 @@ TokenTrie::TokenTrie(const Tokenizer& tok) : n_vocab_(tok.n_vocab()) {
   close_to(0);
   nodes_[0].end = static_cast<uint32_t>(nodes_.size());
   nodes_[0].tok_subtree_end = static_cast<uint32_t>(ids_.size());
+  // plain_subtree: no non-plain byte in [i, end), by a prefix count over preorder.
+  std::vector<uint32_t> bad(nodes_.size() + 1, 0);
+  for (size_t i = 0; i < nodes_.size(); ++i) bad[i + 1] = bad[i] + (i > 0 && !is_plain_byte(nodes_[i].byte) ? 1 : 0);
+  for (size_t i = 1; i < nodes_.size(); ++i) nodes_[i].plain_subtree = bad[nodes_[i].end] == bad[i];
 }
 
 std::shared_ptr<const TokenTrie> TokenTrie::of(const Tokenizer& tok) {

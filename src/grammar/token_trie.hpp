@@ -29,7 +29,11 @@ class TokenTrie {
     uint8_t byte = 0;               // the byte on the edge into this node (root: 0)
     uint32_t end = 0;               // one past the last node of the subtree
     uint32_t tok_begin = 0, tok_end = 0, tok_subtree_end = 0;
+    bool plain_subtree = false;     // every byte of this node and below is plain text (is_plain_byte)
   };
+  // Printable ASCII but '"' and '\\': what most text and JSON string content is made of.
+  // A grammar state that plain bytes leave unchanged admits whole plain subtrees at once.
+  static bool is_plain_byte(uint8_t b) { return b >= 0x20 && b < 0x7F && b != '"' && b != '\\'; }
 
   explicit TokenTrie(const Tokenizer& tok);
   // The trie of a tokenizer, built once and kept with it (Tokenizer::derived).

@@ -157,9 +157,15 @@ TEST(GrammarMatcher, AmbiguityIsBounded) {
 TEST(GrammarMatcher, VocabularyMaskEqualsTokenByTokenChecks) {
   auto tok = Tokenizer::from_vocab(builtin_byte_vocab());
   TokenTrie trie(*tok);
-  for (const std::string g : {R"(root ::= [a-z ]+ "." )", R"(root ::= "<think>" | "the" [^e]*)",
-                              R"(root ::= [0-9]{1,3} ("," [0-9]{3})*)", "root ::= [\\u0080-\\U0010FFFF]+"}) {
+  // Each grammar with a prefix accepted first (the string ones are then inside a string,
+  // where whole plain-text subtrees of the trie are admitted at once).
+  for (const auto& [g, prefix] : std::vector<std::pair<std::string, std::string>>{
+           {R"(root ::= [a-z ]+ "." )", ""}, {R"(root ::= "<think>" | "the" [^e]*)", ""},
+           {R"(root ::= [0-9]{1,3} ("," [0-9]{3})*)", ""}, {"root ::= [\\u0080-\\U0010FFFF]+", ""},
+           {R"(root ::= "\"" [^"\\]* "\"" [ ]?)", "\"ab"}, {R"(root ::= "{\"k\": \"" [^"]{0,5} "\"}")", "{\"k\": \"x"},
+           {R"(root ::= ([^"\\] | "\\" .)* "!")", "a\\"}}) {
     Matcher m(parse(g));
+    ASSERT_TRUE(prefix.empty() || m.accept(prefix)) << g;
     std::vector<uint8_t> mask;
     m.allowed_tokens(trie, mask);
     ASSERT_EQ(mask.size(), static_cast<size_t>(tok->n_vocab()));
