@@ -80,7 +80,7 @@ void Matcher::reset_tables() {
   ids_.clear();
   memo_.clear();
   ascii_.clear();
-  plain_fixed_.clear();
+  plain_step_.clear();
   masks_.clear();
   next_mask_ = 0;
   state_ = intern(current_);
@@ -238,17 +238,23 @@ void Matcher::allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& allowe
   }
 }
 
-bool Matcher::plain_fixed_point(uint32_t set) {
-  if (plain_fixed_.size() <= set) plain_fixed_.resize(sets_.size(), -1);
-  int8_t& known = plain_fixed_[set];
-  if (known < 0) {
-    bool fixed = true;
-    for (uint32_t c = 0x20; c < 0x7F && fixed; ++c)
-      if (TokenTrie::is_plain_byte(static_cast<uint8_t>(c))) fixed = advance(set, c) == set;
-    plain_fixed_[set] = fixed ? 1 : 0;  // (advance may have grown the tables: index again)
-    return fixed;
+uint32_t Matcher::plain_step(uint32_t set) {
+  constexpr uint32_t kUnknownStep = 0xFFFFFFFCu;
+  if (plain_step_.size() <= set) plain_step_.resize(sets_.size(), kUnknownStep);
+  if (plain_step_[set] != kUnknownStep) return plain_step_[set];
+  uint32_t target = kUnknownStep;
+  for (uint32_t c = 0x20; c < 0x7F; ++c) {
+    if (!TokenTrie::is_plain_byte(static_cast<uint8_t>(c))) continue;
+    const uint32_t next = advance(set, c);
+    if (target == kUnknownStep) target = next;
+    else if (next != target) {
+      target = kMixed;
+      break;
+    }
   }
-  return known == 1;
+  if (plain_step_.size() <= set) plain_step_.resize(sets_.size(), kUnknownStep);
+  plain_step_[set] = target;
+  return target;
 }
 
 void Matcher::compute_allowed(const TokenTrie& trie, std::vector<uint8_t>& allowed) {
@@ -264,6 +270,7 @@ void Matcher::compute_allowed(const TokenTrie& trie, std::vector<uint8_t>& allow
     uint32_t end;  // one past the last node of this frame's subtree
   };
   std::vector<Frame> path;
+  std::vector<uint32_t> chain;  // plain subtrees: the state after each depth
   Utf8 start = utf8_;
   start.carried = start.remain > 0;
   path.push_back(Frame{state_, start, static_cast<uint32_t>(nodes.size())});
@@ -272,11 +279,37 @@ void Matcher::compute_allowed(const TokenTrie& trie, std::vector<uint8_t>& allow
     while (i >= path.back().end) path.pop_back();
     const Frame& f = path.back();
     const TokenTrie::Node& node = nodes[i];
-    if (node.plain_subtree && f.u.remain == 0 && plain_fixed_point(f.set)) {
-      // Every token below is plain text, which leaves the state as it is: all allowed.
-      mark(node.tok_begin, node.tok_subtree_end);
-      i = node.end;
-      continue;
+    if (node.plain_subtree && f.u.remain == 0 && plain_step(f.set) != kMixed) {
+      // Every token below is plain text, and every plain byte takes each state on the way
+      // to one same next state: a token is allowed iff the state after its length is
+      // alive. The subtree is scanned against that chain of states without stepping; if
+      // the chain reaches a state where plain bytes part ways, the subtree is walked
+      // normally instead (marks are only ever set, so the partial scan does no harm).
+      chain.clear();
+      chain.push_back(f.set);
+      const uint32_t base = node.depth - 1u;
+      bool mixed = false;
+      for (uint32_t k = i; k < node.end && !mixed;) {
+        const TokenTrie::Node& q = nodes[k];
+        const uint32_t d = q.depth - base;
+        while (chain.size() <= d && !mixed) {
+          const uint32_t last = chain.back();
+          const uint32_t step = last == kDead ? kDead : plain_step(last);
+          mixed = step == kMixed;
+          chain.push_back(step);
+        }
+        if (mixed) break;
+        if (chain[d] == kDead) {
+          k = q.end;  // dead stays dead below
+          continue;
+        }
+        mark(q.tok_begin, q.tok_end);
+        ++k;
+      }
+      if (!mixed) {
+        i = node.end;
+        continue;
+      }
     }
     Frame g{f.set, f.u, node.end};
     if (!step(g.set, g.u, node.byte)) {

@@ -72,8 +72,11 @@ class Matcher {
   bool run(std::string_view bytes, uint32_t& set, Utf8& u, bool* completed);
   void reset_tables();
   void compute_allowed(const TokenTrie& trie, std::vector<uint8_t>& allowed);
-  // Whether every plain byte (TokenTrie::is_plain_byte) leads from `set` back to it.
-  bool plain_fixed_point(uint32_t set);
+  // The one set every plain byte (TokenTrie::is_plain_byte) leads to from `set` (kDead when
+  // they all fail), or kMixed when plain bytes lead to different sets. Then whether a plain
+  // token is allowed depends only on its length.
+  uint32_t plain_step(uint32_t set);
+  static constexpr uint32_t kMixed = 0xFFFFFFFDu;
 
   std::shared_ptr<const Grammar> g_;
   size_t max_stacks_;
@@ -84,7 +87,7 @@ class Matcher {
   // ASCII steps per set, filled on first use (kUnknown: not computed yet): most steps
   // inside the vocabulary walk are ASCII, and an array index is much cheaper than a hash.
   std::vector<std::unique_ptr<std::array<uint32_t, 128>>> ascii_;
-  std::vector<int8_t> plain_fixed_;  // per set: 1 / 0, -1 = not known yet
+  std::vector<uint32_t> plain_step_;  // per set: plain_step(), kUnknownStep = not known yet
   std::vector<Stack> current_;                 // the stacks of state_ (survive table resets)
   // Masks already computed, by (state, partial character): states recur (inside a JSON
   // string, between list items), so most steps reuse one. A few dozen are kept.

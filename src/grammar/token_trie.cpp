@@ -71,6 +71,7 @@ TokenTrie::TokenTrie(const Tokenizer& tok) : n_vocab_(tok.n_vocab()) {
     for (size_t d = common; d < p.size(); ++d) {
       Node n;
       n.byte = static_cast<uint8_t>(p[d]);
+      n.depth = static_cast<uint16_t>(std::min<size_t>(d + 1, 0xFFFF));
       n.tok_begin = n.tok_end = static_cast<uint32_t>(ids_.size());
       path.push_back(static_cast<uint32_t>(nodes_.size()));
       nodes_.push_back(n);

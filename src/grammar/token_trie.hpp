@@ -30,6 +30,7 @@ class TokenTrie {
     uint32_t end = 0;               // one past the last node of the subtree
     uint32_t tok_begin = 0, tok_end = 0, tok_subtree_end = 0;
     bool plain_subtree = false;     // every byte of this node and below is plain text (is_plain_byte)
+    uint16_t depth = 0;             // bytes from the root (saturating)
   };
   // Printable ASCII but '"' and '\\': what most text and JSON string content is made of.
   // A grammar state that plain bytes leave unchanged admits whole plain subtrees at once.
