@@ -4,6 +4,7 @@
 #include "grammar/gbnf.hpp"
 
 #include <algorithm>
+#include <list>
 #include <map>
 
 #include "base/error.hpp"
@@ -438,6 +439,24 @@ std::string gbnf_literal(std::string_view s) {
     else out += static_cast<char>(c);
   }
   return out + "\"";
+}
+
+std::shared_ptr<const Grammar> shared_gbnf(const std::string& text) {
+  static std::mutex mu;
+  static std::list<std::pair<std::string, std::shared_ptr<const Grammar>>> lru;  // most recent first
+  {
+    std::lock_guard lk(mu);
+    for (auto it = lru.begin(); it != lru.end(); ++it)
+      if (it->first == text) {
+        lru.splice(lru.begin(), lru, it);
+        return lru.front().second;
+      }
+  }
+  auto g = std::make_shared<const Grammar>(parse_gbnf(text));
+  std::lock_guard lk(mu);
+  lru.emplace_front(text, g);
+  if (lru.size() > 64) lru.pop_back();
+  return g;
 }
 
 Grammar parse_gbnf(std::string_view text, std::string_view root_rule, const GrammarLimits& limits) {

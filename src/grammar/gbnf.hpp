@@ -21,6 +21,8 @@
 //   n - m nested optionals), which the matcher keeps flat (no stack growth per repetition).
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,7 +57,16 @@ struct GrammarLimits {
   int max_depth = 64;              // nesting of ( )
 };
 
+// Parse tables a Matcher built for a grammar (matcher.hpp), kept with the grammar so that
+// the next matcher of the same grammar starts warm instead of empty.
+struct MatcherTables;
+struct SharedTables {
+  std::mutex mu;
+  std::shared_ptr<const MatcherTables> tables;  // the largest published so far
+};
+
 struct Grammar {
+  std::shared_ptr<SharedTables> shared = std::make_shared<SharedTables>();
   std::vector<Symbol> symbols;
   std::vector<CharRange> ranges;
   std::vector<std::vector<uint32_t>> rules;  // per rule: the first symbol of each alternative
@@ -67,6 +78,11 @@ struct Grammar {
 };
 
 Grammar parse_gbnf(std::string_view text, std::string_view root_rule = "root", const GrammarLimits& limits = {});
+// The same grammar object for the same text (root "root", default limits), from a small
+// process-wide cache (64 texts, least recently used dropped), so that requests with one
+// grammar (a schema, a tool set) share its parse and its warm matcher tables. Thread-safe;
+// throws like parse_gbnf (errors are not cached).
+std::shared_ptr<const Grammar> shared_gbnf(const std::string& text);
 
 // A GBNF literal ("...") matching exactly the bytes of s: quotes, backslashes and control
 // characters escaped, other UTF-8 as is.

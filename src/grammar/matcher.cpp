@@ -28,7 +28,58 @@ Matcher::Matcher(std::shared_ptr<const Grammar> grammar, size_t max_stacks)
     expand(std::move(s), initial_);
   }
   current_ = initial_;
+  if (g.shared) {
+    std::shared_ptr<const MatcherTables> t;
+    {
+      std::lock_guard lk(g.shared->mu);
+      t = g.shared->tables;
+    }
+    if (t) load_tables(*t);
+  }
+  loaded_sets_ = sets_.size();
   state_ = intern(current_);
+}
+
+void Matcher::load_tables(const MatcherTables& t) {
+  sets_ = t.sets;
+  ids_ = t.ids;
+  memo_ = t.memo;
+  ascii_.clear();
+  ascii_.resize(t.ascii_index.size());
+  for (size_t i = 0; i < t.ascii_index.size(); ++i)
+    if (t.ascii_index[i] >= 0) ascii_[i] = std::make_unique<std::array<uint32_t, 128>>(t.ascii[static_cast<size_t>(t.ascii_index[i])]);
+  plain_step_ = t.plain_step;
+  masks_.clear();
+  for (const auto& [key, allowed] : t.masks) masks_.push_back(CachedMask{key, allowed});
+  next_mask_ = t.next_mask;
+  masks_trie_ = t.masks_trie;
+}
+
+Matcher::~Matcher() {
+  const Grammar& g = *g_;
+  // Tables over 16k sets are not kept (memory: a cached grammar keeps them for good).
+  if (!g.shared || sets_.size() <= loaded_sets_ || sets_.size() > (1u << 14)) return;
+  try {
+    auto t = std::make_shared<MatcherTables>();
+    t->sets = std::move(sets_);
+    t->ids = std::move(ids_);
+    t->memo = std::move(memo_);
+    t->ascii_index.assign(ascii_.size(), -1);
+    for (size_t i = 0; i < ascii_.size(); ++i)
+      if (ascii_[i]) {
+        t->ascii_index[i] = static_cast<int32_t>(t->ascii.size());
+        t->ascii.push_back(*ascii_[i]);
+      }
+    t->plain_step = std::move(plain_step_);
+    for (CachedMask& m : masks_)  // at most 8 masks are kept with the grammar
+      if (t->masks.size() < 8) t->masks.emplace_back(m.key, std::move(m.allowed));
+    t->next_mask = t->masks.size() % kCachedMasks;
+    t->masks_trie = masks_trie_;
+    std::lock_guard lk(g.shared->mu);
+    if (!g.shared->tables || g.shared->tables->sets.size() < t->sets.size()) g.shared->tables = std::move(t);
+  } catch (...) {
+    // Publishing is an optimisation: out of memory here costs the next matcher a cold start.
+  }
 }
 
 // Rewrites a stack until its top is a terminal (or it is empty), into `out`: a rule

@@ -37,9 +37,28 @@
 
 namespace r1::grammar {
 
+// The tables of a Matcher, as published to its grammar (SharedTables) when it ends.
+struct MatcherTables {
+  std::vector<std::vector<std::vector<uint32_t>>> sets;
+  std::unordered_map<std::string, uint32_t> ids;
+  std::unordered_map<uint64_t, uint32_t> memo;
+  std::vector<std::array<uint32_t, 128>> ascii;  // rows of sets that have one (ascii_index)
+  std::vector<int32_t> ascii_index;              // per set: its row, or -1
+  std::vector<uint32_t> plain_step;
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> masks;
+  size_t next_mask = 0;
+  const TokenTrie* masks_trie = nullptr;
+};
+
 class Matcher {
  public:
+  // Starts from the grammar's published tables, when a matcher of it ran before (the
+  // answers are the same; only the work to compute them is shared).
   explicit Matcher(std::shared_ptr<const Grammar> grammar, size_t max_stacks = 4096);
+  // Publishes its tables to the grammar when they outgrew the published ones.
+  ~Matcher();
+  Matcher(const Matcher&) = delete;
+  Matcher& operator=(const Matcher&) = delete;
 
   // Whether `bytes` (one token's text) may come next; accept() also consumes it.
   bool allows(std::string_view bytes);
@@ -52,6 +71,8 @@ class Matcher {
   // (ids outside the trie: end-of-generation, unused and empty tokens, stay 0).
   // `allowed` is resized to trie.n_vocab().
   void allowed_tokens(const TokenTrie& trie, std::vector<uint8_t>& allowed);
+  // Interned parse states so far (tables loaded from the grammar included).
+  size_t states() const { return sets_.size(); }
 
  private:
   struct Utf8 {
@@ -72,6 +93,8 @@ class Matcher {
   bool run(std::string_view bytes, uint32_t& set, Utf8& u, bool* completed);
   void reset_tables();
   void compute_allowed(const TokenTrie& trie, std::vector<uint8_t>& allowed);
+  void load_tables(const MatcherTables& t);
+  size_t loaded_sets_ = 0;  // sets_ size when the shared tables were loaded
   // The one set every plain byte (TokenTrie::is_plain_byte) leads to from `set` (kDead when
   // they all fail), or kMixed when plain bytes lead to different sets. Then whether a plain
   // token is allowed depends only on its length.

@@ -139,7 +139,7 @@ std::vector<std::string> stop_field(const json& body, const RequestLimits& lim) 
 // A grammar text parsed for a request; errors are 400s naming `param`.
 std::shared_ptr<const grammar::Grammar> parse_grammar(const std::string& gbnf, const std::string& param) {
   try {
-    return std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(gbnf));
+    return grammar::shared_gbnf(gbnf);
   } catch (const Error& e) {
     throw bad_param(param, fmt::format("'{}' is not a valid grammar: {}", param, e.what()));
   }

@@ -1,5 +1,6 @@
 #include "serve/model_pool.hpp"
 
+#include <chrono>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -101,31 +102,43 @@ Lease ModelPool::acquire(const std::string& name) {
 Lease ModelPool::load_locked(std::unique_lock<std::mutex>& lk, size_t i) {
   if (draining_) throw ApiError(503, "the server is shutting down", "server_error", "", "server_shutting_down");
   const ModelSpec& spec = specs_[i];
+  Entry& e = entries_[i];
+  e.loading = true;  // other requests for it wait in acquire() from now on
+  auto give_up = [&](ApiError err) {
+    e.loading = false;
+    loaded_cv_.notify_all();
+    throw err;
+  };
   if (opts_.memory_budget > 0) {
     std::error_code ec;
     // Its weights (the file) and its prompt cache; the KV cache is known once loaded.
-    const uintmax_t file = (std::filesystem::is_regular_file(spec.path, ec) ? std::filesystem::file_size(spec.path, ec) : 0) +
+    const uintmax_t need = (std::filesystem::is_regular_file(spec.path, ec) ? std::filesystem::file_size(spec.path, ec) : 0) +
                            opts_.scheduler.cache_ram;
     auto loaded_bytes = [&] {
       size_t b = 0;
-      for (const Entry& e : entries_) b += e.lease ? e.lease->bytes : 0;
+      for (const Entry& x : entries_) b += x.lease ? x.lease->bytes : 0;
       return b;
     };
-    while (loaded_bytes() + file > opts_.memory_budget) {
+    // Busy models may become idle soon (a request ending, an answer still being sent):
+    // wait for that up to kBusyWait before answering 503.
+    constexpr double kBusyWait = 30.0;
+    const double deadline = now_seconds() + kBusyWait;
+    while (loaded_bytes() + need > opts_.memory_budget) {
       Entry* lru = nullptr;
-      for (Entry& e : entries_)
-        if (idle_locked(e) && (!lru || e.last_used < lru->last_used)) lru = &e;
-      if (!lru) {
-        if (loaded_bytes() == 0) break;  // nothing else loaded: try it alone
-        throw ApiError(503, fmt::format("cannot load '{}' now: the loaded models are busy and the memory budget is "
-                                        "full; retry later", spec.name),
-                       "server_error", "model", "model_busy");
+      for (Entry& x : entries_)
+        if (idle_locked(x) && (!lru || x.last_used < lru->last_used)) lru = &x;
+      if (lru) {
+        unload_locked(*lru);
+        continue;
       }
-      unload_locked(*lru);
+      if (loaded_bytes() == 0) break;  // nothing else loaded: try it alone
+      if (draining_ || now_seconds() > deadline)
+        give_up(ApiError(503, fmt::format("cannot load '{}' now: the loaded models are busy and the memory budget is "
+                                          "full; retry later", spec.name),
+                         "server_error", "model", "model_busy"));
+      loaded_cv_.wait_for(lk, std::chrono::milliseconds(20));
     }
   }
-  Entry& e = entries_[i];
-  e.loading = true;
   lk.unlock();
   Lease served;
   std::string error;
@@ -136,11 +149,11 @@ Lease ModelPool::load_locked(std::unique_lock<std::mutex>& lk, size_t i) {
     error = ex.what();
   }
   lk.lock();
+  if (!served)
+    give_up(ApiError(500, fmt::format("the model '{}' could not be loaded: {}", spec.name, error), "server_error",
+                     "model", "model_load_failed"));
   e.loading = false;
   loaded_cv_.notify_all();
-  if (!served)
-    throw ApiError(500, fmt::format("the model '{}' could not be loaded: {}", spec.name, error), "server_error", "model",
-                   "model_load_failed");
   e.lease = served;
   e.last_used = now_seconds();
   ++e.loads;

@@ -10,8 +10,8 @@
 // - Memory budget (bytes; 0: none): before a load, idle models (no lease, nothing queued
 //   or running) are unloaded least recently used first until the loaded models' bytes plus
 //   the new file's size and prompt cache budget fit (a model alone over the budget still
-//   loads). If they cannot (every loaded model is busy), the request is
-//   ApiError 503 (retry later). A model's bytes: weights + every slot's KV cache + its
+//   loads). While every loaded model is busy the request waits (up to 30 s) for one to
+//   become idle, then is ApiError 503 (retry later). A model's bytes: weights + every slot's KV cache + its
 //   prompt cache budget.
 // - Idle TTL (seconds; 0: never): reap_idle() unloads models idle for longer.
 // - Per-model settings (context, slots, sampling defaults) come from ModelSpec; the

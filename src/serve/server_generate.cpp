@@ -217,9 +217,9 @@ void Server::handle_generate(const httplib::Request& req, httplib::Response& res
       // call in the model's format with arguments valid for the function's schema.
       std::shared_ptr<const grammar::Grammar> forced;
       try {
-        forced = std::make_shared<const grammar::Grammar>(grammar::parse_gbnf(
+        forced = grammar::shared_gbnf(
             forced_tool_call_gbnf(tool_format, api.tools.tools, api.tools.choice == ToolChoice::named ? api.tools.name : "",
-                                  api.tools.parallel)));
+                                  api.tools.parallel));
       } catch (const Error& e) {
         throw ApiError(400, fmt::format("cannot force a call of these tools: {}", e.what()), "invalid_request_error",
                        "tools");

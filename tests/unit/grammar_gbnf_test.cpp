@@ -154,6 +154,26 @@ TEST(GrammarMatcher, AmbiguityIsBounded) {
   EXPECT_TRUE(ok.must_end());
 }
 
+TEST(GrammarMatcher, LaterMatchersOfAGrammarStartWarmAndDecideTheSame) {
+  auto g = shared_gbnf(R"(root ::= "{" ("\"" [a-z]{0,6} "\"" ("," "\"" [a-z]{0,6} "\"")*)? "}")");
+  EXPECT_EQ(shared_gbnf(R"(root ::= "{" ("\"" [a-z]{0,6} "\"" ("," "\"" [a-z]{0,6} "\"")*)? "}")"), g);  // cached
+  const std::vector<std::string> probes = {"{", "{\"ab", "{\"abcdefg", "{\"a\",\"b\"}", "{}", "{\"\",", "x"};
+  std::vector<bool> cold;
+  size_t cold_states = 0;
+  {
+    Matcher m(g);
+    cold_states = m.states();
+    for (const auto& p : probes) cold.push_back(m.allows(p));
+    EXPECT_TRUE(m.accept("{\"abc\",\"de\"}"));
+    EXPECT_TRUE(m.must_end());
+  }  // publishes its tables to g
+  Matcher warm(g);
+  EXPECT_GT(warm.states(), cold_states);
+  for (size_t i = 0; i < probes.size(); ++i) EXPECT_EQ(warm.allows(probes[i]), cold[i]) << probes[i];
+  EXPECT_TRUE(warm.accept("{\"abc\",\"de\"}"));
+  EXPECT_TRUE(warm.must_end());
+}
+
 TEST(GrammarMatcher, VocabularyMaskEqualsTokenByTokenChecks) {
   auto tok = Tokenizer::from_vocab(builtin_byte_vocab());
   TokenTrie trie(*tok);
