@@ -215,15 +215,21 @@ void Scheduler::admit_locked() {
 
 void Scheduler::complete(Slot& s, const std::string& error) {
   const double job_s = now_seconds() - s.job->t_arrival;
-  send_done(*s.job, metrics_, error);
-  s.job.reset();
-  s.entry = -1;
   Session::Snapshot snap;
   if (opts_.cache_ram > 0 && !s.session.tokens().empty()) snap = s.session.snapshot(s.session.tokens().size());
+  std::unique_ptr<Job> job;
+  {
+    // The slot is free (for new jobs and slot files) before its client hears of the end,
+    // so a request that follows the answer finds it free.
+    std::lock_guard lk(mu_);
+    job = std::move(s.job);
+    s.entry = -1;
+    if (!snap.tokens.empty()) cache_.store(std::move(snap));
+  }
+  send_done(*job, metrics_, error);
   {
     std::lock_guard lk(mu_);
-    if (!snap.tokens.empty()) cache_.store(std::move(snap));
-    --busy_;
+    --busy_;  // after the done event: wait_idle() returning means every answer is complete
     mean_job_s_ = 0.8 * mean_job_s_ + 0.2 * job_s;
   }
   idle_cv_.notify_all();
