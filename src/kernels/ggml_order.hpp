@@ -47,6 +47,12 @@ void ggml_gemm_f16_avx2(int64_t k, const uint16_t* W, int64_t ldw, int64_t r_beg
                         bool tiled);
 void ggml_gemm_f32_avx2(int64_t k, const float* W, int64_t ldw, int64_t r_begin, int64_t r_end, const float* X,
                         int64_t ldx, int64_t n_tokens, float* Y, int64_t ldy, int lanes, bool tiled);
+// The tiled == true, lanes == 16 case of the two above with 512-bit register tiles
+// (ggml_gemm_avx512.cpp; needs avx512_active()); bit-identical results, k % 16 == 0.
+void ggml_gemm_f32_tiled_avx512(int64_t k, const float* W, int64_t ldw, int64_t r_begin, int64_t r_end,
+                                const float* X, int64_t ldx, int64_t n_tokens, float* Y, int64_t ldy);
+void ggml_gemm_f16_tiled_avx512(int64_t k, const uint16_t* W, int64_t ldw, int64_t r_begin, int64_t r_end,
+                                const uint16_t* X, int64_t ldx, int64_t n_tokens, float* Y, int64_t ldy);
 
 // Dot products in the order of ggml's repacked ("CPU_REPACK") x86 kernels, which llama.cpp
 // uses on AVX2 CPUs for Q4_0 and Q4_K weights with rows % 8 == 0 (vec_dot_avx2.cpp,

@@ -54,13 +54,16 @@ bool matmul_ggml_order(const WeightView& W, const float* X, int64_t ldx, int64_t
   const int lanes = ggml_lanes();
   // llama.cpp runs tinyBLAS for batches when the shapes fit, ggml_vec_dot otherwise.
   const bool tiled = n_tokens >= 2 && W.rows % 4 == 0 && W.cols % lanes == 0;
+  // The same tinyBLAS order with 512-bit register tiles (bit-identical).
+  const bool wide_tiles = tiled && lanes == 16 && avx512_active();
   if (W.type == DType::F32) {
     const auto* w = static_cast<const float*>(W.data);
     const auto ldw = static_cast<int64_t>(W.row_stride / sizeof(float));
     pool.parallel_for(
         W.rows,
         [&](int64_t r0, int64_t r1, int) {
-          kernels::ggml_gemm_f32_avx2(W.cols, w, ldw, r0, r1, X, ldx, n_tokens, Y, ldy, lanes, tiled);
+          if (wide_tiles) kernels::ggml_gemm_f32_tiled_avx512(W.cols, w, ldw, r0, r1, X, ldx, n_tokens, Y, ldy);
+          else kernels::ggml_gemm_f32_avx2(W.cols, w, ldw, r0, r1, X, ldx, n_tokens, Y, ldy, lanes, tiled);
         },
         kRowTile / 4);
     return true;
@@ -75,7 +78,8 @@ bool matmul_ggml_order(const WeightView& W, const float* X, int64_t ldx, int64_t
   pool.parallel_for(
       W.rows,
       [&](int64_t r0, int64_t r1, int) {
-        kernels::ggml_gemm_f16_avx2(W.cols, w, ldw, r0, r1, xh.data(), W.cols, n_tokens, Y, ldy, lanes, tiled);
+        if (wide_tiles) kernels::ggml_gemm_f16_tiled_avx512(W.cols, w, ldw, r0, r1, xh.data(), W.cols, n_tokens, Y, ldy);
+        else kernels::ggml_gemm_f16_avx2(W.cols, w, ldw, r0, r1, xh.data(), W.cols, n_tokens, Y, ldy, lanes, tiled);
       },
       kRowTile / 4);
   return true;

@@ -10,6 +10,7 @@
 
 #include "base/thread_pool.hpp"
 #include "kernels/blocks.hpp"
+#include "kernels/dispatch.hpp"
 #include "kernels/ggml_order.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/quant_util.hpp"
@@ -124,6 +125,34 @@ TEST(GgmlOrder, AvxGemmMatchesScalarOrders) {
                 << "f16 k " << k << " lanes " << lanes << " tiled " << tiled;
             EXPECT_EQ(y32[o], tiled ? tiled_dot(k, wr, xt, lanes) : vec_dot(k, wr, xt, lanes, false))
                 << "f32 k " << k << " lanes " << lanes << " tiled " << tiled;
+          }
+      }
+    }
+  }
+}
+
+// The 512-bit register tiles (4 rows x 4 tokens, then 1-row and 1-token edges) keep the
+// tinyBLAS order bit for bit: every shape edge against the scalar chain, over a row range
+// that starts inside a tile.
+TEST(GgmlOrder, Avx512TilesMatchTinyBlasOrder) {
+  if (!avx512_active()) GTEST_SKIP() << "no AVX-512 kernels active";
+  for (int64_t k : {16, 160, 512}) {
+    for (int64_t rows : {4, 7, 21, 37}) {
+      for (int64_t tokens : {1, 2, 4, 5, 11}) {
+        const auto w = round_half(test::gaussian(static_cast<size_t>(rows * k), 3));
+        const auto x = round_half(test::gaussian(static_cast<size_t>(tokens * k), 4));
+        const auto wh = to_half(w), xh = to_half(x);
+        const int64_t r_begin = rows > 4 ? 3 : 0;
+        std::vector<float> y16(static_cast<size_t>(rows * tokens), -1.0f), y32(y16.size(), -1.0f);
+        kernels::ggml_gemm_f16_tiled_avx512(k, wh.data(), k, r_begin, rows, xh.data(), k, tokens, y16.data(), rows);
+        kernels::ggml_gemm_f32_tiled_avx512(k, w.data(), k, r_begin, rows, x.data(), k, tokens, y32.data(), rows);
+        for (int64_t t = 0; t < tokens; ++t)
+          for (int64_t r = 0; r < rows; ++r) {
+            const size_t o = static_cast<size_t>(t * rows + r);
+            const float want = r < r_begin ? -1.0f
+                                           : tiled_dot(k, &w[static_cast<size_t>(r * k)], &x[static_cast<size_t>(t * k)], 16);
+            EXPECT_EQ(y16[o], want) << "f16 k " << k << " rows " << rows << " tokens " << tokens << " at " << t << "," << r;
+            EXPECT_EQ(y32[o], want) << "f32 k " << k << " rows " << rows << " tokens " << tokens << " at " << t << "," << r;
           }
       }
     }
