@@ -61,6 +61,8 @@ int run_chat(const ChatOptions& o) {
   auto model = Model::load(model_path, ModelOptions{.n_threads = o.gen.threads, .allow_paging = o.gen.allow_paging});
   const int64_t n_ctx = o.gen.ctx > 0 ? o.gen.ctx : default_context_length(model->config());
   Session session(*model, n_ctx);
+  const LoadedSpeculation spec = load_speculation(
+      o.gen.spec, *model, ModelOptions{.n_threads = o.gen.threads, .allow_paging = o.gen.allow_paging});
   const bool interactive = stdin_is_tty();
   const bool color = use_color();
 
@@ -105,6 +107,7 @@ int run_chat(const ChatOptions& o) {
     messages.push_back({{"role", "user"}, {"content", line}});
     GenerateRequest req;
     apply_gen_flags(o.gen, req);
+    req.speculation = spec.options;
     req.messages = messages;
     cancel.store(false);
     req.cancel = &cancel;

@@ -69,6 +69,10 @@ nlohmann::ordered_json result_json(const GenerateResult& r) {
       {"predicted_ms", s.decode_ms},          {"predicted_per_second", s.decode_tps()},
       {"grammar_ms", s.grammar_ms},
   };
+  if (s.draft_tokens > 0) {
+    j["timings"]["draft_n"] = s.draft_tokens;
+    j["timings"]["draft_n_accepted"] = s.draft_accepted;
+  }
   return j;
 }
 
@@ -84,9 +88,12 @@ int run_run(const RunOptions& o) {
     log(LogLevel::warn, "context {} is longer than the model was trained for ({})", n_ctx,
         model->config().n_ctx_train);
   Session session(*model, n_ctx);
+  const LoadedSpeculation spec = load_speculation(
+      o.gen.spec, *model, ModelOptions{.n_threads = o.gen.threads, .allow_paging = o.gen.allow_paging});
 
   GenerateRequest req;
   apply_gen_flags(o.gen, req);
+  req.speculation = spec.options;
   if (o.raw) {
     req.prompt_text = prompt;
   } else {

@@ -86,8 +86,12 @@ void StreamPrinter::finish() {
 }
 
 std::string summary_line(const GenerateSummary& s) {
-  return fmt::format("reasoning {} tokens, answer {} tokens | prefill {:.1f} tok/s | decode {:.1f} tok/s | {}",
-                     s.reasoning_tokens, s.content_tokens, s.prefill_tps(), s.decode_tps(),
+  std::string spec;
+  if (s.draft_tokens > 0)
+    spec = fmt::format(" | drafts {}/{} accepted ({:.0f} %)", s.draft_accepted, s.draft_tokens,
+                       100.0 * s.draft_accepted / s.draft_tokens);
+  return fmt::format("reasoning {} tokens, answer {} tokens | prefill {:.1f} tok/s | decode {:.1f} tok/s{} | {}",
+                     s.reasoning_tokens, s.content_tokens, s.prefill_tps(), s.decode_tps(), spec,
                      finish_reason_name(s.finish));
 }
 

@@ -40,6 +40,7 @@ void add_gen_flags(CLI::App& sub, GenFlags& f) {
   sub.add_option("--grammar-file", f.grammar_file, "read the GBNF grammar from a file");
   sub.add_option("--json-schema", f.json_schema, "constrain the answer to JSON matching this JSON Schema");
   sub.add_option("--json-schema-file", f.json_schema_file, "read the JSON Schema from a file");
+  add_spec_flags(sub, f.spec);
 }
 
 std::string resolve_model(const std::string& given) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/spec_flags.hpp"
 #include "engine/generate.hpp"
 
 namespace r1::cli {
@@ -26,6 +27,7 @@ struct GenFlags {
   std::string grammar_file;   // --grammar-file
   std::string json_schema;    // --json-schema (JSON text)
   std::string json_schema_file;  // --json-schema-file
+  SpecFlags spec;             // --spec, --draft, ... (load_speculation)
 };
 
 // The project's own small reasoning model, relative to the source tree.

@@ -21,12 +21,19 @@
 //   Generation::step() that throws ends only that entry (outcome.error); a forward pass
 //   that throws ends every entry of the step with the error.
 // - The session's cache holds the prompt and every generated token that was fed back.
+// - Speculative decoding (speculation.hpp), when enabled: a decoding entry feeds its last
+//   token plus up to draft_max drafted tokens with logits for each, and its Generation
+//   steps on row after row while the token it produced is the next draft; the rest is cut
+//   from the cache. Such an entry yields several outcomes in one step, in order (only the
+//   last can be done); GenerateSummary counts draft_tokens and draft_accepted.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/generate.hpp"
+#include "engine/speculation.hpp"
 
 namespace r1 {
 
@@ -35,7 +42,9 @@ class Session;
 
 class BatchRunner {
  public:
-  explicit BatchRunner(Model& model, int32_t prefill_budget = 512);
+  // Throws r1::Error for invalid speculation options (SpeculationOptions::validate).
+  explicit BatchRunner(Model& model, int32_t prefill_budget = 512, SpeculationOptions spec = {});
+  ~BatchRunner();
 
   // Starts `gen` on `session` (both must outlive the entry). Returns the entry's id.
   int64_t add(Session& session, Generation& gen);
@@ -52,12 +61,14 @@ class BatchRunner {
     std::string error;        // non-empty when it failed
   };
   // One batched step (see the contracts). Entries still prefilling without budget this
-  // step do not appear. Returns nothing when the runner is empty.
+  // step do not appear; a speculating entry may appear several times. Returns nothing
+  // when the runner is empty.
   std::vector<Outcome> step();
 
   // What the last step() ran (for metrics).
   struct StepStats {
     int64_t sequences = 0, tokens = 0;
+    int64_t drafted = 0, accepted = 0;  // speculative decoding
     double forward_seconds = 0;
   };
   const StepStats& last_step() const { return stats_; }
@@ -70,9 +81,15 @@ class BatchRunner {
     size_t prefill_pos;      // prompt tokens in the cache
     int32_t next_token = -1; // decoding: the token to feed
     double t_start = 0, t_decode = 0;
+    std::unique_ptr<Drafter> drafter;  // null without speculation
+    std::vector<int32_t> feed;         // decoding: next_token, then this step's drafts
   };
+  // Drafts for decoding entry e (appended to e.feed), within its context and token limits.
+  void draft(Entry& e);
   Model& model_;
   int32_t prefill_budget_;
+  SpeculationOptions spec_;
+  std::vector<int32_t> history_;  // scratch: a session's tokens plus its next token
   int64_t next_id_ = 0;
   std::vector<Entry> entries_;  // in order of addition
   std::vector<float> logits_;

@@ -338,6 +338,14 @@ bool Generation::step(std::span<float> logits, GenerateEvent& ev) {
   return true;
 }
 
+int64_t Generation::tokens_left() const {
+  if (finished_) return 0;
+  const GenerateSummary& sum = res_.summary;
+  int64_t left = n_ctx_ + 1 - sum.prompt_tokens - sum.generated_tokens;  // see the context check in step()
+  if (st_->max_tokens >= 0) left = std::min<int64_t>(left, st_->max_tokens - sum.generated_tokens);
+  return std::max<int64_t>(left, 0);
+}
+
 // Whether token `id` may come next under the grammar: end-of-generation when the
 // grammar can end; newline-only tokens before the answer has started (after a
 // reasoning block); otherwise the token's text must continue the grammar.
@@ -431,7 +439,7 @@ GenerateResult generate(Session& session, const GenerateRequest& req, const Gene
   Generation gen(model.tokenizer(), n_vocab, session.n_ctx(), req, prepare_prompt(session, req));
   // A batch of one through the batch runner: prompt chunks of req.prefill_chunk tokens,
   // then one token per step; the cancel flag is read before every step.
-  BatchRunner runner(model, req.prefill_chunk);
+  BatchRunner runner(model, req.prefill_chunk, req.speculation);
   const int64_t id = runner.add(session, gen);
   auto finish = [&] {
     GenerateEvent done = gen.finish();

@@ -48,6 +48,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/sampler.hpp"
+#include "engine/speculation.hpp"
 
 namespace r1 {
 
@@ -92,6 +93,8 @@ struct GenerateRequest {
   // disallowed token removed. End-of-generation is allowed only when the grammar can end,
   // and generation stops (finish "stop") once nothing more can follow.
   std::shared_ptr<const grammar::Grammar> grammar;
+  // Speculative decoding for generate() (speculation.hpp): the same tokens, fewer steps.
+  SpeculationOptions speculation;
 };
 
 struct GenerateSummary {
@@ -103,6 +106,8 @@ struct GenerateSummary {
   double prefill_ms = 0;         // prompt processing (prompt_tokens - cached_tokens tokens)
   double decode_ms = 0;          // sampling + forward of the generated tokens
   double grammar_ms = 0;         // of decode_ms: checking and masking tokens against the grammar
+  int32_t draft_tokens = 0;      // speculative decoding: tokens drafted and verified
+  int32_t draft_accepted = 0;    // of which the model produced (each saved a decode step)
   FinishReason finish = FinishReason::stop;
   bool budget_forced = false;    // the think budget forced the end of reasoning
   std::string stop_string;       // the stop string that matched (finish "stop"), if any
@@ -194,6 +199,8 @@ class Generation {
   GenerateSummary& summary() { return res_.summary; }
   const GenerateResult& result() const { return res_; }  // accumulated so far
   GenerateResult take_result() { return std::move(res_); }
+  // How many more tokens step() may produce (max_tokens and the context), at least 0.
+  int64_t tokens_left() const;
   // Where the output stands now: inside the reasoning block (or about to be).
   bool in_reasoning() const;
   // The output closed its reasoning block (the first closing tag was generated).

@@ -32,6 +32,12 @@ int64_t Session::reuse_prefix(std::span<const int32_t> prompt) {
   return static_cast<int64_t>(keep);
 }
 
+void Session::truncate(size_t n) {
+  if (n > tokens_.size()) fail("cannot truncate a session holding {} tokens to {}", tokens_.size(), n);
+  kv_->truncate(static_cast<int64_t>(n));
+  tokens_.resize(n);
+}
+
 Session::Snapshot Session::snapshot(size_t n) const {
   if (n > tokens_.size()) fail("cannot snapshot {} tokens of a session holding {}", n, tokens_.size());
   return Snapshot{std::vector<int32_t>(tokens_.begin(), tokens_.begin() + static_cast<ptrdiff_t>(n)),
@@ -49,12 +55,13 @@ void Session::restore(const Snapshot& s, size_t n) {
 }
 
 void forward_sessions(Model& model, std::span<Session* const> sessions, std::span<const std::span<const int32_t>> toks,
-                      std::vector<float>& logits) {
+                      std::vector<float>& logits, std::span<const uint8_t> all_logits) {
   assert(sessions.size() == toks.size());
+  assert(all_logits.empty() || all_logits.size() == sessions.size());
   std::vector<SeqBatch> seqs;
   for (size_t i = 0; i < sessions.size(); ++i) {
     if (&sessions[i]->model() != &model) fail("internal: a session of another model in a batch");
-    seqs.push_back({toks[i], &sessions[i]->cache(), false});
+    seqs.push_back({toks[i], &sessions[i]->cache(), !all_logits.empty() && all_logits[i] != 0});
   }
   model.forward_batch(seqs, logits);
   for (size_t i = 0; i < sessions.size(); ++i) sessions[i]->tokens_.insert(sessions[i]->tokens_.end(), toks[i].begin(), toks[i].end());

@@ -42,6 +42,8 @@ class Session {
   // prompt.size() - 1 tokens so that at least one prompt token is run again
   // (its logits are needed to sample). Returns the number of tokens kept.
   int64_t reuse_prefix(std::span<const int32_t> prompt);
+  // Forgets every token from position n on (n <= tokens().size()): rejected drafts.
+  void truncate(size_t n);
   // A copy of what the cache holds (tokens and their keys/values), and back: restore()
   // replaces the session's contents with a snapshot of a session of the same model
   // (throws r1::Error, changing nothing, when it does not fit this session's cache).
@@ -55,7 +57,7 @@ class Session {
 
  private:
   friend void forward_sessions(Model&, std::span<Session* const>, std::span<const std::span<const int32_t>>,
-                               std::vector<float>&);
+                               std::vector<float>&, std::span<const uint8_t>);
   Model* model_;
   std::unique_ptr<KvCache> kv_;
   std::vector<int32_t> tokens_;  // (n_past) ids held by kv_
@@ -64,7 +66,9 @@ class Session {
 // Several sessions of one model in one batched pass (Model::forward_batch): session i
 // appends toks[i]; logits receive one row (n_vocab floats) per session, in order. Each
 // session must appear once. Throws like Model::forward_batch, changing no session.
+// all_logits (empty, or one flag per session): a flagged session receives one row per
+// token of toks[i] instead of one for its last.
 void forward_sessions(Model& model, std::span<Session* const> sessions, std::span<const std::span<const int32_t>> toks,
-                      std::vector<float>& logits);
+                      std::vector<float>& logits, std::span<const uint8_t> all_logits = {});
 
 }  // namespace r1
