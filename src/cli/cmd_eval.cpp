@@ -19,6 +19,7 @@ struct EvalCli {
   eval::EvalOptions o;
   int threads = 0;
   bool quiet = false;
+  SpecFlags spec;
 };
 
 void print_summary(const std::string& name, const eval::Summary& s) {
@@ -28,8 +29,11 @@ void print_summary(const std::string& name, const eval::Summary& s) {
 
 int run_eval_cli(const EvalCli& c) {
   auto model = Model::load(resolve_model_name(c.model), {.n_threads = c.threads});
+  const LoadedSpeculation spec = load_speculation(c.spec, *model, {.n_threads = c.threads});
+  eval::EvalOptions o = c.o;
+  o.speculation = spec.options;
   const bool quiet = c.quiet;
-  const eval::EvalReport rep = eval::run_eval(*model, c.o, [quiet](const std::string& line) {
+  const eval::EvalReport rep = eval::run_eval(*model, o, [quiet](const std::string& line) {
     if (!quiet) fmt::print(stderr, "{}\n", line);
   });
   const int k = rep.overall.k;
@@ -50,6 +54,7 @@ const bool registered = register_command({
       c->o.sampling.top_p = 0.95f;
       c->o.sampling.seed = 1;
       sub.add_option("-m,--model", c->model, "GGUF model")->required();
+      add_spec_flags(sub, c->spec);
       sub.add_option("--data", c->o.data, "problems JSONL (question/answer, messages, GSM8K, countdown)")->required();
       sub.add_option("-k,--samples", c->o.samples, "samples per problem (k)")->capture_default_str();
       sub.add_option("--temp", c->o.sampling.temperature, "sampling temperature (0 = greedy)")->capture_default_str();

@@ -33,6 +33,7 @@ struct ServeFlags {
   int64_t ctx = 0;
   int64_t cache_ram_mib = 1024;  // --cache-ram
   std::string reasoning_field = "reasoning_content";
+  SpecFlags spec;  // --spec, --draft, ... (per slot)
   serve::ServerOptions opts;
 };
 
@@ -134,6 +135,8 @@ int run_serve(ServeFlags& f) {
   serve::ServerOptions& o = f.opts;
   o.load = ModelOptions{.n_threads = f.threads, .allow_paging = f.allow_paging};
   auto model = Model::load(specs[0].path, o.load);
+  const LoadedSpeculation spec = load_speculation(f.spec, *model, o.load);  // the draft outlives the server
+  o.scheduler.speculation = spec.options;
   o.scheduler.n_ctx = f.ctx;  // 0: each model's own default
   const int64_t first_ctx = specs[0].ctx > 0 ? specs[0].ctx : f.ctx > 0 ? f.ctx : default_context_length(model->config());
   if (o.limits.max_tokens == 0) o.limits.max_tokens = static_cast<int32_t>(first_ctx);
@@ -238,6 +241,7 @@ const bool registered = register_command({
       sub.add_option("--cache-ram", f->cache_ram_mib,
                      "MiB of host RAM for the prompt cache (finished slots' KV, reused by later prompts; 0 = off)")
           ->capture_default_str()->envname("R1_CACHE_RAM");
+      add_spec_flags(sub, f->spec);
       sub.add_option("--prefill-chunk", o.scheduler.prefill_chunk, "prompt tokens per batched step, over all slots")
           ->capture_default_str()->envname("R1_PREFILL_CHUNK");
       sub.add_option("--read-timeout", o.read_timeout_s, "seconds a request may take to arrive, from its first byte to the end of its body (408 after)")

@@ -170,7 +170,7 @@ EvalReport run_eval(Model& model, const EvalOptions& o, const EvalLog& log) {
       if (!records.count(sample_key(probs[i].id, s))) todo.push_back({i, s});
 
   AppendFile out(base);
-  RolloutOptions ro{o.sampling, o.max_tokens, o.max_batch};
+  RolloutOptions ro{o.sampling, o.max_tokens, o.max_batch, o.speculation};
   const size_t chunk = static_cast<size_t>(std::max(1, o.max_batch)) * 4;
   size_t finished = 0;
   for (size_t c0 = 0; c0 < todo.size(); c0 += chunk) {

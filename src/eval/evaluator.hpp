@@ -23,8 +23,10 @@
 #include <map>
 #include <string>
 
-#include "engine/sampler.hpp"
 #include <nlohmann/json.hpp>
+
+#include "engine/sampler.hpp"
+#include "engine/speculation.hpp"
 
 #include "eval/metrics.hpp"
 #include "eval/verifier.hpp"
@@ -44,6 +46,7 @@ struct EvalOptions {
   int32_t max_batch = 32;
   int64_t limit = 0;            // first N problems only (0 = all)
   std::string prompt_suffix;    // appended to the last user message
+  SpeculationOptions speculation;  // speculative decoding of the samples
 };
 
 struct EvalReport {

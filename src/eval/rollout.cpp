@@ -54,7 +54,7 @@ std::vector<RolloutSample> rollout(Model& model, const std::vector<std::vector<i
   const auto n_vocab = static_cast<int32_t>(model.config().n_vocab);
   std::vector<RolloutSample> results(prompts.size());
   // All new prompts of a step prefill in that one step (no budget limit).
-  BatchRunner runner(model, INT32_MAX);
+  BatchRunner runner(model, INT32_MAX, o.speculation);
   std::vector<Running> active;
   size_t next = 0, done = 0;
   while (done < prompts.size()) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/sampler.hpp"
+#include "engine/speculation.hpp"
 
 namespace r1 {
 class Model;
@@ -32,6 +33,7 @@ struct RolloutOptions {
   SamplingParams sampling;     // seed is replaced per sequence
   int32_t max_tokens = 512;
   int32_t max_batch = 32;      // sequences decoded together
+  SpeculationOptions speculation;  // per sequence (the same tokens, fewer steps)
 };
 
 struct RolloutSample {

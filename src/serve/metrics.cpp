@@ -51,9 +51,11 @@ void Metrics::inter_token(double s) {
   itl_.observe(s);
 }
 
-void Metrics::batch_step(int64_t sequences, int64_t tokens, double seconds) {
+void Metrics::batch_step(int64_t sequences, int64_t tokens, double seconds, int64_t drafted, int64_t accepted) {
   std::lock_guard lk(mu_);
   ++steps_;
+  drafted_ += static_cast<uint64_t>(drafted);
+  draft_accepted_ += static_cast<uint64_t>(accepted);
   step_sequences_ += static_cast<uint64_t>(sequences);
   step_tokens_ += static_cast<uint64_t>(tokens);
   step_s_ += seconds;
@@ -115,6 +117,10 @@ std::string Metrics::render(const SchedulerGauges& g) const {
   out += fmt::format("r1_batch_steps_total {}\n", steps_);
   header(out, "r1_batch_tokens_total", "counter", "tokens processed by batched forward passes");
   out += fmt::format("r1_batch_tokens_total {}\n", step_tokens_);
+  header(out, "r1_draft_tokens_total", "counter", "speculative decoding: drafted tokens verified");
+  out += fmt::format("r1_draft_tokens_total {}\n", drafted_);
+  header(out, "r1_draft_accepted_total", "counter", "speculative decoding: drafted tokens accepted");
+  out += fmt::format("r1_draft_accepted_total {}\n", draft_accepted_);
   header(out, "r1_batch_busy_seconds_total", "counter", "wall time spent in batched forward passes");
   out += fmt::format("r1_batch_busy_seconds_total {}\n", step_s_);
   header(out, "r1_queue_depth", "gauge", "choices waiting for a slot");

@@ -43,7 +43,8 @@ class Metrics {
                        int64_t content_tokens, double prefill_s, double decode_s, bool cancelled);
   void time_to_first_token(double s);
   void inter_token(double s);
-  void batch_step(int64_t sequences, int64_t tokens, double seconds);
+  // drafted / accepted: speculative decoding's tokens verified in the step, and accepted.
+  void batch_step(int64_t sequences, int64_t tokens, double seconds, int64_t drafted = 0, int64_t accepted = 0);
 
   std::string render(const SchedulerGauges& g) const;
 
@@ -55,6 +56,7 @@ class Metrics {
   uint64_t prompt_tokens_ = 0, cached_tokens_ = 0, reasoning_tokens_ = 0, content_tokens_ = 0;
   double prefill_s_ = 0, decode_s_ = 0;
   uint64_t steps_ = 0, step_sequences_ = 0, step_tokens_ = 0;
+  uint64_t drafted_ = 0, draft_accepted_ = 0;
   double step_s_ = 0;
   Histogram ttft_, itl_, batch_size_;
 };

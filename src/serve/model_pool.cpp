@@ -34,6 +34,8 @@ Lease ModelPool::make_served(const ModelSpec& spec, std::unique_ptr<Model> model
   m->options = opts_.scheduler;
   if (spec.ctx > 0) m->options.n_ctx = spec.ctx;
   if (spec.parallel > 0) m->options.n_slots = spec.parallel;
+  // The draft model was checked against the first model's vocabulary only.
+  if (spec.name != specs_[0].name && m->options.speculation.mode == SpecMode::draft) m->options.speculation = {};
   m->model = std::move(model);
   if (m->options.n_ctx <= 0) m->options.n_ctx = default_context_length(m->model->config());
   m->scheduler = std::make_unique<Scheduler>(*m->model, m->options, metrics_);

@@ -62,7 +62,7 @@ void send_done(Job& job, Metrics& metrics, const std::string& error) {
 }  // namespace
 
 Scheduler::Scheduler(Model& model, const SchedulerOptions& opts, Metrics& metrics)
-    : model_(model), opts_(opts), metrics_(metrics), cache_(opts.cache_ram), runner_(model, opts.prefill_chunk) {
+    : model_(model), opts_(opts), metrics_(metrics), cache_(opts.cache_ram), runner_(model, opts.prefill_chunk, opts.speculation) {
   assert(opts_.n_slots >= 1);
   for (int32_t i = 0; i < opts_.n_slots; ++i) slots_.push_back(std::make_unique<Slot>(model_, opts_.n_ctx));
   worker_ = std::thread([this] { run(); });
@@ -244,7 +244,7 @@ void Scheduler::step() {
     }
   std::vector<BatchRunner::Outcome> outs = runner_.step();
   const BatchRunner::StepStats& st = runner_.last_step();
-  if (st.sequences > 0) metrics_.batch_step(st.sequences, st.tokens, st.forward_seconds);
+  if (st.sequences > 0) metrics_.batch_step(st.sequences, st.tokens, st.forward_seconds, st.drafted, st.accepted);
   for (BatchRunner::Outcome& o : outs) {
     Slot* sp = nullptr;
     for (auto& s : slots_)

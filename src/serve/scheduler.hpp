@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "engine/batch_runner.hpp"
+#include "engine/speculation.hpp"
 #include "engine/generate.hpp"
 #include "engine/session.hpp"
 #include "model/model.hpp"
@@ -80,6 +81,7 @@ struct SchedulerOptions {
   int32_t max_queue = 64;       // jobs waiting for a slot
   int32_t prefill_chunk = 512;  // prompt tokens per step, over all prefilling slots
   size_t cache_ram = 0;         // bytes of the host-RAM prompt cache (prompt_cache.hpp); 0: none
+  SpeculationOptions speculation;  // per slot (batch_runner.hpp); a draft model drafts for the first model only
 };
 
 class Scheduler {
