@@ -195,7 +195,7 @@ GrpoResult run_grpo(const GrpoOptions& o, const LogFn& log) {
   };
 
   GrpoResult res;
-  eval::RolloutOptions ro{o.sampling, o.max_tokens, o.max_batch};
+  eval::RolloutOptions ro{o.sampling, o.max_tokens, o.max_batch, {}};  // no speculation
   while (opt.steps_done() < o.steps) {
     const int64_t step = opt.steps_done();
     // 1-2. Prompts and samples from the current policy.

@@ -131,7 +131,7 @@ Model* SchedulerTest::model_ = nullptr;
 TEST_F(SchedulerTest, BatchedGreedyEqualsAloneTokenForToken) {
   const int64_t n_ctx = 512;
   Metrics metrics;
-  Scheduler sched(*model_, {.n_slots = 4, .n_ctx = n_ctx, .max_queue = 16, .prefill_chunk = 7}, metrics);
+  Scheduler sched(*model_, {.n_slots = 4, .n_ctx = n_ctx, .max_queue = 16, .prefill_chunk = 7, .speculation = {}}, metrics);
   // Prompts of different lengths, so prefill chunks and decode steps interleave.
   std::vector<GenerateRequest> reqs;
   for (int i = 0; i < 10; ++i) reqs.push_back(chat(std::string(static_cast<size_t>(1 + 5 * i), 'a' + i), 12 + 3 * i));
@@ -156,7 +156,7 @@ TEST_F(SchedulerTest, BatchedGreedyEqualsAloneTokenForToken) {
 TEST_F(SchedulerTest, SeededSamplingIsTheSameBatchedOrAlone) {
   const int64_t n_ctx = 256;
   Metrics metrics;
-  Scheduler sched(*model_, {.n_slots = 3, .n_ctx = n_ctx, .max_queue = 8}, metrics);
+  Scheduler sched(*model_, {.n_slots = 3, .n_ctx = n_ctx, .max_queue = 8, .speculation = {}}, metrics);
   auto ch = std::make_shared<Channel>();
   std::vector<GenerateRequest> reqs = {chat("seeded one", 20, 1.0f, 11), chat("seeded two", 20, 1.0f, 12),
                                        chat("seeded three", 20, 0.8f, 13)};
@@ -170,7 +170,7 @@ TEST_F(SchedulerTest, SeededSamplingIsTheSameBatchedOrAlone) {
 TEST_F(SchedulerTest, PromptPrefixIsReusedFromTheSameSlot) {
   const int64_t n_ctx = 256;
   Metrics metrics;
-  Scheduler sched(*model_, {.n_slots = 2, .n_ctx = n_ctx}, metrics);
+  Scheduler sched(*model_, {.n_slots = 2, .n_ctx = n_ctx, .speculation = {}}, metrics);
   const GenerateRequest g = chat("a long shared system prompt and a question", 6);
   const size_t n_prompt = prepare_prompt(model_->tokenizer(), g).tokens.size();
   GenerateResult ref = alone(g, n_ctx);
@@ -189,7 +189,7 @@ TEST_F(SchedulerTest, PromptPrefixIsReusedFromTheSameSlot) {
 TEST_F(SchedulerTest, CancelEndsAJobAndFreesItsSlot) {
   const int64_t n_ctx = 2048;
   Metrics metrics;
-  Scheduler sched(*model_, {.n_slots = 1, .n_ctx = n_ctx, .max_queue = 4}, metrics);
+  Scheduler sched(*model_, {.n_slots = 1, .n_ctx = n_ctx, .max_queue = 4, .speculation = {}}, metrics);
   GenerateRequest longer = chat("go on", -1);
   longer.ignore_eos = true;  // runs until the context is full unless cancelled
   auto ch = std::make_shared<Channel>();
@@ -216,7 +216,7 @@ TEST_F(SchedulerTest, CancelEndsAJobAndFreesItsSlot) {
 TEST_F(SchedulerTest, FullQueueAndDrainingRefuseWholeRequests) {
   const int64_t n_ctx = 2048;
   Metrics metrics;
-  Scheduler sched(*model_, {.n_slots = 1, .n_ctx = n_ctx, .max_queue = 1}, metrics);
+  Scheduler sched(*model_, {.n_slots = 1, .n_ctx = n_ctx, .max_queue = 1, .speculation = {}}, metrics);
   GenerateRequest longer = chat("busy", -1);
   longer.ignore_eos = true;
   auto ch = std::make_shared<Channel>();
@@ -248,7 +248,7 @@ class SchedulerDeepseek2Test : public SchedulerTest {
 TEST_F(SchedulerDeepseek2Test, GreedyTokensAloneEqualBatchedWithSevenOthers) {
   const int64_t n_ctx = 512;
   Metrics metrics;
-  Scheduler sched(*model_, {.n_slots = 8, .n_ctx = n_ctx, .max_queue = 16}, metrics);
+  Scheduler sched(*model_, {.n_slots = 8, .n_ctx = n_ctx, .max_queue = 16, .speculation = {}}, metrics);
   std::vector<GenerateRequest> reqs;
   const char* users[] = {"What is 2 + 2?", "Name a prime.", "hello", "Explain MoE routing in one line.",
                          "12 * 34 = ?", "A haiku about caches", "zzz", "Why is the sky blue?"};
