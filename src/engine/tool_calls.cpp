@@ -80,7 +80,8 @@ std::optional<ToolCall> call_from(const std::string& name, std::string_view args
 // {"name": ..., "arguments" | "parameters": object or a string holding one}.
 std::optional<ToolCall> call_from_object(std::string_view text) {
   auto o = parse_object(text);
-  if (!o || !o->contains("name") || !(*o)["name"].is_string()) return std::nullopt;
+  if (!o || !o->contains("name") || !(*o)["name"].is_string() || (*o)["name"].get<std::string>().empty())
+    return std::nullopt;  // a call needs a function name
   const char* key = o->contains("arguments") ? "arguments" : o->contains("parameters") ? "parameters" : nullptr;
   if (key == nullptr) return ToolCall{(*o)["name"].get<std::string>(), "{}"};
   const ojson& a = (*o)[key];

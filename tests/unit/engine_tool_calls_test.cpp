@@ -81,7 +81,8 @@ TEST(EngineToolCalls, MalformedOrTruncatedTextStaysContent) {
   }
   for (const char* b : {"<tool_call>{\"name\": 5}</tool_call>", "<tool_call>{\"arguments\": {}}</tool_call>",
                         "<tool_call>{\"name\": \"f\", \"arguments\": [1]}</tool_call>", "<tool_call>{\"name\": \"f\"",
-                        "<tool_call>{\"name\": \"f\", \"arguments\": \"not json\"}</tool_call>"})
+                        "<tool_call>{\"name\": \"f\", \"arguments\": \"not json\"}</tool_call>",
+                        "<tool_call>{\"name\": \"\", \"arguments\": {}}</tool_call>"})  // fuzz-found: empty name
     EXPECT_TRUE(parse_tool_calls(ToolFormat::qwen, b).calls.empty()) << b;
   EXPECT_TRUE(parse_tool_calls(ToolFormat::llama3, "The answer is {\"name\": \"f\"}").calls.empty());
 }
